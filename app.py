@@ -1,0 +1,61 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+
+from runtime import Runtime, build_runtime, install
+from settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, rt: Runtime | None = None) -> Flask:
+    settings = settings or (rt.settings if rt else load_settings())
+    rt = rt or build_runtime(settings)
+    install(rt)
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=25 * 1024 * 1024)
+    app.extensions["orderdesk"] = rt
+
+    _register_health(app, rt)
+    _register_blueprints(app)
+    return app
+
+
+def runtime_of(app: Flask) -> Runtime:
+    rt: Runtime = app.extensions["orderdesk"]
+    return rt
+
+
+def _register_blueprints(app: Flask) -> None:
+    from bot.views import bp as bot_bp
+    from miniapp_api import bp as api_bp
+
+    app.register_blueprint(bot_bp)
+    app.register_blueprint(api_bp)
+
+
+def _register_health(app: Flask, rt: Runtime) -> None:
+    @app.get("/healthz")
+    def healthz() -> tuple[object, int]:
+        return jsonify(status="ok"), 200
+
+    @app.get("/readyz")
+    def readyz() -> tuple[object, int]:
+        failing: dict[str, str] = {}
+        try:
+            rt.db.ping()
+        except Exception as exc:  # any driver error means "not ready"
+            failing["database"] = type(exc).__name__
+        if rt.redis is not None:
+            try:
+                rt.redis.ping()
+            except Exception as exc:
+                failing["redis"] = type(exc).__name__
+        if failing:
+            return jsonify(status="unavailable", failing=failing), 503
+        return jsonify(status="ok"), 200

@@ -1,0 +1,1 @@
+"""Callback views (app XML, intelligent bot JSON), router, command and card handlers."""

@@ -1,0 +1,1 @@
+"""RQ task functions, the scheduler (what runs when) and the worker entry."""

@@ -1,0 +1,1 @@
+"""Alembic migrations. `migrations.run` drives them programmatically (CLI and tests)."""

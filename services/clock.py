@@ -1,0 +1,43 @@
+"""The one place that reads the wall clock, so tests can move time (see `frozen`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+_now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+
+
+def now() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return _now()
+
+
+def today(tz: ZoneInfo) -> date:
+    """Today's date in the company's time zone (what people mean by 'today')."""
+    return now().astimezone(tz).date()
+
+
+def local(dt: datetime, tz: ZoneInfo) -> datetime:
+    return dt.astimezone(tz)
+
+
+@contextmanager
+def frozen(at: datetime) -> Iterator[Callable[[timedelta], None]]:
+    """Freeze `now()` at `at`; yields a function that moves the frozen clock forward."""
+    global _now
+    if at.tzinfo is None:
+        raise ValueError("frozen() needs an aware datetime")
+    current = [at.astimezone(UTC)]
+    previous = _now
+
+    def advance(delta: timedelta) -> None:
+        current[0] = current[0] + delta
+
+    _now = lambda: current[0]  # noqa: E731
+    try:
+        yield advance
+    finally:
+        _now = previous

@@ -1,0 +1,159 @@
+"""Test fixtures. The suite runs twice (see Makefile): on SQLite without Redis, and on
+PostgreSQL + Redis (`ORDERDESK_TEST_BACKEND=postgres`). Each run gets its own PostgreSQL schema
+and Redis key namespace and removes them at the end, so concurrent runs never collide."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+import models
+from app import create_app
+from migrations.run import upgrade
+from runtime import Runtime, build_runtime, install
+from settings import Settings, load_settings
+
+BACKEND = os.environ.get("ORDERDESK_TEST_BACKEND", "sqlite")
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+def _unreachable(what: str, exc: Exception) -> None:
+    message = f"{what} unreachable for the postgres test run: {exc}"
+    if IN_CI:
+        pytest.exit(message, returncode=1)
+    pytest.exit(f"skipping the postgres run: {message}", returncode=0)
+
+
+def _pg_schema_url(schema: str) -> str:
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def backend() -> str:
+    return BACKEND
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if BACKEND == "sqlite":
+        path = Path(tmp_path_factory.mktemp("db")) / "orderdesk.db"
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        yield url
+        return
+    schema = f"t_{RUN_ID}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:
+        _unreachable("PostgreSQL", exc)
+    url = _pg_schema_url(schema)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The Redis URL of the postgres run ("" on the SQLite run: no Redis, jobs in-process)."""
+    if BACKEND == "sqlite":
+        yield ""
+        return
+    from redis import Redis
+
+    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except Exception as exc:
+        _unreachable("Redis", exc)
+    yield REDIS_URL
+    for key in client.scan_iter(match=f"*{RUN_ID}*", count=1000):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    return load_settings(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "REDIS_NAMESPACE": f"odtest-{RUN_ID}",
+            "STORAGE_DIR": str(tmp_path / "storage"),
+            "JOBS_SYNC": "true",
+            "WECOM_API_BASE": "http://wecom.test/cgi-bin",
+        }
+    )
+
+
+def _truncate_all(rt: Runtime) -> None:
+    tables = list(reversed(models.Base.metadata.sorted_tables))
+    with rt.db.engine.begin() as conn:
+        if rt.db.dialect == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            conn.execute(text("PRAGMA foreign_keys=OFF"))
+            for t in tables:
+                conn.execute(t.delete())
+            conn.execute(text("PRAGMA foreign_keys=ON"))
+
+
+def _flush_namespace(rt: Runtime) -> None:
+    if rt.redis is None:
+        return
+    for key in rt.redis.scan_iter(match=f"*{RUN_ID}*", count=1000):
+        rt.redis.delete(key)
+
+
+@pytest.fixture
+def rt(settings: Settings) -> Iterator[Runtime]:
+    runtime = build_runtime(settings)
+    install(runtime)
+    _truncate_all(runtime)
+    _flush_namespace(runtime)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def app(rt: Runtime) -> Flask:
+    flask_app = create_app(rt=rt)
+    flask_app.config.update(TESTING=True)
+    return flask_app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def session(rt: Runtime) -> Iterator[Session]:
+    """A session for arranging and inspecting data; the test commits what it arranges."""
+    s = rt.db.Session()
+    yield s
+    s.rollback()
+    s.close()
+
+
+def pytest_report_header(config: Any) -> str:
+    return f"orderdesk backend: {BACKEND} (run {RUN_ID})"

@@ -1,0 +1,1 @@
+"""The WeCom edge: crypto, inbound parsing, API client, cards, outbox delivery, sandbox."""

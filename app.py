@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from flask.typing import ResponseReturnValue
 
 from runtime import Runtime, build_runtime, install
 from settings import Settings, load_settings
@@ -41,11 +42,11 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_health(app: Flask, rt: Runtime) -> None:
     @app.get("/healthz")
-    def healthz() -> tuple[object, int]:
+    def healthz() -> ResponseReturnValue:
         return jsonify(status="ok"), 200
 
     @app.get("/readyz")
-    def readyz() -> tuple[object, int]:
+    def readyz() -> ResponseReturnValue:
         failing: dict[str, str] = {}
         try:
             rt.db.ping()

@@ -1,4 +1,4 @@
-"""Engine and session factory. The transaction belongs to the entry point (request, job, command)."""
+"""Engine and session factory. The transaction belongs to the entry point (request, job, CLI)."""
 
 from __future__ import annotations
 

@@ -28,8 +28,14 @@ SANDBOX_BOT_TOKEN = "orderdesk-sandbox-bot-token"
 SANDBOX_BOT_AES_KEY = "T3JkZXJEZXNrU2FuZGJveEJvdEtleUZvckxvY2FsVGU"
 
 SECRET_FIELDS = frozenset(
-    {"secret_key", "wecom_secret", "wecom_token", "wecom_aes_key", "wecom_bot_token",
-     "wecom_bot_aes_key"}
+    {
+        "secret_key",
+        "wecom_secret",
+        "wecom_token",
+        "wecom_aes_key",
+        "wecom_bot_token",
+        "wecom_bot_aes_key",
+    }
 )
 
 
@@ -141,9 +147,9 @@ def _validate(s: Settings) -> Settings:
         if not s.wecom_secret:
             raise SettingsError("WECOM_SECRET: required when WECOM_MODE=live")
         if s.wecom_token in {SANDBOX_TOKEN} or s.wecom_aes_key == SANDBOX_AES_KEY:
-            raise SettingsError("WECOM_TOKEN/WECOM_AES_KEY: the sandbox values are not allowed live")
+            raise SettingsError("WECOM_TOKEN/WECOM_AES_KEY: sandbox values are not allowed live")
         if len(s.secret_key) < 16 or s.secret_key == Settings.secret_key:
-            raise SettingsError("SECRET_KEY: set a random value of at least 16 characters in live mode")
+            raise SettingsError("SECRET_KEY: at least 16 random characters are required live")
     if not re.fullmatch(r"\d{2}:\d{2}-\d{2}:\d{2}", s.business_hours):
         raise SettingsError(f"BUSINESS_HOURS: expected HH:MM-HH:MM, got {s.business_hours!r}")
     for day in filter(None, (d.strip() for d in s.holidays.split(","))):

@@ -9,8 +9,7 @@ log = logging.getLogger(__name__)
 
 def deliver_due() -> int:
     """Deliver every outbox row that is due. Returns how many were attempted."""
-    from wecom.delivery import deliver_due as _deliver
-
     import runtime
+    from wecom.delivery import deliver_due as _deliver
 
     return _deliver(runtime.current())

@@ -16,8 +16,20 @@ if TYPE_CHECKING:
     from models.staff import Staff
 
 ACTIVITY_KINDS = (
-    "created", "updated", "status", "approval", "comment", "progress", "payment", "invoice",
-    "attachment", "message", "hours", "milestone", "task", "binding",
+    "created",
+    "updated",
+    "status",
+    "approval",
+    "comment",
+    "progress",
+    "payment",
+    "invoice",
+    "attachment",
+    "message",
+    "hours",
+    "milestone",
+    "task",
+    "binding",
 )
 
 

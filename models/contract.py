@@ -38,7 +38,8 @@ class Contract(TimestampMixin, Base):
     tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0.06"))
     # A list of installment terms, e.g.
     # [{"name": "首付款", "percent": "30", "trigger": "on_signing", "days": 7},
-    #  {"name": "验收款", "percent": "70", "trigger": "on_milestone", "milestone": "验收", "days": 15}]
+    #  {"name": "验收款", "percent": "70", "trigger": "on_milestone", "milestone": "验收",
+    #   "days": 15}]
     payment_terms: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default="signed")
 

@@ -128,7 +128,9 @@ class ReceiptAllocation(Base):
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id", ondelete="CASCADE"), index=True)
+    receipt_id: Mapped[int] = mapped_column(
+        ForeignKey("receipts.id", ondelete="CASCADE"), index=True
+    )
     installment_id: Mapped[int] = mapped_column(ForeignKey("installments.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money())
 

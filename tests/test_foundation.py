@@ -5,12 +5,13 @@ from decimal import Decimal
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from models import Base, Customer, Staff
 from runtime import Runtime
-from settings import SettingsError, load_settings
+from settings import Settings, SettingsError, load_settings
 
 
 def test_models_and_migrations_agree(rt: Runtime) -> None:
@@ -20,18 +21,20 @@ def test_models_and_migrations_agree(rt: Runtime) -> None:
     assert diff == []
 
 
-def test_healthz_and_readyz(client) -> None:  # type: ignore[no-untyped-def]
+def test_healthz_and_readyz(client: FlaskClient) -> None:
     assert client.get("/healthz").status_code == 200
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json() == {"status": "ok"}
 
 
-def test_readyz_names_the_failing_database(rt: Runtime, settings) -> None:  # type: ignore[no-untyped-def]
+def test_readyz_names_the_failing_database(settings: Settings) -> None:
     from app import create_app
     from runtime import build_runtime
 
-    broken = build_runtime(settings.with_overrides(database_url="postgresql+psycopg://postgres@127.0.0.1:1/none"))
+    broken = build_runtime(
+        settings.with_overrides(database_url="postgresql+psycopg://postgres@127.0.0.1:1/none")
+    )
     app = create_app(rt=broken)
     resp = app.test_client().get("/readyz")
     assert resp.status_code == 503
@@ -54,7 +57,7 @@ def test_money_refuses_float(rt: Runtime) -> None:
     from sqlalchemy.exc import StatementError
 
     with pytest.raises(StatementError), rt.db.transaction() as s:
-        s.add(Staff(userid="lisi", name="李四", hourly_cost_rate=12.5))  # type: ignore[arg-type]
+        s.add(Staff(userid="lisi", name="李四", hourly_cost_rate=12.5))
 
 
 def test_unique_customer_name(rt: Runtime) -> None:

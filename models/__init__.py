@@ -16,11 +16,13 @@ from models.customer import Contact, Customer, Opportunity
 from models.money import Installment, Invoice, PaymentPlan, Receipt, ReceiptAllocation
 from models.order import Order, OrderLine
 from models.project import Deliverable, Milestone, Project, ProjectTemplate, Task, TimeEntry
+from models.session import ApiSession
 from models.staff import BusinessLine, Department, Staff, StaffRole
 from models.wecom import ChatBinding, InboundEvent, OutboxMessage
 
 __all__ = [
     "Activity",
+    "ApiSession",
     "ApprovalAction",
     "ApprovalAssignment",
     "ApprovalFlow",

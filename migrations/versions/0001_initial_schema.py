@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 14:28:01.005228
+Create Date: 2026-11-27 14:32:32.046531
 """
 from alembic import op
 import sqlalchemy as sa
@@ -112,6 +112,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('staff', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_department_id'), ['department_id'], unique=False)
+
+    op.create_table('api_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sid', sa.String(length=64), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('session_key', sa.String(length=128), nullable=True),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ip', sa.String(length=64), nullable=True),
+    sa.Column('user_agent', sa.String(length=256), nullable=True),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_api_sessions_staff_id_staff'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_sessions')),
+    sa.UniqueConstraint('sid', name=op.f('uq_api_sessions_sid'))
+    )
+    with op.batch_alter_table('api_sessions', schema=None) as batch_op:
+        batch_op.create_index('ix_api_sessions_staff_revoked', ['staff_id', 'revoked_at'], unique=False)
 
     op.create_table('approval_steps',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -796,6 +814,10 @@ def downgrade() -> None:
 
     op.drop_table('customers')
     op.drop_table('approval_steps')
+    with op.batch_alter_table('api_sessions', schema=None) as batch_op:
+        batch_op.drop_index('ix_api_sessions_staff_revoked')
+
+    op.drop_table('api_sessions')
     with op.batch_alter_table('staff', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_department_id'))
 

@@ -1,0 +1,154 @@
+"""Files attached to orders and progress logs, stored under STORAGE_DIR by content hash.
+
+The same bytes uploaded twice are stored once (content-addressed path); each upload still gets
+its own `Attachment` row (its own name, uploader and order). Writes go to a temporary file that
+is renamed into place, so a crash never leaves a half-written file under a valid hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path, PurePath
+
+from sqlalchemy.orm import Session
+
+from models import Attachment, Staff
+from services import clock
+from services.errors import ValidationFailed
+from settings import Settings
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_NAME_CHARS = 120
+# Extension -> accepted content types. A generic "application/octet-stream" (what many clients
+# send) is accepted for any allowed extension; a specific type must match the extension.
+ALLOWED_TYPES: dict[str, tuple[str, ...]] = {
+    "pdf": ("application/pdf",),
+    "png": ("image/png",),
+    "jpg": ("image/jpeg",),
+    "jpeg": ("image/jpeg",),
+    "gif": ("image/gif",),
+    "webp": ("image/webp",),
+    "bmp": ("image/bmp",),
+    "doc": ("application/msword",),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",),
+    "xls": ("application/vnd.ms-excel",),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",),
+    "ppt": ("application/vnd.ms-powerpoint",),
+    "pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation",),
+    "csv": ("text/csv", "text/plain"),
+    "txt": ("text/plain",),
+    "md": ("text/markdown", "text/plain"),
+    "zip": ("application/zip", "application/x-zip-compressed"),
+}
+GENERIC_TYPES = ("application/octet-stream", "binary/octet-stream", "")
+# Executables renamed to an allowed extension are refused by their first bytes.
+EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe", b"#!")
+FALLBACK_NAME = "附件"
+
+
+def sanitize_name(name: str) -> str:
+    """A safe display name: no directory parts, no control characters, bounded length."""
+    name = unicodedata.normalize("NFC", name or "")
+    # Both separators: a Windows client sends "C:\\Users\\x\\合同.pdf".
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = name.strip().lstrip(".").strip()
+    if name in {"", ".", ".."}:
+        return FALLBACK_NAME
+    if len(name) > MAX_NAME_CHARS:
+        stem, dot, ext = name.rpartition(".")
+        if dot and 0 < len(ext) <= 10:
+            name = stem[: MAX_NAME_CHARS - len(ext) - 1] + "." + ext
+        else:
+            name = name[:MAX_NAME_CHARS]
+    return name
+
+
+def _extension(name: str) -> str:
+    suffix = PurePath(name).suffix
+    return suffix[1:].lower() if suffix else ""
+
+
+def check_file(name: str, content: bytes, content_type: str) -> tuple[str, str]:
+    """Validate an upload; returns (safe name, content type) or raises ValidationFailed."""
+    safe = sanitize_name(name)
+    ext = _extension(safe)
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    allowed = ", ".join(sorted(ALLOWED_TYPES))
+    if not content:
+        raise ValidationFailed("文件是空的", fields={"file": "文件是空的"})
+    if len(content) > MAX_BYTES:
+        mb = len(content) / (1024 * 1024)
+        msg = f"文件过大({mb:.1f} MB),单个文件最大 20 MB"
+        raise ValidationFailed(msg, fields={"file": msg})
+    if ext not in ALLOWED_TYPES:
+        msg = f"不支持的文件类型 .{ext or '(无扩展名)'},允许:{allowed}"
+        raise ValidationFailed(msg, fields={"file": msg})
+    if ctype not in GENERIC_TYPES and ctype not in ALLOWED_TYPES[ext]:
+        msg = f"文件类型 {ctype} 与扩展名 .{ext} 不符"
+        raise ValidationFailed(msg, fields={"file": msg})
+    if content.startswith(EXECUTABLE_MAGIC):
+        msg = "不允许上传可执行文件"
+        raise ValidationFailed(msg, fields={"file": msg})
+    return safe, (ctype if ctype not in GENERIC_TYPES else ALLOWED_TYPES[ext][0])
+
+
+def _relative_path(digest: str) -> str:
+    return f"{digest[:2]}/{digest[2:4]}/{digest}"
+
+
+def _write_once(root: Path, relative: str, content: bytes) -> None:
+    target = root / relative
+    if target.exists() and target.stat().st_size == len(content):
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def store_file(
+    session: Session,
+    *,
+    rt_settings: Settings,
+    actor: Staff | None,
+    name: str,
+    content: bytes,
+    content_type: str,
+    order_id: int | None = None,
+    note: str | None = None,
+) -> Attachment:
+    """Validate, store (once per content) and record an upload; the caller commits."""
+    safe, ctype = check_file(name, content, content_type)
+    digest = hashlib.sha256(content).hexdigest()
+    relative = _relative_path(digest)
+    _write_once(rt_settings.storage_path, relative, content)
+    attachment = Attachment(
+        name=safe,
+        content_type=ctype,
+        size=len(content),
+        sha256=digest,
+        storage_path=relative,
+        uploader_id=actor.id if actor else None,
+        order_id=order_id,
+        note=note,
+        created_at=clock.now(),
+    )
+    session.add(attachment)
+    return attachment
+
+
+def open_path(rt_settings: Settings, attachment: Attachment) -> Path:
+    """Where an attachment's bytes live (for download endpoints)."""
+    return rt_settings.storage_path / attachment.storage_path

@@ -1,0 +1,48 @@
+"""进度 / log and 工时 / hours: what delivery people report from the chat."""
+
+from __future__ import annotations
+
+from bot.parsing import BadArguments, parse_hours, split_args
+from bot.router import Context, router
+from wecom.replies import Reply, TextReply
+
+
+@router.command(
+    "进度",
+    "log",
+    "progress",
+    summary="记一条订单进度(写入时间线,并推送到绑定的项目群)",
+    usage="进度 <订单号> <内容>",
+    example="进度 SO-2026-0001 完成需求调研,下周提交方案",
+    mutates=True,
+)
+def progress_command(ctx: Context) -> Reply:
+    from services import orders
+
+    parts = split_args(ctx.args, 1)
+    if len(parts) < 2:
+        raise BadArguments("请写上订单号和进度内容")
+    number = parts[0].upper()
+    orders.add_progress(ctx.session, actor=ctx.actor, number=number, text=parts[1])
+    return TextReply(f"已记录 {number} 的进度")
+
+
+@router.command(
+    "工时",
+    "hours",
+    summary="记今天的工时(0 < 小时 ≤ 24)",
+    usage="工时 <订单号|项目编号> <小时> [内容]",
+    example="工时 SO-2026-0001 2.5 需求访谈",
+    mutates=True,
+)
+def hours_command(ctx: Context) -> Reply:
+    from services import projects
+
+    parts = split_args(ctx.args, 2)
+    if len(parts) < 2:
+        raise BadArguments("请写上订单号(或项目编号)和小时数")
+    ref = parts[0].upper()
+    hours = parse_hours(parts[1])
+    note = parts[2] if len(parts) > 2 else None
+    entry = projects.log_hours(ctx.session, actor=ctx.actor, ref=ref, hours=hours, note=note)
+    return TextReply(f"已记录工时 {hours} 小时({entry.work_date.isoformat()},{ref})")

@@ -1,0 +1,64 @@
+"""Read-side look-ups shared by the API and other entry points: paged timelines, an actor's
+decided approvals, and projects within the actor's data scope."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from models import Activity, ApprovalAction, Order, Project, Staff
+from services.errors import NotFound
+from services.permissions import can_see_order, order_scope
+
+
+def activity_page(
+    session: Session,
+    *,
+    order_id: int | None = None,
+    customer_id: int | None = None,
+    project_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = 20,
+    viewer: Staff | None = None,
+) -> tuple[list[Activity], int | None]:
+    """Newest first; returns (items, id to pass as `before_id` for the next page or None).
+
+    With `viewer`, entries about orders outside the viewer's scope are left out (a customer's
+    feed mixes the orders of several owners).
+    """
+    stmt = select(Activity)
+    if viewer is not None:
+        visible = select(Order.id).where(order_scope(viewer))
+        stmt = stmt.where(or_(Activity.order_id.is_(None), Activity.order_id.in_(visible)))
+    if order_id is not None:
+        stmt = stmt.where(Activity.order_id == order_id)
+    if customer_id is not None:
+        stmt = stmt.where(Activity.customer_id == customer_id)
+    if project_id is not None:
+        stmt = stmt.where(Activity.project_id == project_id)
+    if before_id is not None:
+        stmt = stmt.where(Activity.id < before_id)
+    rows = list(session.scalars(stmt.order_by(Activity.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+def decided_by(session: Session, *, actor: Staff, limit: int = 50) -> list[ApprovalAction]:
+    """The approval decisions `actor` made (also as a delegate), newest first."""
+    return list(
+        session.scalars(
+            select(ApprovalAction)
+            .where(ApprovalAction.actor_id == actor.id)
+            .order_by(ApprovalAction.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def get_project(session: Session, *, actor: Staff, code: str) -> Project:
+    """The project with `code` if its order is in the actor's scope; NotFound otherwise."""
+    project = session.scalar(select(Project).where(Project.code == code.strip()))
+    if project is None or not can_see_order(actor, project.order):
+        raise NotFound(f"未找到项目 {code}")
+    return project

@@ -1,0 +1,72 @@
+"""Server-side API sessions: opened at login, looked up on every call, revoked at logout.
+
+The signed token (built by the entry point) only carries the random `sid`; this row decides
+whether it is still good, so a session can be ended before its token expires.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models import ApiSession, Staff
+from models.session import LOGIN_CHANNELS
+from services import clock
+
+SESSION_LIFETIME = timedelta(days=7)
+
+
+def open_session(
+    session: Session,
+    *,
+    staff: Staff,
+    channel: str,
+    session_key: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> ApiSession:
+    """A new session for `staff` that lives `SESSION_LIFETIME` from now."""
+    if channel not in LOGIN_CHANNELS:
+        raise ValueError(f"unknown login channel {channel!r}")
+    now = clock.now()
+    row = ApiSession(
+        sid=secrets.token_urlsafe(32),
+        staff_id=staff.id,
+        channel=channel,
+        session_key=session_key,
+        created_at=now,
+        expires_at=now + SESSION_LIFETIME,
+        ip=(ip or "")[:64] or None,
+        user_agent=(user_agent or "")[:256] or None,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def live_session(session: Session, sid: str) -> ApiSession | None:
+    """The session named `sid` if it exists, is not revoked or expired, and its staff is active."""
+    row = session.scalar(select(ApiSession).where(ApiSession.sid == sid))
+    if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
+        return None
+    if not row.staff.active:
+        return None
+    return row
+
+
+def revoke(session: Session, row: ApiSession) -> None:
+    if row.revoked_at is None:
+        row.revoked_at = clock.now()
+
+
+def revoke_all(session: Session, staff: Staff) -> int:
+    """End every open session of `staff` (e.g. when they leave); returns how many were open."""
+    result = session.execute(
+        update(ApiSession)
+        .where(ApiSession.staff_id == staff.id, ApiSession.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,10 +1,13 @@
-"""Outbox delivery jobs (the WeCom-edge work fills these in)."""
+"""Outbox delivery jobs: `deliver_due` (enqueued after every commit that added outbox rows) and
+`sweep` (scheduled every few seconds: crash recovery and rows whose retry/wait time has come)."""
 
 from __future__ import annotations
 
 import logging
 
 log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL_SECONDS = 15
 
 
 def deliver_due() -> int:
@@ -13,3 +16,19 @@ def deliver_due() -> int:
     from wecom.delivery import deliver_due as _deliver
 
     return _deliver(runtime.current())
+
+
+def sweep() -> int:
+    """Recover rows stuck in `sending` past their lease, then get due rows delivered.
+
+    With a worker pool (Redis) delivery is enqueued so the sweeper stays quick; in-process it is
+    run here. Returns how many rows were due."""
+    import runtime
+    from wecom.delivery import due_count, recover_stuck
+
+    rt = runtime.current()
+    recover_stuck(rt)
+    due = due_count(rt)
+    if due:
+        rt.queue.enqueue(deliver_due, queue="high", quiet=True)
+    return due

@@ -1,0 +1,391 @@
+"""The decision engine: exactly one outcome per step, however often or concurrently people click.
+
+Why it is safe: `decide` first takes the request's row lock (SELECT ... FOR UPDATE on PostgreSQL;
+on SQLite a no-op UPDATE that takes the database write lock before anything is read), then
+re-reads the request and its assignments, and finally flips the chosen assignment with a
+conditional UPDATE (`status = 'pending'` in the WHERE clause). A second decision, duplicate
+or concurrent, waits for the first to commit and then finds the step already decided:
+AlreadyDecided("已由 X 于 HH:MM 审批"), and nothing changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models import ApprovalAction, ApprovalAssignment, ApprovalRequest, Order, Staff
+from services import clock, notify, timeline
+from services.approval_delegation import delegators_of
+from services.errors import AlreadyDecided, NotFound, PermissionDenied, ValidationFailed
+from services.order_common import flush_or_conflict
+from services.order_states import apply_status
+
+DECISIONS = {"approve": "approved", "reject": "rejected"}
+DECISION_ALIASES = {
+    "approve": "approve",
+    "同意": "approve",
+    "通过": "approve",
+    "approved": "approve",
+    "reject": "reject",
+    "驳回": "reject",
+    "拒绝": "reject",
+    "rejected": "reject",
+}
+
+
+@dataclass
+class DecisionResult:
+    """What happened, for the reply: the handler shows `message` and may update the clicked
+    card's button to `replace_name`."""
+
+    request: ApprovalRequest
+    assignment: ApprovalAssignment
+    action: ApprovalAction
+    decision: str
+    step_finished: bool
+    request_finished: bool
+    order_status: str
+    message: str
+    replace_name: str
+    updated_cards: list[int] = field(default_factory=list)
+
+
+def lock_request(session: Session, request_id: int) -> ApprovalRequest:
+    """The request, row-locked for the rest of the transaction and re-read from the database."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks: writing first takes the database write lock (waiting on
+        # busy_timeout), so every read below sees the latest committed state.
+        session.execute(
+            update(ApprovalRequest)
+            .where(ApprovalRequest.id == request_id)
+            .values(version=ApprovalRequest.version)
+            .execution_options(synchronize_session=False)
+        )
+    request = session.scalar(
+        select(ApprovalRequest)
+        .where(ApprovalRequest.id == request_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if request is None:
+        raise NotFound("找不到该审批")
+    return request
+
+
+def pending_request(session: Session, order: Order) -> ApprovalRequest | None:
+    return session.scalar(
+        select(ApprovalRequest)
+        .where(ApprovalRequest.order_id == order.id, ApprovalRequest.status == "pending")
+        .order_by(ApprovalRequest.id.desc())
+    )
+
+
+def _latest_request(session: Session, order: Order) -> ApprovalRequest | None:
+    return session.scalar(
+        select(ApprovalRequest)
+        .where(ApprovalRequest.order_id == order.id)
+        .order_by(ApprovalRequest.id.desc())
+    )
+
+
+def _decided_text(who: str, at: datetime, verb: str = "审批") -> str:
+    return f"已由 {who} 于 {notify.hhmm(at)} {verb}"
+
+
+def already_decided_error(
+    session: Session, request: ApprovalRequest, step: int | None = None
+) -> AlreadyDecided:
+    """AlreadyDecided naming who decided (the step's deciding action, else the request's last)."""
+    if request.status == "withdrawn":
+        return AlreadyDecided(
+            _decided_text(request.submitted_by.name, request.decided_at or clock.now(), "撤回")
+        )
+    actions = session.scalars(
+        select(ApprovalAction)
+        .where(ApprovalAction.request_id == request.id)
+        .order_by(ApprovalAction.id)
+    ).all()
+    chosen = [a for a in actions if step is None or a.step_sequence == step] or list(actions)
+    if not chosen:
+        return AlreadyDecided("该审批已处理")
+    last = chosen[-1] if step is None else chosen[0]
+    return AlreadyDecided(_decided_text(last.actor.name, last.created_at))
+
+
+def _late_error(
+    session: Session, request: ApprovalRequest, mine: list[ApprovalAssignment]
+) -> AlreadyDecided:
+    """Who made this click too late: the actor's own earlier decision when there is one, else
+    whoever decided the step (any-mode) or ended the request (rejection, withdrawal)."""
+    if request.status == "withdrawn":
+        return already_decided_error(session, request)
+    decided = [a for a in mine if a.status in ("approved", "rejected")]
+    if decided:
+        own = decided[-1]
+        action = session.scalar(
+            select(ApprovalAction)
+            .where(
+                ApprovalAction.request_id == request.id,
+                ApprovalAction.step_sequence == own.step_sequence,
+                (ApprovalAction.actor_id == own.approver_id)
+                | (ApprovalAction.on_behalf_of_id == own.approver_id),
+            )
+            .order_by(ApprovalAction.id)
+        )
+        if action is not None:
+            return AlreadyDecided(_decided_text(action.actor.name, action.created_at))
+    last = mine[-1]
+    if last.status == "superseded":
+        return already_decided_error(session, request, step=last.step_sequence)
+    return already_decided_error(session, request)
+
+
+def _request_for(
+    session: Session, *, actor: Staff, number: str | None, request_id: int | None
+) -> int:
+    if request_id is not None:
+        found = session.get(ApprovalRequest, request_id)
+        if found is None:
+            raise NotFound("找不到该审批")
+        return found.id
+    if not number:
+        raise ValidationFailed("请提供订单号", fields={"number": "必填"})
+    order = session.scalar(select(Order).where(Order.number == number.strip().upper()))
+    if order is None:
+        raise NotFound(f"找不到订单 {number.strip().upper()}")
+    request = pending_request(session, order) or _latest_request(session, order)
+    if request is None:
+        raise NotFound(f"订单 {order.number} 没有审批记录")
+    return request.id
+
+
+def _pick_assignment(
+    session: Session, request: ApprovalRequest, actor: Staff
+) -> tuple[ApprovalAssignment | None, list[ApprovalAssignment]]:
+    """(the pending assignment the actor decides now, every assignment the actor speaks for).
+
+    Their own slot comes before one held for someone who delegated to them."""
+    principals = [actor.id] + [s.id for s in delegators_of(session, actor)]
+    mine = session.scalars(
+        select(ApprovalAssignment)
+        .where(
+            ApprovalAssignment.request_id == request.id,
+            ApprovalAssignment.approver_id.in_(principals),
+        )
+        .order_by(ApprovalAssignment.step_sequence, ApprovalAssignment.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    open_now = [
+        a for a in mine if a.status == "pending" and a.step_sequence == request.current_step
+    ]
+    open_now.sort(key=lambda a: (a.approver_id != actor.id, a.id))
+    return (open_now[0] if open_now else None), list(mine)
+
+
+def normalise_decision(decision: str) -> str:
+    word = DECISION_ALIASES.get((decision or "").strip().lower()) or DECISION_ALIASES.get(
+        (decision or "").strip()
+    )
+    if word is None:
+        raise ValidationFailed("审批结果只能是 同意 或 驳回", fields={"decision": "同意/驳回"})
+    return word
+
+
+def create_step_assignments(
+    session: Session, order: Order, request: ApprovalRequest, sequence: int
+) -> list[ApprovalAssignment]:
+    """Assignments (and cards) for the approvers snapshotted on step `sequence`."""
+    step = request.steps_snapshot[sequence - 1]
+    created = []
+    for staff_id in step["approver_ids"]:
+        approver = session.get(Staff, staff_id)
+        if approver is None or not approver.active:
+            continue
+        a = ApprovalAssignment(
+            request=request,
+            step_sequence=sequence,
+            approver=approver,
+            status="pending",
+            created_at=clock.now(),
+        )
+        session.add(a)
+        created.append(a)
+    if not created:
+        raise ValidationFailed(f"审批步骤「{step['name']}」的审批人均已停用,请联系管理员")
+    session.flush()  # ids for the card task ids and outbox keys
+    for a in created:
+        notify.approval_card(session, order, request, a)
+    return created
+
+
+def _close_others(
+    session: Session, assignments: list[ApprovalAssignment], status: str, now: datetime
+) -> list[ApprovalAssignment]:
+    closed = []
+    for other in assignments:
+        result = session.execute(
+            update(ApprovalAssignment)
+            .where(ApprovalAssignment.id == other.id, ApprovalAssignment.status == "pending")
+            .values(status=status, decided_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            session.refresh(other)
+            closed.append(other)
+    return closed
+
+
+def decide(
+    session: Session,
+    *,
+    actor: Staff,
+    number: str | None = None,
+    request_id: int | None = None,
+    decision: str,
+    comment: str | None = None,
+) -> DecisionResult:
+    """Record one approver's decision on the current step (see the module doc for why it is
+    exactly-once). A rejection needs a reason and ends the request; the last approval approves
+    the order and runs the automation in this same transaction."""
+    decision = normalise_decision(decision)
+    comment = (comment or "").strip() or None
+    if decision == "reject" and not comment:
+        raise ValidationFailed("驳回需要填写原因", fields={"comment": "请填写驳回原因"})
+    rid = _request_for(session, actor=actor, number=number, request_id=request_id)
+    request = lock_request(session, rid)
+    assignment, mine = _pick_assignment(session, request, actor)
+    if assignment is None:
+        if not mine:
+            raise PermissionDenied("您不是这笔订单当前步骤的审批人")
+        raise _late_error(session, request, mine)
+    now = clock.now()
+    flipped = session.execute(
+        update(ApprovalAssignment)
+        .where(ApprovalAssignment.id == assignment.id, ApprovalAssignment.status == "pending")
+        .values(status=DECISIONS[decision], decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if flipped.rowcount != 1:  # type: ignore[attr-defined]
+        raise already_decided_error(session, request, step=assignment.step_sequence)
+    session.refresh(assignment)
+    principal = assignment.approver
+    on_behalf = principal if principal.id != actor.id else None
+    action = ApprovalAction(
+        request=request,
+        step_sequence=assignment.step_sequence,
+        actor=actor,
+        on_behalf_of=on_behalf,
+        decision=decision,
+        comment=comment,
+        created_at=now,
+    )
+    session.add(action)
+    order = request.order
+    step = request.steps_snapshot[request.current_step - 1]
+    verb = "同意" if decision == "approve" else "驳回"
+    who = f"{actor.name} 代 {principal.name} 审批" if on_behalf else actor.name
+    body = f"{who}:{verb}(第{request.current_step}步 {step['name']})"
+    if comment:
+        body += f",意见:{comment}"
+    timeline.record(
+        session,
+        kind="approval",
+        actor=actor,
+        body=body,
+        order=order,
+        data={
+            "request_id": request.id,
+            "event": decision,
+            "step": request.current_step,
+            "on_behalf_of": principal.userid if on_behalf else None,
+        },
+    )
+    text = notify.replace_name(decision, actor, now)
+    every = session.scalars(
+        select(ApprovalAssignment)
+        .where(ApprovalAssignment.request_id == request.id)
+        .order_by(ApprovalAssignment.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    step_assignments = [a for a in every if a.step_sequence == request.current_step]
+    others = [a for a in step_assignments if a.id != assignment.id]
+    greyed: list[ApprovalAssignment] = []
+    if on_behalf:
+        greyed.append(assignment)  # the delegator's own card still shows live buttons
+    step_finished = request_finished = False
+    if decision == "reject":
+        greyed += _close_others(session, others, "cancelled", now)
+        _close_others(
+            session,
+            [a for a in every if a.step_sequence != request.current_step],
+            "cancelled",
+            now,
+        )
+        request.status = "rejected"
+        request.decided_at = now
+        step_finished = request_finished = True
+        apply_status(session, order, "draft", actor, reason=comment)
+        if request.submitted_by_id != order.owner_id:
+            # The owner hears about it from the status change; a submitting manager does not.
+            notify.app_text(
+                session,
+                key=f"approval-rejected:{request.id}",
+                to=[request.submitted_by],
+                text=f"【审批驳回】订单 {order.number} 被 {who} 驳回:{comment}",
+                order_id=order.id,
+            )
+    else:
+        if step["mode"] == "any":
+            greyed += _close_others(session, others, "superseded", now)
+        else:
+            # An escalated manager's approval stands in for the late reports they replaced.
+            covered = [
+                a
+                for a in others
+                if a.escalated_at is not None and a.approver.manager_id == principal.id
+            ]
+            greyed += _close_others(session, covered, "superseded", now)
+        step_finished = all(a.status != "pending" for a in step_assignments)
+        if step_finished:
+            if request.current_step < len(request.steps_snapshot):
+                request.current_step += 1
+                request.step_started_at = now
+                create_step_assignments(session, order, request, request.current_step)
+            else:
+                request.status = "approved"
+                request.decided_at = now
+                request_finished = True
+                apply_status(session, order, "approved", actor)
+                from services.automation import on_order_approved
+
+                on_order_approved(session, order=order, actor=actor)
+    for a in greyed:
+        notify.card_update(session, a, text=text, order_id=order.id)
+    flush_or_conflict(session, order)
+    if request_finished:
+        message = (
+            f"已驳回订单 {order.number}"
+            if decision == "reject"
+            else f"订单 {order.number} 审批通过"
+        )
+    elif step_finished:
+        message = f"已同意,订单 {order.number} 进入第{request.current_step}步审批"
+    else:
+        message = f"已同意,等待同一步骤的其他审批人(订单 {order.number})"
+    if on_behalf:
+        message = f"{message}(代 {principal.name} 审批)"
+    return DecisionResult(
+        request=request,
+        assignment=assignment,
+        action=action,
+        decision=decision,
+        step_finished=step_finished,
+        request_finished=request_finished,
+        order_status=order.status,
+        message=message,
+        replace_name=text,
+        updated_cards=[a.id for a in greyed],
+    )

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from bot.redaction import View
     from bot.router import Command
     from models import Order
+    from services.collections import CustomerOverdue, MoneySummary
+    from services.projects import ProjectSummary
+    from services.receipts import ReceiptResult
     from settings import Settings
 
 MONEY_HIDDEN = "仅相关人员可见"
@@ -47,32 +50,21 @@ class OrderFacts:
 
     order: Order
     approval_step: str | None = None
-    project: Any = None  # services.projects.ProjectSummary
-    money: Any = None  # services.collections.MoneySummary, None when hidden
+    project: ProjectSummary | None = None
+    money: MoneySummary | None = None  # None when the reader may not see money
 
 
-def _attr(obj: Any, *names: str) -> Any:
-    for name in names:
-        value = getattr(obj, name, None)
-        if value is not None:
-            return value
-    return None
-
-
-def project_line(summary: Any) -> str | None:
+def project_line(summary: ProjectSummary | None) -> str | None:
     if summary is None:
         return None
-    percent = _attr(summary, "percent_done", "tasks_done_percent", "progress_percent", "percent")
-    parts = [f"任务完成 {percent}%" if percent is not None else "进行中"]
-    milestone = _attr(summary, "next_milestone")
-    if milestone is not None:
-        name = getattr(milestone, "name", milestone)
-        due = getattr(milestone, "due_date", None) or _attr(summary, "next_milestone_due")
-        parts.append(f"下个里程碑 {name}" + (f"({day(due)})" if due else ""))
+    parts = [f"任务完成 {summary.percent_done}%({summary.tasks_done}/{summary.tasks_total})"]
+    if summary.next_milestone:
+        due = f"({day(summary.next_milestone_due)})" if summary.next_milestone_due else ""
+        parts.append(f"下个里程碑 {summary.next_milestone}{due}")
     return ",".join(parts)
 
 
-def money_lines(summary: Any) -> list[tuple[str, str]]:
+def money_lines(summary: MoneySummary | None) -> list[tuple[str, str]]:
     if summary is None:
         return []
     rows = [("回款", f"{money(summary.received)} / {money(summary.total)}")]
@@ -215,23 +207,39 @@ def pending_line(number: str, customer: str, step: str | None, amount: str | Non
     return "· " + " ".join(parts)
 
 
-def overdue_text(groups: Sequence[Any], *, title: str = "逾期应收") -> str:
+def overdue_text(groups: Sequence[CustomerOverdue], *, title: str = "逾期应收") -> str:
     if not groups:
-        return "没有逾期的应收款 🎉"
-    lines = [title]
+        return "没有逾期的应收款"
+    lines = [f"**{title}**"]
     grand = Decimal("0.00")
     for group in groups:
-        total = _attr(group, "total", "overdue_amount", "amount") or Decimal("0.00")
-        grand += total
-        name = _attr(group, "customer_name", "name") or "-"
-        count = _attr(group, "count", "overdue_count")
-        lines.append(f"**{name}** {money(total)}" + (f"({count} 笔)" if count else ""))
-        for item in _attr(group, "items", "installments") or ():
-            number = _attr(item, "order_number", "number") or ""
-            due = _attr(item, "due_date")
-            amount = _attr(item, "outstanding", "amount")
-            days = _attr(item, "days_overdue", "days")
-            tail = f" 逾期 {days} 天" if days else ""
-            lines.append(f"> {number} {day(due)} {money(amount)}{tail}")
-    lines.append(f"合计 {money(grand)}")
+        grand += group.total
+        lines.append(f"**{group.customer_name}** {money(group.total)}({group.count} 笔)")
+        for item in group.items[:5]:
+            lines.append(
+                f"> {item.order_number} {item.installment_name} {day(item.due_date)} "
+                f"{money(item.outstanding)} 逾期 {item.days_overdue} 天"
+            )
+        if len(group.items) > 5:
+            lines.append(f"> …另有 {len(group.items) - 5} 笔")
+    count = sum(g.count for g in groups)
+    lines.append(f"合计 {money(grand)}({len(groups)} 个客户,{count} 笔)")
     return cards.truncate_bytes("\n".join(lines), cards.TEXT_MAX)
+
+
+def receipt_text(result: ReceiptResult) -> str:
+    """The answer to 回款: what was recorded, where it went, and what is still owed."""
+    r = result.receipt
+    lines = [
+        f"已登记 {result.order.number} 回款 {money(r.amount)}({day(r.received_on)},{r.number})"
+    ]
+    for installment, amount in result.allocations:
+        lines.append(f"· 核销 {installment.name} {money(amount)}")
+    if result.credit:
+        lines.append(f"· 多收 {money(result.credit)} 记为客户预收")
+    summary = result.summary
+    lines.append(f"已收 {money(summary.received)} / {money(summary.total)}")
+    lines.append(f"剩余应收 {money(summary.outstanding)}")
+    if summary.overdue_amount:
+        lines.append(f"其中逾期 {money(summary.overdue_amount)}")
+    return "\n".join(lines)

@@ -7,18 +7,16 @@ may bind or unbind; every change is on the timeline.
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from models import ChatBinding, Customer, Order, Staff
+from models import Activity, ChatBinding, Customer, Order, Staff
 from services import timeline
 from services.errors import NotFound, ValidationFailed
+from wecom import cards, outbox
 
 BOT_GROUP = "bot_group"
 AUDIENCE_ZH = {"internal": "内部群", "client": "客户群"}
-_ORDER_NUMBER = re.compile(r"^SO-\d{4}-\d{1,6}$", re.IGNORECASE)
 
 
 def _customer_in_reach(session: Session, actor: Staff, ref: str) -> Customer:
@@ -65,6 +63,7 @@ def bind_chat(
     name: str | None = None,
 ) -> ChatBinding:
     """Bind group `chat_id` to order number or customer name `ref` (idempotent)."""
+    from services.order_numbers import normalize_number
     from services.orders import get_order
 
     if not chat_id:
@@ -74,7 +73,7 @@ def bind_chat(
     if not ref.strip():
         raise ValidationFailed("请写上订单号或客户名称")
     order: Order | None = None
-    if _ORDER_NUMBER.match(ref.strip()):
+    if normalize_number(ref.strip()):
         order = get_order(session, actor=actor, number=ref.strip())
         customer_id = order.customer_id
     else:
@@ -145,3 +144,56 @@ def unbind_chat(session: Session, *, actor: Staff, chat_id: str) -> ChatBinding:
         data={"chat_id": chat_id, "unbound": True},
     )
     return binding
+
+
+# Group kinds we can push to proactively. The intelligent bot (bot_group) can only answer: a
+# bot_group binding scopes what the group may see; pushes reach groups through the project's app
+# group chat (appchat) or a group robot webhook bound to the order or customer.
+_PUSH_CHANNELS = {"appchat": "appchat", "webhook": "webhook"}
+
+
+def bound_groups(session: Session, order: Order) -> list[ChatBinding]:
+    """Active bindings about this order: the order itself, its project, or its customer."""
+    about = [ChatBinding.order_id == order.id]
+    if order.project is not None:
+        about.append(ChatBinding.project_id == order.project.id)
+    about.append(
+        (ChatBinding.customer_id == order.customer_id)
+        & ChatBinding.order_id.is_(None)
+        & ChatBinding.project_id.is_(None)
+    )
+    return list(
+        session.scalars(
+            select(ChatBinding)
+            .where(ChatBinding.active.is_(True), or_(*about))
+            .order_by(ChatBinding.id)
+        )
+    )
+
+
+def push_progress(session: Session, activity: Activity) -> int:
+    """Queue a progress note to the order's bound groups that can receive pushes; internal notes
+    never go to a client group. Returns how many messages were queued (idempotent per group)."""
+    if activity.order_id is None:
+        return 0
+    order = session.get(Order, activity.order_id)
+    if order is None:
+        return 0
+    author = activity.actor.name if activity.actor else "系统"
+    text = f"【{order.number} 进展】{author}:{activity.body}"
+    queued = 0
+    for binding in bound_groups(session, order):
+        channel = _PUSH_CHANNELS.get(binding.kind)
+        if channel is None or (activity.internal and binding.audience == "client"):
+            continue
+        payload = cards.app_text(text) if channel == "appchat" else cards.webhook_text(text)
+        outbox.add(
+            session,
+            key=f"progress-push:{activity.id}:{binding.id}",
+            channel=channel,
+            recipient=binding.chat_id,
+            payload=payload,
+            order_id=order.id,
+        )
+        queued += 1
+    return queued

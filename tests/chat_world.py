@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
+from defusedxml.ElementTree import fromstring
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import ChatBinding, Customer, Department, Order, OrderType, Staff
+from models import ChatBinding, Customer, Department, Order, OrderType, OutboxMessage, Staff
+from runtime import Runtime
+from settings import Settings
+from wecom import signing
 from wecom.events import CardEvent, EnterEvent, TextMessage
 
 _ids = itertools.count(1)
@@ -111,3 +119,127 @@ def bind(s: Session, chat_id: str, customer: Customer, audience: str) -> ChatBin
     row = ChatBinding(kind="bot_group", chat_id=chat_id, customer_id=customer.id, audience=audience)
     s.add(row)
     return row
+
+
+# -- end to end: real encrypted callbacks through the Flask app ---------------------------------
+
+
+@dataclass
+class Answer:
+    """What the user saw: a passive reply, or (when the channel cannot answer passively) the
+    outbox message that carries it."""
+
+    kind: str  # text | markdown | stream | update_button | update_card | card | none
+    text: str = ""
+    card: dict[str, Any] | None = None
+    raw: str = ""
+
+
+@dataclass
+class Chat:
+    client: FlaskClient
+    rt: Runtime
+
+    @property
+    def settings(self) -> Settings:
+        return self.rt.settings
+
+    def _last_outbox_id(self) -> int:
+        with self.rt.db.transaction() as s:
+            return int(s.scalar(select(func.max(OutboxMessage.id))) or 0)
+
+    def _post(self, req: signing.SignedRequest) -> Answer:
+        before = self._last_outbox_id()
+        resp = self.client.post(req.url, data=req.body, content_type=req.content_type)
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        plain = signing.open_reply(self.settings, req.channel, resp.get_data(as_text=True))
+        if plain:
+            return _parse_passive(req.channel, plain)
+        with self.rt.db.transaction() as s:
+            late = s.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.id > before, OutboxMessage.idempotency_key.like("reply:%"))
+                .order_by(OutboxMessage.id)
+            ).all()
+            rows = (
+                late
+                or s.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.id > before)
+                    .order_by(OutboxMessage.id)
+                ).all()
+            )
+            if not rows:
+                return Answer("none")
+            return _parse_payload(rows[-1].payload)
+
+    def app(self, user: str, content: str) -> Answer:
+        return self._post(signing.app_text(self.settings, user, content))
+
+    def bot(self, user: str, content: str, *, chat: str | None = "grp-team") -> Answer:
+        return self._post(signing.bot_text(self.settings, user, content, chat_id=chat))
+
+    def click(
+        self,
+        user: str,
+        key: str,
+        *,
+        task_id: str = "appr-1",
+        selected: dict[str, list[str]] | None = None,
+    ) -> Answer:
+        card_type = "multiple_interaction" if selected is not None else "button_interaction"
+        # Each click is a distinct event (WeCom dedupes on user + CreateTime + key + task).
+        when = 1_790_000_000 + next(_ids)
+        req = signing.app_click(
+            self.settings,
+            user,
+            task_id,
+            key,
+            selected=selected,
+            card_type=card_type,
+            create_time=when,
+        )
+        return self._post(req)
+
+    def enter(self, user: str) -> Answer:
+        return self._post(signing.app_enter(self.settings, user))
+
+    def bot_enter(self, user: str, chat: str | None = None) -> Answer:
+        return self._post(signing.bot_enter(self.settings, user, chat_id=chat))
+
+
+def _parse_passive(channel: str, plain: str) -> Answer:
+    if channel == "app":
+        root = fromstring(plain)
+        kind = root.findtext("MsgType") or ""
+        if kind == "text":
+            return Answer("text", root.findtext("Content") or "", raw=plain)
+        if kind == "markdown":
+            return Answer("markdown", root.findtext("Markdown/Content") or "", raw=plain)
+        if kind == "update_button":
+            return Answer("update_button", root.findtext("Button/ReplaceName") or "", raw=plain)
+        return Answer("update_card", plain, raw=plain)
+    data = json.loads(plain)
+    if data.get("msgtype") == "stream":
+        return Answer("stream", data["stream"]["content"], raw=plain)
+    if data.get("msgtype") == "text":
+        return Answer("text", data["text"]["content"], raw=plain)
+    if data.get("response_type") == "update_template_card":
+        return Answer("update_card", json.dumps(data), card=data["template_card"], raw=plain)
+    return Answer(
+        "card", json.dumps(data, ensure_ascii=False), card=data["template_card"], raw=plain
+    )
+
+
+def _parse_payload(payload: dict[str, Any]) -> Answer:
+    kind = payload.get("msgtype")
+    if kind == "template_card":
+        card = payload["template_card"]
+        return Answer("card", json.dumps(card, ensure_ascii=False), card=card)
+    if kind == "text":
+        return Answer("text", payload["text"]["content"])
+    if kind == "markdown":
+        return Answer("markdown", payload["markdown"]["content"])
+    if "button" in payload:
+        return Answer("update_button", payload["button"]["replace_name"])
+    return Answer("update_card", json.dumps(payload, ensure_ascii=False))

@@ -19,7 +19,6 @@ from bot.render import (
     reject_reason_card,
 )
 from bot.router import Context, router
-from services import clock
 from services.errors import AlreadyDecided, NotFound
 from wecom import cards, outbox
 from wecom.events import CardEvent
@@ -80,12 +79,6 @@ def pending_command(ctx: Context) -> Reply:
     return TextReply("\n".join(lines))
 
 
-def _decided_text(decision: str, number: str, result: object) -> str:
-    verb = "已同意" if decision == "approve" else "已驳回"
-    status = getattr(getattr(result, "order", None), "status_zh", None)
-    return f"{verb} {number}" + (f",订单状态:{status}" if status else "")
-
-
 @router.command(
     "批准",
     "approve",
@@ -106,7 +99,7 @@ def approve_command(ctx: Context) -> Reply:
     result = approvals.decide(
         ctx.session, actor=ctx.actor, number=number, decision="approve", comment=comment
     )
-    return TextReply(_decided_text("approve", number, result))
+    return TextReply(result.message)
 
 
 @router.command(
@@ -129,7 +122,7 @@ def reject_command(ctx: Context) -> Reply:
     result = approvals.decide(
         ctx.session, actor=ctx.actor, number=number, decision="reject", comment=parts[1]
     )
-    return TextReply(_decided_text("reject", number, result))
+    return TextReply(result.message)
 
 
 # -- card buttons ------------------------------------------------------------------------------
@@ -143,10 +136,10 @@ def _request_id(ctx: Context) -> int:
 
 
 def _click_decide(ctx: Context, decision: str, comment: str | None = None) -> Reply:
-    from services import approvals, notify
+    from services import approvals
 
     try:
-        approvals.decide(
+        result = approvals.decide(
             ctx.session,
             actor=ctx.actor,
             request_id=_request_id(ctx),
@@ -155,7 +148,7 @@ def _click_decide(ctx: Context, decision: str, comment: str | None = None) -> Re
         )
     except AlreadyDecided as exc:
         return UpdateCardReply(replace_name=exc.message)
-    return UpdateCardReply(replace_name=notify.replace_name(decision, ctx.actor, clock.now()))
+    return UpdateCardReply(replace_name=result.replace_name)
 
 
 @router.action("approve:")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.parsing import BadArguments, looks_like_date, parse_amount, parse_date, split_args
 from bot.redaction import view_for
-from bot.render import money, overdue_text
+from bot.render import overdue_text, receipt_text
 from bot.router import Context, router
 from services import clock
 from wecom.replies import MarkdownReply, Reply, TextReply
@@ -42,14 +42,7 @@ def paid_command(ctx: Context) -> Reply:
         received_on=received_on,
         note=note,
     )
-    outstanding = getattr(result, "outstanding", None)
-    text = f"已登记 {number} 回款 {money(amount)}"
-    if outstanding is not None:
-        text += f",剩余应收 {money(outstanding)}"
-    credit = getattr(result, "credit", None) or getattr(result, "credit_amount", None)
-    if credit:
-        text += f",多收 {money(credit)} 记为客户预收"
-    return TextReply(text)
+    return TextReply(receipt_text(result))
 
 
 @router.command(
@@ -69,5 +62,5 @@ def overdue_command(ctx: Context) -> Reply:
     groups = collections.overdue_for(ctx.session, actor=ctx.actor)
     if ctx.in_group and view.binding is not None:
         wanted = view.binding.customer_id
-        groups = [g for g in groups if getattr(g, "customer_id", None) == wanted]
+        groups = [g for g in groups if g.customer_id == wanted]
     return MarkdownReply(overdue_text(groups))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.parsing import BadArguments, is_order_number
+from bot.parsing import BadArguments
 from bot.redaction import View, view_for
 from bot.render import OrderFacts, counts_line, not_found, order_card, order_list, order_markdown
 from bot.router import Context, router
@@ -48,12 +48,13 @@ def order_reply(ctx: Context, order: Order, view: View) -> Reply:
 )
 def order_command(ctx: Context) -> Reply:
     from services import orders
+    from services.order_numbers import normalize_number
 
     query = ctx.args.strip()
     if not query:
         raise BadArguments("请告诉我要查什么")
     view = view_for(ctx.session, ctx.event, ctx.actor)
-    if is_order_number(query):
+    if normalize_number(query):
         try:
             order = orders.get_order(ctx.session, actor=ctx.actor, number=query)
         except NotFound:

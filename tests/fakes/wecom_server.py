@@ -154,6 +154,8 @@ class FakeWeCom:
             if not query.get("key"):
                 return {"errcode": 93000, "errmsg": "invalid webhook url"}
             return self._deliver(path, body or {}, dedupe=False)
+        if path.startswith("aibot/"):  # the bot's response_url: the URL itself is the credential
+            return self._deliver(path, body or {}, dedupe=False)
         if query.get("access_token") not in self.tokens:
             return {"errcode": 42001, "errmsg": "access_token expired"}
         if path == "message/send":

@@ -82,6 +82,13 @@ STATUS_ALIASES: dict[str, str] = {
     "取消": "cancelled",
     "cancel": "cancelled",
     "canceled": "cancelled",
+    # The action words shown in describe_allowed() work as commands too ("开始执行", "客户验收").
+    **{
+        rule.label: to
+        for targets in TRANSITIONS.values()
+        for to, rule in targets.items()
+        if rule.who != SYSTEM
+    },
 }
 
 

@@ -1,7 +1,159 @@
-"""WeCom callback endpoints (filled in by the WeCom-edge issue)."""
+"""WeCom callback endpoints: `/wecom/callback` (self-built app, XML) and `/wecom/bot` (intelligent
+bot, JSON). GET verifies the URL; POST verifies, decrypts, parses, dedupes, dispatches within the
+budget and answers with an encrypted passive reply.
+
+Order of checks (each answered at once, nothing changed): body size (413) -> query parameters
+(400) -> envelope (400) -> signature (403) -> decryption / receiver (400 / 403) -> plaintext (400).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from flask import Blueprint, Response, current_app, request
+
+from bot import deadline
+from wecom import dedupe, envelopes, outbox, parsing
+from wecom.crypto import BadRequest, CallbackCrypto, CallbackError
+from wecom.events import Channel, UnknownEvent
+
+if TYPE_CHECKING:
+    from runtime import Runtime
+    from settings import Settings
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("wecom", __name__)
+
+MAX_BODY = 64 * 1024
+
+
+def crypto_for(settings: Settings, channel: Channel) -> CallbackCrypto:
+    if channel == "app":
+        return CallbackCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
+    # The intelligent bot's receive id is the empty string (D:101033 / D:91144).
+    return CallbackCrypto(settings.wecom_bot_token, settings.wecom_bot_aes_key, "")
+
+
+@bp.route("/wecom/callback", methods=["GET", "POST"])
+def app_callback() -> Response:
+    return _handle("app")
+
+
+@bp.route("/wecom/bot", methods=["GET", "POST"])
+def bot_callback() -> Response:
+    return _handle("bot")
+
+
+def _handle(channel: Channel) -> Response:
+    started = time.monotonic()
+    rt: Runtime = current_app.extensions["orderdesk"]
+    try:
+        if request.method == "GET":
+            return _verify_url(rt, channel)
+        return _receive(rt, channel, started)
+    except CallbackError as exc:
+        log.info("wecom %s callback refused (%d): %s", channel, exc.status, exc)
+        return Response(type(exc).__name__, status=exc.status, mimetype="text/plain")
+
+
+def _params(*names: str) -> list[str]:
+    values = [request.args.get(name, "") for name in names]
+    missing = [name for name, value in zip(names, values, strict=True) if not value]
+    if missing:
+        raise BadRequest(f"missing parameters: {', '.join(missing)}")
+    return values
+
+
+def _verify_url(rt: Runtime, channel: Channel) -> Response:
+    signature, timestamp, nonce, echostr = _params("msg_signature", "timestamp", "nonce", "echostr")
+    plain = crypto_for(rt.settings, channel).verify_url(signature, timestamp, nonce, echostr)
+    # The plaintext alone: no quotes, no newline (WeCom compares it byte for byte).
+    return Response(plain, status=200, mimetype="text/plain")
+
+
+class _TooLarge(CallbackError):
+    status = 413
+
+
+def _body() -> str:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise _TooLarge(f"body of {request.content_length} bytes")
+    raw = request.stream.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise _TooLarge("body over 64 KB")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("body is not UTF-8") from exc
+
+
+def _receive(rt: Runtime, channel: Channel, started: float) -> Response:
+    body = _body()
+    signature, timestamp, nonce = _params("msg_signature", "timestamp", "nonce")
+    encrypt = parsing.app_envelope(body) if channel == "app" else parsing.bot_envelope(body)
+    crypto = crypto_for(rt.settings, channel)
+    plaintext = crypto.decrypt_verified(signature, timestamp, nonce, encrypt)
+    event = parsing.parse_app(plaintext) if channel == "app" else parsing.parse_bot(plaintext)
+    if isinstance(event, UnknownEvent):
+        log.info("wecom %s: ignoring %s from %s", channel, event.kind, event.user_id)
+        return Response("", status=200)
+
+    claim = dedupe.claim(rt, event.dedupe_key, channel)
+    if claim.state == "done":
+        log.info("wecom %s: retried delivery of %s; same reply", channel, event.dedupe_key)
+        return _sealed(crypto, channel, claim.reply)
+    if claim.state == "busy":
+        return _sealed(crypto, channel, envelopes.processing_body(event))
+
+    outcome = deadline.run(_dispatcher(), event, rt, started=started)
+    if outcome.error is not None:
+        # Nothing was committed (the handler's transaction rolled back): let WeCom retry it.
+        dedupe.release(rt, claim)
+        log.error(
+            "wecom %s: dispatch of %s failed", channel, event.dedupe_key, exc_info=outcome.error
+        )
+        return Response("error", status=500, mimetype="text/plain")
+    if not outcome.finished:
+        body_text = envelopes.processing_body(event)
+        dedupe.complete(rt, claim, body_text)
+        return _sealed(crypto, channel, body_text)
+
+    rendered = envelopes.render(outcome.reply, event, corp_id=rt.settings.wecom_corp_id)
+    if rendered.followups:
+        _queue(rt, rendered.followups)
+    dedupe.complete(rt, claim, rendered.body)
+    return _sealed(crypto, channel, rendered.body)
+
+
+def _dispatcher() -> deadline.Dispatch:
+    """`bot.router.router.dispatch`, unless the app carries another router (tests, benchmarks:
+    `app.extensions["orderdesk.router"]`)."""
+    custom = current_app.extensions.get("orderdesk.router")
+    if custom is not None:
+        return custom.dispatch
+    from bot.router import router
+
+    return router.dispatch
+
+
+def _queue(rt: Runtime, items: list[envelopes.OutboxItem]) -> None:
+    with rt.db.transaction() as session:
+        for item in items:
+            outbox.add(
+                session,
+                key=item.key,
+                channel=item.channel,
+                recipient=item.recipient,
+                payload=item.payload,
+            )
+
+
+def _sealed(crypto: CallbackCrypto, channel: Channel, plaintext: str) -> Response:
+    if not plaintext:
+        return Response("", status=200)  # "no passive reply"
+    if channel == "app":
+        return Response(envelopes.seal_app(crypto, plaintext), status=200, mimetype="text/xml")
+    return Response(envelopes.seal_bot(crypto, plaintext), status=200, mimetype="application/json")

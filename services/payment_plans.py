@@ -35,6 +35,7 @@ from models import Contract, Installment, Milestone, Order, PaymentPlan, Project
 from models.money import TRIGGERS
 from services import timeline
 from services.errors import ValidationFailed
+from services.schedule_rules import company_tz
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
@@ -191,7 +192,12 @@ def _apply_term(inst: Installment, term: Term, amount: Decimal, contract: Contra
 
 
 def _locked(inst: Installment) -> bool:
-    return inst.paid_amount > 0 or inst.invoiced_amount > 0
+    """Touched by money: paid, invoiced, or referenced by (even reversed/voided) records."""
+    if inst.id is None:
+        return False
+    return bool(
+        inst.paid_amount > 0 or inst.invoiced_amount > 0 or inst.allocations or inst.invoices
+    )
 
 
 def _same_shape(inst: Installment, term: Term, amount: Decimal) -> bool:
@@ -319,12 +325,6 @@ def _plans_for_order(session: Session, order: Order) -> list[PaymentPlan]:
     return list(session.scalars(select(PaymentPlan).where(or_(*conds))))
 
 
-def _company_tz() -> ZoneInfo:
-    import runtime
-
-    return runtime.current().settings.tz
-
-
 def on_milestone_accepted(
     session: Session, milestone: Milestone, *, tz: ZoneInfo | None = None
 ) -> list[Installment]:
@@ -336,7 +336,7 @@ def on_milestone_accepted(
         return []
     order = project.order
     accepted_at: datetime = milestone.accepted_at or clock.now()
-    accepted_on = accepted_at.astimezone(tz or _company_tz()).date()
+    accepted_on = accepted_at.astimezone(tz or company_tz()).date()
     changed: list[Installment] = []
     for plan in _plans_for_order(session, order):
         for inst in plan.installments:

@@ -79,7 +79,7 @@ def test_bad_terms_are_refused(total: str, terms: list[dict[str, Any]], needle: 
 
 def test_generate_is_idempotent_and_dates_follow_triggers(rt: Runtime, session: Session) -> None:
     owner = staff(session, "sales1", "sales")
-    terms = [
+    terms: list[dict[str, Any]] = [
         {"name": "首付款", "percent": "30", "trigger": "on_signing", "days": 7},
         {"name": "进度款", "amount": "100.00", "trigger": "on_date", "date": "2026-03-01"},
         {"name": "上线款", "percent": "30", "trigger": "after_event", "event": "delivered"},
@@ -107,7 +107,7 @@ def test_generate_is_idempotent_and_dates_follow_triggers(rt: Runtime, session: 
 
 def test_milestone_acceptance_sets_due_date_in_company_tz(rt: Runtime, session: Session) -> None:
     owner = staff(session, "sales1", "sales")
-    terms = [
+    terms: list[dict[str, Any]] = [
         {"name": "首付款", "percent": "50", "trigger": "on_signing"},
         {
             "name": "验收款",

@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -86,7 +87,7 @@ class Settings:
             value = getattr(self, f.name)
             shown = _mask(value) if f.name in SECRET_FIELDS else repr(value)
             if f.name in {"database_url", "redis_url"}:
-                shown = repr(re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", str(value)))
+                shown = repr(re.sub(r"://([^:/@]*):[^@]+@", r"://\1:***@", str(value)))
             parts.append(f"{f.name}={shown}")
         return f"Settings({', '.join(parts)})"
 
@@ -129,6 +130,52 @@ def _check_aes_key(name: str, key: str) -> None:
         raise SettingsError(f"{name}: must decode to 32 bytes, got {len(raw)}")
 
 
+def _is_iso_date(raw: str) -> bool:
+    try:
+        date.fromisoformat(raw)
+    except ValueError:
+        return False
+    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw))
+
+
+def _check_business_hours(raw: str) -> None:
+    match = re.fullmatch(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})", raw)
+    h1, m1, h2, m2 = (int(x) for x in match.groups()) if match else (99, 0, 0, 0)
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h1, m1) >= (h2, m2):
+        raise SettingsError(f"BUSINESS_HOURS: expected HH:MM-HH:MM, start before end, got {raw!r}")
+
+
+def _check_database_url(url: str) -> None:
+    if not url:
+        return
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError as exc:
+        raise SettingsError(
+            "DATABASE_URL: expected a SQLAlchemy URL such as sqlite:///path.db"
+        ) from exc
+    if backend not in {"sqlite", "postgresql"}:
+        raise SettingsError(
+            f"DATABASE_URL: only sqlite and postgresql are supported, got {backend}"
+        )
+
+
+def _check_role_tags(spec: str) -> None:
+    from models.staff import ROLES
+
+    for pair in filter(None, (p.strip() for p in spec.split(","))):
+        role, sep, tag = pair.partition("=")
+        if not sep or not tag.strip():
+            raise SettingsError(f"WECOM_ROLE_TAGS: expected role=tag pairs, got {pair!r}")
+        if role.strip() not in ROLES:
+            raise SettingsError(
+                f"WECOM_ROLE_TAGS: unknown role {role.strip()!r} (one of {', '.join(ROLES)})"
+            )
+
+
 def _validate(s: Settings) -> Settings:
     if s.wecom_mode not in {"sandbox", "live"}:
         raise SettingsError(f"WECOM_MODE: must be 'sandbox' or 'live', got {s.wecom_mode!r}")
@@ -150,13 +197,21 @@ def _validate(s: Settings) -> Settings:
             raise SettingsError("WECOM_TOKEN/WECOM_AES_KEY: sandbox values are not allowed live")
         if len(s.secret_key) < 16 or s.secret_key == Settings.secret_key:
             raise SettingsError("SECRET_KEY: at least 16 random characters are required live")
-    if not re.fullmatch(r"\d{2}:\d{2}-\d{2}:\d{2}", s.business_hours):
-        raise SettingsError(f"BUSINESS_HOURS: expected HH:MM-HH:MM, got {s.business_hours!r}")
+    _check_business_hours(s.business_hours)
     for day in filter(None, (d.strip() for d in s.holidays.split(","))):
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
-            raise SettingsError(f"HOLIDAYS: expected comma-separated YYYY-MM-DD, got {day!r}")
-    if s.database_url and "://" not in s.database_url:
-        raise SettingsError("DATABASE_URL: expected a SQLAlchemy URL such as sqlite:///path.db")
+        if not _is_iso_date(day):
+            raise SettingsError(f"HOLIDAYS: expected comma-separated YYYY-MM-DD dates, got {day!r}")
+    _check_database_url(s.database_url)
+    _check_role_tags(s.wecom_role_tags)
+    for origin in filter(None, (o.strip() for o in s.cors_origins.split(","))):
+        if not re.fullmatch(r"https?://[^\s/]+/?", origin):
+            raise SettingsError(f"CORS_ORIGINS: expected origins like https://host, got {origin!r}")
+    if not re.fullmatch(r"[A-Za-z0-9_.:\-]{1,64}", s.redis_namespace):
+        raise SettingsError("REDIS_NAMESPACE: 1-64 letters, digits, '_', '.', ':' or '-' expected")
+    if s.wecom_agent_id < 0:
+        raise SettingsError("WECOM_AGENT_ID: must not be negative")
+    if s.outbox_max_attempts < 1:
+        raise SettingsError("OUTBOX_MAX_ATTEMPTS: must be at least 1")
     if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("REDIS_URL: expected redis://host:port/db")
     if s.web_workers < 1:

@@ -29,6 +29,7 @@ from models import (
     Opportunity,
     Order,
     OrderType,
+    Project,
     ProjectTemplate,
     ServiceItem,
     Staff,
@@ -251,12 +252,10 @@ def _customers(w: DemoWorld) -> None:
         )
 
 
-def add_bindings(w: DemoWorld, project_orders: list[Order]) -> None:
+def add_bindings(w: DemoWorld, project_orders: list[tuple[Order, Project]]) -> None:
     """Internal project groups, one client-audience customer group and one group webhook."""
     admin = w.staff["admin"]
-    for n, order in enumerate(project_orders[:5]):
-        project = order.project
-        assert project is not None
+    for n, (order, project) in enumerate(project_orders[:5]):
         w.session.add(
             ChatBinding(
                 kind="appchat" if n < 3 else "bot_group",
@@ -270,7 +269,7 @@ def add_bindings(w: DemoWorld, project_orders: list[Order]) -> None:
                 created_at=w.at(project.start_date or w.today),
             )
         )
-    first = project_orders[0]
+    first = project_orders[0][0]
     w.session.add(
         ChatBinding(
             kind="customer_group",

@@ -96,7 +96,7 @@ def _receive(rt: Runtime, channel: Channel, started: float) -> Response:
     encrypt = parsing.app_envelope(body) if channel == "app" else parsing.bot_envelope(body)
     crypto = crypto_for(rt.settings, channel)
     plaintext = crypto.decrypt_verified(signature, timestamp, nonce, encrypt)
-    event = parsing.parse_app(plaintext) if channel == "app" else parsing.parse_bot(plaintext)
+    event = parsing.parse(channel, plaintext)
     if isinstance(event, UnknownEvent):
         log.info("wecom %s: ignoring %s from %s", channel, event.kind, event.user_id)
         return Response("", status=200)

@@ -242,3 +242,8 @@ def _bot_selected(raw: Any) -> dict[str, list[str]]:
             options = [options]
         items[item["question_key"]] = [str(o) for o in options if isinstance(o, (str, int))]
     return items
+
+
+def parse(channel: str, plaintext: str) -> Event:
+    """A decrypted callback of either channel."""
+    return parse_app(plaintext) if channel == "app" else parse_bot(plaintext)

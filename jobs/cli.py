@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from datetime import datetime
+from typing import Any
+
 import click
 
 from cli import settings_from
@@ -9,6 +14,8 @@ from cli import settings_from
 
 def register(main: click.Group) -> None:
     main.add_command(serve)
+    main.add_command(worker)
+    main.add_command(scheduler)
 
 
 @click.command()
@@ -25,13 +32,19 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     from werkzeug.serving import run_simple
 
     from app import create_app
+    from jobs.scheduler import SchedulerNode
 
     app = create_app(settings)
+    rt = app.extensions["orderdesk"]
+    # No Redis: this process is the only scheduler (no lock needed, nobody to compete with).
+    node = SchedulerNode(rt)
+    node.start()
     click.echo(f"OrderDesk on http://{host}:{port} (WeCom {settings.wecom_mode}, jobs in-process)")
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
-        app.extensions["orderdesk"].close()
+        node.stop()
+        rt.close()
 
 
 def _serve_gunicorn(host: str, port: int, workers: int) -> None:
@@ -50,3 +63,83 @@ def _serve_gunicorn(host: str, port: int, workers: int) -> None:
             "wsgi:app",
         ],
     )
+
+
+@click.command()
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.pass_context
+def worker(ctx: click.Context, burst: bool) -> None:
+    """Run the job queues high (replies), default, low (digests)."""
+    from jobs.worker import run_worker
+    from runtime import build_runtime, install
+
+    settings = settings_from(ctx)
+    if not settings.redis_url:
+        click.echo("未配置 REDIS_URL:任务在 `orderdesk serve` 进程内运行,无需单独的 worker。")
+        return
+    rt = install(build_runtime(settings))
+    try:
+        run_worker(rt, burst=burst)
+    finally:
+        rt.close()
+
+
+@click.command()
+@click.option("--once", "once", metavar="JOB", default=None, help="Run one job now and exit.")
+@click.option("--list", "show", is_flag=True, help="Print every job with its next run time.")
+@click.pass_context
+def scheduler(ctx: click.Context, once: str | None, show: bool) -> None:
+    """The scheduler: enqueues jobs on time; only one of several instances fires."""
+    from jobs.scheduler import SchedulerNode
+    from runtime import build_runtime, install
+
+    settings = settings_from(ctx)
+    rt = install(build_runtime(settings))
+    node = SchedulerNode(rt)
+    try:
+        if show:
+            _print_listing(node)
+        elif once:
+            _run_once(node, once)
+        else:
+            _run_forever(node)
+    finally:
+        rt.close()
+
+
+def _print_listing(node: Any) -> None:
+    tz = node.rt.settings.tz
+    for spec, nxt in node.listing():
+        when = nxt.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z") if nxt else "-"
+        missing = "" if spec.resolve() else "  (未实现)"
+        click.echo(f"{spec.name:<32} {when:<26} {spec.queue:<8} {spec.description}{missing}")
+
+
+def _run_once(node: Any, name: str) -> None:
+    spec = node.specs.get(name)
+    if spec is None:
+        names = ", ".join(node.specs)
+        raise click.UsageError(f"未知任务 {name};可用:{names}")
+    func = spec.resolve()
+    if func is None:
+        raise click.ClickException(f"任务 {name} 的实现 {spec.target} 不存在")
+    result = func()
+    click.echo(f"{name}: {result}")
+
+
+def _run_forever(node: Any) -> None:
+    stopped = threading.Event()
+
+    def _stop(*_: Any) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    node.start()
+    click.echo(f"scheduler {node.ident} started at {datetime.now():%H:%M:%S}")
+    try:
+        while not stopped.wait(1.0):
+            pass
+    finally:
+        node.stop()
+        click.echo(f"scheduler {node.ident} stopped")

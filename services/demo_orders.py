@@ -98,7 +98,7 @@ def build_orders(w: DemoWorld) -> None:
     w.session.flush()
     activities = [row for order, story in built for row in _story_rows(order, story)]
     # Core bulk insert: a thousand timeline rows need no ORM bookkeeping.
-    w.session.execute(insert(Activity), activities)
+    w.session.connection().execute(insert(Activity.__table__), activities)
     with_projects = [(order, story.project) for order, story in built if story.project]
     add_bindings(w, with_projects)
     repeat = {o.customer_id for o, _p in with_projects if o.status in ("accepted", "closed")}

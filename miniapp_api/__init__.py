@@ -18,8 +18,12 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 from miniapp_api import (  # noqa: E402
     cors,
     openapi,  # noqa: F401
+    views_approvals,  # noqa: F401
     views_auth,  # noqa: F401
     views_customers,  # noqa: F401
+    views_orders,  # noqa: F401
+    views_payments,  # noqa: F401
+    views_projects,  # noqa: F401
 )
 
 registry.install(bp)

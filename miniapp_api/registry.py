@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from miniapp_api import tokens
 from miniapp_api.errors import ApiError
 from miniapp_api.ratelimit import DEFAULT_LOGIN_LIMIT, LoginLimiter
+from miniapp_api.schemas import ID, MAX_ID
 from miniapp_api.validation import coerce_query, validate
 from models import Activity, ApiSession, Staff
 from runtime import Runtime
@@ -90,9 +91,7 @@ class Operation:
             schema = self.path_schemas.get(name)
             if schema is None:
                 schema = (
-                    {"type": "integer", "minimum": 1}
-                    if conv == "int"
-                    else {"type": "string", "minLength": 1, "maxLength": 64}
+                    ID if conv == "int" else {"type": "string", "minLength": 1, "maxLength": 64}
                 )
             params.append((name, schema))
         return params
@@ -253,6 +252,8 @@ def _respond(result: Reply | None) -> Response:
 
 def _view(op: Operation) -> Callable[..., Response]:
     def view(**path: Any) -> Response:
+        if any(isinstance(v, int) and v > MAX_ID for v in path.values()):
+            raise ApiError(404)  # no row can have that id (and SQLite cannot even bind it)
         rt = runtime()
         ip, user_agent = client_ip(), request.headers.get("User-Agent")
         if op.login:

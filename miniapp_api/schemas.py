@@ -36,6 +36,9 @@ def array(items: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "items": items}
 
 
+# Database ids are 32-bit on every backend; bigger numbers are refused before any query.
+MAX_ID = 2**31 - 1
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 STR = {"type": "string"}
 INT = {"type": "integer"}
 BOOL = {"type": "boolean"}
@@ -173,3 +176,16 @@ COMPONENTS: dict[str, dict[str, Any]] = {
         }
     ),
 }
+
+COMPONENTS["OrderDetail"] = obj(
+    {
+        **COMPONENTS["OrderSummary"]["properties"],
+        "lines": array(r("OrderLine")),
+        "custom_fields": {"type": "object"},
+        "status_reason": NSTR,
+        "approval": nullable(r("ApprovalState")),
+        "project": nullable(r("ProjectBrief")),
+        "money": nullable(r("MoneySummary")),
+        "timeline": r("ActivityPage"),
+    }
+)

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from models import Activity, Contact, Contract, Customer, Order, Staff
 from services.permissions import can_see_money
 
+ZERO = Decimal("0.00")
+
 
 def money(value: Decimal | None) -> str | None:
     return None if value is None else f"{Decimal(value).quantize(Decimal('0.01')):f}"

@@ -3,10 +3,25 @@ decided approvals, and projects within the actor's data scope."""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from models import Activity, ApprovalAction, Order, Project, Staff
+from models import (
+    Activity,
+    ApprovalAction,
+    Installment,
+    Invoice,
+    Order,
+    PaymentPlan,
+    Project,
+    Receipt,
+    ReceiptAllocation,
+    Staff,
+    Task,
+)
 from services.errors import NotFound
 from services.permissions import can_see_order, order_scope
 
@@ -57,8 +72,51 @@ def decided_by(session: Session, *, actor: Staff, limit: int = 50) -> list[Appro
 
 
 def get_project(session: Session, *, actor: Staff, code: str) -> Project:
-    """The project with `code` if its order is in the actor's scope; NotFound otherwise."""
-    project = session.scalar(select(Project).where(Project.code == code.strip()))
-    if project is None or not can_see_order(actor, project.order):
-        raise NotFound(f"未找到项目 {code}")
+    """The project with `code` if its order is in the actor's scope or the actor works on it
+    (task owners may not see the order's money, but see the project); NotFound otherwise."""
+    from services.projects import members
+
+    project = session.scalar(select(Project).where(Project.code == code.strip().upper()))
+    if project is None or not (can_see_order(actor, project.order) or actor in members(project)):
+        raise NotFound(f"找不到项目 {code}")
     return project
+
+
+def get_task(session: Session, *, actor: Staff, code: str, task_id: int) -> Task:
+    """A task of the project `code` that the actor may see (NotFound otherwise)."""
+    project = get_project(session, actor=actor, code=code)
+    task = session.get(Task, task_id)
+    if task is None or task.project_id != project.id:
+        raise NotFound(f"项目 {project.code} 没有任务 {task_id}")
+    return task
+
+
+@dataclass
+class Payments:
+    plan: PaymentPlan | None
+    installments: list[Installment]
+    invoices: list[Invoice]
+    receipts: list[tuple[Receipt, Decimal]]  # (receipt, amount allocated to this order)
+
+
+def payments_of(session: Session, order: Order) -> Payments:
+    """The order's plan, its invoices, and the receipts allocated to it (with the share)."""
+    from services.collections import plan_of
+
+    plan = plan_of(session, order)
+    if plan is None:
+        return Payments(None, [], [], [])
+    installments = list(plan.installments)
+    ids = [i.id for i in installments]
+    invoices = list(
+        session.scalars(select(Invoice).where(Invoice.installment_id.in_(ids)).order_by(Invoice.id))
+    )
+    rows = session.execute(
+        select(Receipt, func.sum(ReceiptAllocation.amount))
+        .join(ReceiptAllocation, ReceiptAllocation.receipt_id == Receipt.id)
+        .where(ReceiptAllocation.installment_id.in_(ids))
+        .group_by(Receipt.id)
+        .order_by(Receipt.id)
+    ).all()
+    receipts = [(receipt, Decimal(str(share))) for receipt, share in rows]
+    return Payments(plan, installments, invoices, receipts)

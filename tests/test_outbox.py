@@ -372,3 +372,20 @@ def test_retry_requeues_a_dead_message(live: Runtime, fake: FakeWeCom) -> None:
     assert row.status == "sent" and row.attempts == 1 and row.last_error is None
     with pytest.raises(ValueError):
         delivery.retry(live, msg_id)  # only dead messages
+
+
+def test_a_row_taken_over_during_a_long_batch_is_not_sent_twice(
+    live: Runtime, fake: FakeWeCom
+) -> None:
+    queue(live, *texts(2))
+    start = clock.now()
+    with clock.frozen(start) as advance:
+        claims = delivery.claim_due(live)
+        advance(timedelta(seconds=100))
+        assert delivery.renew_lease(live, claims[0])  # the first row is being sent...
+        advance(timedelta(seconds=21))  # ...slowly: the second row's lease runs out
+        delivery.recover_stuck(live)
+        [second] = delivery.claim_due(live)  # and another worker claims it
+        assert second.id == claims[1].id
+        assert not delivery.renew_lease(live, claims[1])  # our batch skips it
+        assert delivery.renew_lease(live, second)

@@ -149,6 +149,21 @@ def _claim(rt: Runtime, limit: int, lease: timedelta) -> list[Claim]:
         return claims
 
 
+def renew_lease(rt: Runtime, claim: Claim, lease: timedelta = LEASE) -> bool:
+    """Extend our lease on a claimed row; False if it is no longer ours."""
+    with rt.db.transaction() as session:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == claim.id,
+                OutboxMessage.status == "sending",
+                OutboxMessage.attempts == claim.attempts,
+            )
+            .values(next_attempt_at=clock.now() + lease)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
 def recover_stuck(rt: Runtime) -> int:
     """Return rows stuck in `sending` past their lease (a worker died) to `pending`."""
     now = clock.now()
@@ -198,7 +213,12 @@ def deliver_batches(
         if not claims:
             break
         for claim in claims:
-            deliver_claim(rt, claim, report, client=client)
+            # A batch may outlast the lease of its last rows; renew each one just before
+            # sending so a row the sweeper already handed to another worker is skipped.
+            if renew_lease(rt, claim):
+                deliver_claim(rt, claim, report, client=client)
+            else:
+                report.lost += 1
         if len(claims) < limit:
             break
     return report

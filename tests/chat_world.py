@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from defusedxml.ElementTree import fromstring
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -15,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from models import ChatBinding, Customer, Department, Order, OrderType, OutboxMessage, Staff
 from runtime import Runtime
+from services import approvals, payment_plans, projects
 from settings import Settings
+from tests.approvals_world import build, make_order
 from wecom import signing
 from wecom.events import CardEvent, EnterEvent, TextMessage
 
@@ -243,3 +247,47 @@ def _parse_payload(payload: dict[str, Any]) -> Answer:
     if "button" in payload:
         return Answer("update_button", payload["button"]["replace_name"])
     return Answer("update_card", json.dumps(payload, ensure_ascii=False))
+
+
+# -- the company most chat tests run in ---------
+
+
+@dataclass
+class Co:
+    chat: Chat
+    rt: Runtime
+    request_id: int
+
+    def order(self, number: str) -> Order:
+        with self.rt.db.transaction() as s:
+            order = s.scalar(select(Order).where(Order.number == number))
+            assert order is not None
+            s.expunge(order)
+            return order
+
+    def count(self, model: type, *where: object) -> int:
+        with self.rt.db.transaction() as s:
+            return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+@pytest.fixture(name="co")
+def company(rt: Runtime, client: FlaskClient) -> Iterator[Co]:
+    """星海科技: SO-2026-0001 (60k, pending approval: 张经理 then finance); SO-2026-0002 (in
+    progress with a project and an overdue first installment); 月湖贸易: SO-2026-0003 (sales2)."""
+    with rt.db.transaction() as s:
+        w = build(s)
+        make_order(s, w, number="SO-2026-0001", amount="60000.00")
+        running = make_order(s, w, number="SO-2026-0002", amount="100000.00")
+        other = Customer(name="月湖贸易", owner=w["sales2"], is_new=False)
+        s.add(other)
+        s.flush()
+        make_order(s, w, number="SO-2026-0003", amount="8000.00", owner="sales2", customer=other)
+        running.status = "in_progress"
+        project = projects.create_from_order(s, running)
+        project.pm_id = w["pm1"].id
+        assert running.contract is not None
+        payment_plans.generate_plan(s, contract=running.contract, order=running)
+        s.flush()
+        request = approvals.submit(s, actor=w["sales1"], number="SO-2026-0001")
+        request_id = request.id
+    yield Co(chat=Chat(client, rt), rt=rt, request_id=request_id)

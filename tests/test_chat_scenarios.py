@@ -4,72 +4,13 @@ through the Flask app, the real router and the real services."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 
-import pytest
-from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from models import (
-    ApprovalAction,
-    ApprovalRequest,
-    ChatBinding,
-    Customer,
-    Order,
-    Receipt,
-    TimeEntry,
-)
-from runtime import Runtime
-from services import approvals, payment_plans, projects
+from models import ApprovalAction, ApprovalRequest, ChatBinding, Order, Receipt, TimeEntry
 from services.staff import NOT_ENABLED
-from tests.approvals_world import build, make_order
-from tests.chat_world import Chat
-
-LABEL = re.compile(r"^已同意 · 张经理 · \d{2}:\d{2}$")
-
-
-@dataclass
-class Co:
-    chat: Chat
-    rt: Runtime
-    request_id: int
-
-    def order(self, number: str) -> Order:
-        with self.rt.db.transaction() as s:
-            order = s.scalar(select(Order).where(Order.number == number))
-            assert order is not None
-            s.expunge(order)
-            return order
-
-    def count(self, model: type, *where: object) -> int:
-        with self.rt.db.transaction() as s:
-            return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-
-@pytest.fixture
-def co(rt: Runtime, client: FlaskClient) -> Iterator[Co]:
-    """星海科技: SO-2026-0001 (60k, pending approval: 张经理 then finance); SO-2026-0002 (in
-    progress with a project and an overdue first installment); 月湖贸易: SO-2026-0003 (sales2)."""
-    with rt.db.transaction() as s:
-        w = build(s)
-        make_order(s, w, number="SO-2026-0001", amount="60000.00")
-        running = make_order(s, w, number="SO-2026-0002", amount="100000.00")
-        other = Customer(name="月湖贸易", owner=w["sales2"], is_new=False)
-        s.add(other)
-        s.flush()
-        make_order(s, w, number="SO-2026-0003", amount="8000.00", owner="sales2", customer=other)
-        running.status = "in_progress"
-        project = projects.create_from_order(s, running)
-        project.pm_id = w["pm1"].id
-        assert running.contract is not None
-        payment_plans.generate_plan(s, contract=running.contract, order=running)
-        s.flush()
-        request = approvals.submit(s, actor=w["sales1"], number="SO-2026-0001")
-        request_id = request.id
-    yield Co(chat=Chat(client, rt), rt=rt, request_id=request_id)
-
+from tests.chat_world import Co, company  # noqa: F401 - provides the `co` fixture
 
 # -- help / welcome ----------
 

@@ -23,6 +23,9 @@ def register(main: click.Group) -> None:
     """Attach the admin commands to the `orderdesk` group."""
     main.add_command(demo)
     main.add_command(staff)
+    from config_cli import config  # the orders area's `orderdesk config export|import`
+
+    main.add_command(config)
 
 
 @contextmanager

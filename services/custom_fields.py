@@ -12,7 +12,7 @@ as ISO strings. Errors are field-level and Chinese: ValidationFailed(fields={key
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -218,7 +218,7 @@ def _is_empty(raw: Any) -> bool:
 
 
 def validate_values(
-    schema: list[dict[str, Any]],
+    schema: Sequence[Mapping[str, Any]],
     values: Mapping[str, Any] | None,
     *,
     session: Session | None = None,
@@ -251,7 +251,7 @@ def validate_values(
 
 
 def merge_values(
-    schema: list[dict[str, Any]],
+    schema: Sequence[Mapping[str, Any]],
     current: Mapping[str, Any] | None,
     changes: Mapping[str, Any],
     *,

@@ -16,7 +16,7 @@ from services.custom_fields import merge_values, validate_schema, validate_value
 from services.errors import ValidationFailed
 from tests.order_world import IMPL_SCHEMA, build_world, make_order, order_data
 
-S = {"key": "f", "label": "字段"}
+S: dict[str, Any] = {"key": "f", "label": "字段"}
 
 # (definition, value, stored value or None, error text or None)
 CASES: list[tuple[dict[str, Any], Any, Any, str | None]] = [

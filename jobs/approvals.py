@@ -18,4 +18,7 @@ def remind_and_escalate(now: datetime | None = None) -> dict[str, int]:
         result = sweep(session, now=now)
     if result.reminded or result.escalated:
         log.info("approvals: %d reminded, %d escalated", result.reminded, result.escalated)
-    return {"reminded": result.reminded, "escalated": result.escalated}
+    out = {"reminded": result.reminded, "escalated": result.escalated}
+    if result.closed:
+        out["closed"] = result.closed
+    return out

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from models import ApprovalAction, ApprovalAssignment, ApprovalRequest, Order, Staff
 from services import clock, notify, timeline
 from services.approval_delegation import delegators_of
-from services.errors import AlreadyDecided, NotFound, PermissionDenied, ValidationFailed
+from services.errors import AlreadyDecided, Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.order_common import flush_or_conflict
 from services.order_states import apply_status
 
@@ -261,6 +261,10 @@ def decide(
         if not mine:
             raise PermissionDenied("您不是这笔订单当前步骤的审批人")
         raise _late_error(session, request, mine)
+    order = request.order
+    if order.status != "pending_approval":
+        # The order left approval another way (e.g. cancelled); the sweep closes the request.
+        raise Conflict(f"订单 {order.number} 当前为「{order.status_zh}」,该审批已失效")
     now = clock.now()
     flipped = session.execute(
         update(ApprovalAssignment)
@@ -283,7 +287,6 @@ def decide(
         created_at=now,
     )
     session.add(action)
-    order = request.order
     step = request.steps_snapshot[request.current_step - 1]
     verb = "同意" if decision == "approve" else "驳回"
     who = f"{actor.name} 代 {principal.name} 审批" if on_behalf else actor.name

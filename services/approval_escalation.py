@@ -22,6 +22,17 @@ from services import clock, notify, timeline
 class SweepResult:
     reminded: int = 0
     escalated: int = 0
+    closed: int = 0
+
+
+def _close_stale(request: ApprovalRequest, now: datetime) -> None:
+    """The order left approval without a decision (cancelled): nothing is waiting any more."""
+    request.status = "withdrawn"
+    request.decided_at = now
+    for a in request.assignments:
+        if a.status == "pending":
+            a.status = "cancelled"
+            a.decided_at = now
 
 
 def _escalate(
@@ -72,6 +83,10 @@ def remind_and_escalate(session: Session, *, now: datetime | None = None) -> Swe
         .with_for_update(skip_locked=True)
     ).all()
     for request in requests:
+        if request.order.status != "pending_approval":
+            _close_stale(request, now)
+            result.closed += 1
+            continue
         waited = now - request.step_started_at
         flow = request.flow
         remind_after = timedelta(hours=flow.remind_after_hours)

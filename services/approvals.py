@@ -24,7 +24,7 @@ from services.approval_delegation import cancel_delegation, delegators_of, set_d
 from services.approval_flows import select_flow, snapshot_steps
 from services.errors import IllegalTransition, NotFound, PermissionDenied
 from services.order_common import flush_or_conflict
-from services.order_states import apply_status
+from services.order_states import SYSTEM, apply_status, check
 from services.permissions import can_see_order
 
 __all__ = [
@@ -57,6 +57,8 @@ def submit(session: Session, *, actor: Staff, number: str) -> ApprovalRequest:
         raise PermissionDenied("只有订单负责人或经理可以提交审批")
     if order.status == "pending_approval":
         raise IllegalTransition(f"订单 {order.number} 已在审批中")
+    # Say what the state allows before talking about flows (e.g. an approved order).
+    check(order, "pending_approval", who=SYSTEM, reason=None)
     flow = select_flow(session, order)
     snapshot = snapshot_steps(session, flow, order)
     now = clock.now()
@@ -93,7 +95,9 @@ def pending_for(session: Session, *, actor: Staff) -> list[ApprovalAssignment]:
         session.scalars(
             select(ApprovalAssignment)
             .join(ApprovalRequest, ApprovalRequest.id == ApprovalAssignment.request_id)
+            .join(Order, Order.id == ApprovalRequest.order_id)
             .where(
+                Order.status == "pending_approval",
                 ApprovalAssignment.approver_id.in_(people),
                 ApprovalAssignment.status == "pending",
                 ApprovalRequest.status == "pending",

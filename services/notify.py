@@ -111,26 +111,30 @@ def replace_name(decision: str, actor: Staff, at: datetime) -> str:
 def card_update(
     session: Session, assignment: ApprovalAssignment, *, text: str, order_id: int
 ) -> OutboxMessage | None:
-    """Grey out an approver's card. Needs the response_code delivery stored for that card; a
-    card that was never delivered has nothing to update (its buttons answer AlreadyDecided)."""
-    sent = session.scalar(
-        select(OutboxMessage).where(
-            OutboxMessage.idempotency_key == f"approval-card:{assignment.id}"
-        )
-    )
+    """Grey out an approver's card (message/update_template_card, button.replace_name).
+
+    Uses the response_code delivery stored for the card; when the card is still on its way,
+    the update names the card's outbox key (`response_code_from`) and delivery resolves it.
+    A card that was never queued or is dead has nothing to update."""
+    card_key = f"approval-card:{assignment.id}"
+    sent = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == card_key))
     code = assignment.response_code or (sent.response_code if sent is not None else None)
-    if not code:
+    payload: dict[str, Any] = {
+        "userids": [assignment.approver.userid],
+        "button": {"replace_name": cards.truncate_bytes(text, REPLACE_NAME_MAX)},
+    }
+    if code:
+        payload["response_code"] = code
+    elif sent is not None and sent.status not in ("dead", "sent"):
+        payload["response_code_from"] = card_key
+    else:
         return None
     return outbox.add(
         session,
         key=f"approval-card-update:{assignment.id}",
         channel="card_update",
         recipient=assignment.approver.userid,
-        payload={
-            "userids": [assignment.approver.userid],
-            "response_code": code,
-            "button": {"replace_name": cards.truncate_bytes(text, REPLACE_NAME_MAX)},
-        },
+        payload=payload,
         order_id=order_id,
     )
 

@@ -15,6 +15,7 @@ from models import (
     ApprovalFlow,
     ApprovalRequest,
     ApprovalStep,
+    Customer,
     Order,
     OrderType,
     OutboxMessage,
@@ -24,7 +25,7 @@ from models import (
 from runtime import Runtime
 from services import approvals, clock
 from services.approval_flows import select_flow
-from services.errors import AlreadyDecided, NotFound, PermissionDenied, ValidationFailed
+from services.errors import AlreadyDecided, Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.staff import get_active_staff as staff_by
 from tests.approvals_world import build, make_order
 
@@ -36,24 +37,26 @@ def _count(session: Session, model: type) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-@pytest.mark.parametrize(
-    ("amount", "steps"),
-    [
-        ("10000.00", ["销售经理"]),
-        ("49999.99", ["销售经理"]),
-        ("50000.00", ["销售经理", "财务"]),
-        ("499999.99", ["销售经理", "财务"]),
-        ("500000.00", ["销售经理", "财务", "总经理"]),
-    ],
-)
-def test_amount_thresholds_pick_the_steps(rt: Runtime, amount: str, steps: list[str]) -> None:
+THRESHOLDS = [
+    ("10000.00", ["销售经理"]),
+    ("49999.99", ["销售经理"]),
+    ("50000.00", ["销售经理", "财务"]),
+    ("499999.99", ["销售经理", "财务"]),
+    ("500000.00", ["销售经理", "财务", "总经理"]),
+]
+
+
+def test_amount_thresholds_pick_the_steps(rt: Runtime) -> None:
     with rt.db.transaction() as s:
         w = build(s)
-        make_order(s, w, amount=amount)
-        req = approvals.submit(s, actor=w["sales1"], number="SO-2026-0001")
-        assert [step["name"] for step in req.steps_snapshot] == steps
-        assert [step["sequence"] for step in req.steps_snapshot] == list(range(1, len(steps) + 1))
-        assert req.order.status == "pending_approval"
+        for i, (amount, steps) in enumerate(THRESHOLDS):
+            make_order(s, w, amount=amount, number=f"SO-2026-010{i}")
+            req = approvals.submit(s, actor=w["sales1"], number=f"SO-2026-010{i}")
+            assert [step["name"] for step in req.steps_snapshot] == steps, amount
+            assert [step["sequence"] for step in req.steps_snapshot] == list(
+                range(1, len(steps) + 1)
+            )
+            assert req.order.status == "pending_approval"
 
 
 def _flows(s: Session, line_id: int) -> None:
@@ -69,22 +72,21 @@ def _flows(s: Session, line_id: int) -> None:
     s.flush()
 
 
-@pytest.mark.parametrize(
-    ("amount", "discount", "new_customer", "otype", "expected"),
-    [
-        ("10000", "0", False, "impl", "small-line"),  # most specific of the line's flows
-        ("80000", "0", False, "impl", "line"),  # above small-line's band
-        ("80000", "0.10", False, "impl", "line"),  # discount at/below the limit: no flag
-        ("80000", "0.20", False, "impl", "discount"),  # big discount outranks by priority
-        ("80000", "0", True, "impl", "newcust"),
-        ("80000", "0.20", True, "impl", "discount"),  # both flags: the higher priority
-        ("80000", "0", False, "maint", "maint"),  # order type condition
-        ("80000", "0", False, "other", "std"),  # nothing specific: the catch-all
-    ],
-)
-def test_rule_selection_table(
-    rt: Runtime, amount: str, discount: str, new_customer: bool, otype: str, expected: str
-) -> None:
+RULES = [
+    # amount, discount, new customer, order type, expected flow
+    ("10000", "0", False, "impl", "small-line"),  # most specific of the line's flows
+    ("80000", "0", False, "impl", "line"),  # above small-line's band
+    ("80000", "0.10", False, "impl", "line"),  # discount below the limit: no flag
+    ("80000", "0.15", False, "impl", "line"),  # at the limit is not above it
+    ("80000", "0.20", False, "impl", "discount"),  # big discount outranks by priority
+    ("80000", "0", True, "impl", "newcust"),
+    ("80000", "0.20", True, "impl", "discount"),  # both flags: the higher priority
+    ("80000", "0", False, "maint", "maint"),  # order type condition
+    ("80000", "0", False, "other", "std"),  # nothing specific: the catch-all
+]
+
+
+def test_rule_selection_table(rt: Runtime) -> None:
     with rt.db.transaction() as s:
         w = build(s)
         _flows(s, w.line.id)
@@ -93,9 +95,19 @@ def test_rule_selection_table(
             "maint": OrderType(code="maint", name="运维"),
             "other": OrderType(code="other", name="其他"),
         }
-        w.customer.is_new = new_customer
-        order = make_order(s, w, amount=amount, discount=discount, otype=types[otype])
-        assert select_flow(s, order).code == expected
+        for i, (amount, discount, new_customer, otype, expected) in enumerate(RULES):
+            customer = Customer(name=f"客户{i}", is_new=new_customer)
+            order = make_order(
+                s,
+                w,
+                number=f"SO-2026-020{i}",
+                amount=amount,
+                discount=discount,
+                otype=types[otype],
+                customer=customer,
+                contract=False,
+            )
+            assert select_flow(s, order).code == expected, RULES[i]
 
 
 def test_order_type_can_name_its_flow(rt: Runtime) -> None:
@@ -322,9 +334,40 @@ def test_withdraw_by_submitter(rt: Runtime) -> None:
         order = s.scalar(select(Order))
         assert order is not None and order.status == "draft"
         assert s.scalar(select(ApprovalAssignment.status)) == "cancelled"
+        update = s.scalar(select(OutboxMessage).where(OutboxMessage.channel == "card_update"))
+        assert update is not None and update.recipient == "mgr1"
+        assert update.payload["button"]["replace_name"] == "已撤回 · 王销售 · 10:32"
+        # delivered card: its response_code; card still queued: delivery resolves it later
+        assert update.payload.get("response_code") or (
+            update.payload.get("response_code_from") == "approval-card:1"
+        )
         mgr1 = staff_by(s, "mgr1")
         with pytest.raises(AlreadyDecided, match="已由 王销售 于 10:32 撤回"):
             approvals.decide(s, actor=mgr1, number="SO-2026-0001", decision="approve")
         sales1 = staff_by(s, "sales1")
         with pytest.raises(Exception, match="没有进行中的审批"):
             approvals.withdraw(s, actor=sales1, number="SO-2026-0001")
+
+
+def test_cancelled_order_closes_its_approval(rt: Runtime) -> None:
+    from jobs.approvals import remind_and_escalate
+    from services import orders
+
+    with rt.db.transaction() as s:
+        w = build(s)
+        make_order(s, w)
+        approvals.submit(s, actor=w["sales1"], number="SO-2026-0001")
+    with rt.db.transaction() as s:
+        orders.transition(
+            s, actor=staff_by(s, "sales1"), number="SO-2026-0001", to="cancelled", reason="客户放弃"
+        )
+    with rt.db.transaction() as s:
+        mgr1 = staff_by(s, "mgr1")
+        assert approvals.pending_for(s, actor=mgr1) == []
+        with pytest.raises(Conflict, match="已失效"):
+            approvals.decide(s, actor=mgr1, number="SO-2026-0001", decision="approve")
+    assert remind_and_escalate()["closed"] == 1
+    with rt.db.transaction() as s:
+        assert s.scalar(select(ApprovalRequest.status)) == "withdrawn"
+        assert s.scalar(select(ApprovalAssignment.status)) == "cancelled"
+        assert _count(s, ApprovalAction) == 0

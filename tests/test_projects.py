@@ -32,25 +32,15 @@ def _hours(s: Session) -> list[Decimal]:
     return list(s.scalars(select(TimeEntry.hours).order_by(TimeEntry.id)))
 
 
-@pytest.mark.parametrize("bad", ["0", "-1", "24.01", "25", "abc", "1.234", "NaN", ""])
-def test_hours_validation(rt: Runtime, bad: str) -> None:
+def test_hours_validation(rt: Runtime) -> None:
     _project(rt)
     with clock.frozen(T0), rt.db.transaction() as s:
-        with pytest.raises(ValidationFailed) as err:
-            projects.log_hours(s, actor=get_active_staff(s, "dev1"), ref="PRJ-2026-0001", hours=bad)
-        assert "hours" in err.value.fields
+        dev1 = get_active_staff(s, "dev1")
+        for bad in ["0", "-1", "24.01", "25", "abc", "1.234", "NaN", "", 1.5]:
+            with pytest.raises(ValidationFailed) as err:
+                projects.log_hours(s, actor=dev1, ref="PRJ-2026-0001", hours=bad)  # type: ignore[arg-type]
+            assert "hours" in err.value.fields, bad
         assert s.scalar(select(func.count()).select_from(TimeEntry)) == 0
-
-
-def test_hours_refuse_float(rt: Runtime) -> None:
-    _project(rt)
-    with rt.db.transaction() as s, pytest.raises(ValidationFailed):
-        projects.log_hours(
-            s,
-            actor=get_active_staff(s, "dev1"),
-            ref="PRJ-2026-0001",
-            hours=1.5,  # type: ignore[arg-type]
-        )
 
 
 def test_log_hours_by_code_or_order_number(rt: Runtime) -> None:

@@ -198,3 +198,21 @@ def test_redis_down_at_callback_time_is_still_answered(
     finally:
         own.close()
         install(world.rt)
+
+
+def test_prune_removes_rows_past_48_hours(world: World) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from services import clock
+
+    start = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    with clock.frozen(start) as advance:
+        with world.rt.db.transaction() as s:
+            s.add(InboundEvent(dedupe_key="app:msg:old", channel="app", received_at=clock.now()))
+        advance(timedelta(hours=47))
+        with world.rt.db.transaction() as s:
+            s.add(InboundEvent(dedupe_key="app:msg:new", channel="app", received_at=clock.now()))
+        advance(timedelta(hours=2))
+        assert dedupe.prune(world.rt) == 1
+    with world.rt.db.transaction() as s:
+        assert list(s.scalars(select(InboundEvent.dedupe_key))) == ["app:msg:new"]

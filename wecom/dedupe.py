@@ -14,12 +14,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from models.wecom import InboundEvent
+from services import clock
 
 if TYPE_CHECKING:
     from runtime import Runtime
@@ -78,7 +80,9 @@ def _claim_redis(rt: Runtime, key: str, channel: str) -> Claim:
 def _claim_db(rt: Runtime, key: str, channel: str) -> Claim:
     try:
         with rt.db.transaction() as session:
-            session.add(InboundEvent(dedupe_key=key, channel=channel, reply=None))
+            session.add(
+                InboundEvent(dedupe_key=key, channel=channel, reply=None, received_at=clock.now())
+            )
         return Claim(key, channel, "new", "db")
     except IntegrityError:
         pass
@@ -114,3 +118,12 @@ def release(rt: Runtime, c: Claim) -> None:
             session.execute(delete(InboundEvent).where(InboundEvent.dedupe_key == c.key))
     except Exception:
         log.warning("dedupe: could not release %s", c.key, exc_info=True)
+
+
+def prune(rt: Runtime, *, older_than_hours: int = 48) -> int:
+    """Delete InboundEvent rows past the retry window (Redis keys expire by themselves).
+    Meant for a daily scheduled job; returns how many rows went."""
+    cutoff = clock.now() - timedelta(hours=older_than_hours)
+    with rt.db.transaction() as session:
+        result = session.execute(delete(InboundEvent).where(InboundEvent.received_at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,446 @@
+"""Benchmark the app callback against a bare Flask endpoint under the same gunicorn settings.
+
+    .venv/bin/python bench/callback.py [--seconds 8] [--concurrency 8] [--workers 2] [--write]
+
+What it does (loopback only, bounded in count and time, cleans up after itself):
+1. Creates a PostgreSQL schema of its own, migrates it, loads the demo company (staff, 120 orders).
+2. Serves `bench.callback:bare_app()` (returns a constant) with gunicorn, drives it at full speed.
+3. Serves `bench.callback:callback_app()` (the real /wecom/callback, dedupe in Redis) with the same
+   gunicorn settings and drives it with valid encrypted text messages (unique MsgIds) that a small
+   handler answers from the database (`查单 SO-2026-00NN`: order, customer, owner), then again at
+   half the peak rate for the p99 there. RSS of each web worker is read from /proc.
+4. Prints the figures; `--write` appends them to bench/RESULTS.md under "callback".
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing as mp
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+MAX_REQUESTS = 60_000  # per phase, whatever the duration
+
+
+# -- the two apps gunicorn serves ----------------------------------------------------------------
+
+
+def bare_app() -> Any:
+    from flask import Flask
+
+    app = Flask("bare")
+
+    @app.post("/bare")
+    def bare() -> str:
+        return "ok"
+
+    return app
+
+
+def callback_app() -> Any:
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
+
+    from app import create_app
+    from bot.router import Context, Router
+    from models import Order
+    from wecom.replies import Reply, TextReply
+
+    app = create_app()
+    router = Router()
+
+    @router.command("查单")
+    def lookup(ctx: Context) -> Reply | None:
+        order = ctx.session.scalar(
+            select(Order)
+            .options(joinedload(Order.customer), joinedload(Order.owner))
+            .where(Order.number == ctx.args)
+        )
+        if order is None:
+            return TextReply(f"没有找到 {ctx.args}")
+        return TextReply(
+            f"{order.number} {order.title}\n客户:{order.customer.name}\n"
+            f"金额:¥{order.amount:,.2f}\n状态:{order.status}\n负责人:{order.owner.name}"
+        )
+
+    app.extensions["orderdesk.router"] = router
+    return app
+
+
+# -- environment ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Env:
+    schema: str
+    db_url: str
+    namespace: str
+    users: list[str]
+    orders: list[str]
+
+
+def _schema_url(schema: str) -> str:
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+def prepare() -> Env:
+    from sqlalchemy import create_engine, select, text
+
+    from db import Database
+    from migrations.run import upgrade
+    from models import Order, Staff
+    from services.demo import load_demo
+    from settings import load_settings
+
+    schema = f"bench_cb_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    url = _schema_url(schema)
+    upgrade(url)
+    db = Database(url)
+    tz = load_settings({}).tz
+    with db.transaction() as s:
+        load_demo(s, seed=1, tz=tz)
+    with db.transaction() as s:
+        users = list(s.scalars(select(Staff.userid).where(Staff.active.is_(True))))
+        orders = list(s.scalars(select(Order.number)))
+    db.dispose()
+    return Env(schema, url, f"bench-{uuid.uuid4().hex[:8]}", users, orders)
+
+
+def cleanup(env: Env) -> None:
+    from redis import Redis
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{env.schema}" CASCADE'))
+    admin.dispose()
+    r = Redis.from_url(REDIS_URL)
+    for key in r.scan_iter(match=f"{env.namespace}:*", count=1000):
+        r.delete(key)
+    r.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """gunicorn on 127.0.0.1 with the same settings for both apps."""
+
+    def __init__(self, target: str, env: dict[str, str], workers: int, threads: int) -> None:
+        self.port = _free_port()
+        cmd = [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--chdir",
+            str(ROOT),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(threads),
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+            target,
+        ]
+        self.proc = subprocess.Popen(cmd, env={**os.environ, **env})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"gunicorn for {target} did not start")
+
+    def worker_rss_mb(self) -> list[float]:
+        out = []
+        for pid in _children(self.proc.pid):
+            status = Path(f"/proc/{pid}/status").read_text()
+            kb = int(
+                next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]
+            )
+            out.append(kb / 1024)
+        return out
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+# -- load generation -----------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    count: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+    def pct(self, p: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        data = sorted(self.latencies_ms)
+        return data[min(len(data) - 1, int(p / 100 * len(data)))]
+
+
+def _make_requests(kind: str, n: int, env: Env | None) -> list[tuple[str, bytes, str]]:
+    if kind == "bare":
+        return [("/bare", b"<xml>ping</xml>", "text/xml")] * n
+    from settings import load_settings
+    from wecom import signing
+
+    assert env is not None
+    settings = load_settings({})
+    reqs = []
+    for i in range(n):
+        user = env.users[i % len(env.users)]
+        number = env.orders[i % len(env.orders)]
+        r = signing.app_text(
+            settings, user, f"查单 {number}", msg_id=f"{uuid.uuid4().int % 10**18}"
+        )
+        reqs.append((r.url, r.body, r.content_type))
+    return reqs
+
+
+def _drive(
+    port: int, reqs: list[tuple[str, bytes, str]], threads: int, seconds: float, rate: float | None
+) -> tuple[int, int, list[float], float]:
+    """One load process: `threads` keep-alive connections; closed loop, or paced at `rate`/s."""
+    lock = threading.Lock()
+    lat: list[float] = []
+    errors = [0]
+    index = [0]
+    start = time.monotonic()
+    stop_at = start + seconds
+
+    def worker(tid: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        n = 0
+        while True:
+            if rate:
+                # Open loop: each thread owns every `threads`-th slot of the schedule.
+                due = start + (n * threads + tid) / rate
+                n += 1
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            now = time.monotonic()
+            if now >= stop_at:
+                break
+            with lock:
+                i = index[0]
+                index[0] += 1
+            if i >= len(reqs):
+                break
+            path, body, ctype = reqs[i]
+            t0 = time.perf_counter()
+            try:
+                conn.request("POST", path, body=body, headers={"Content-Type": ctype})
+                resp = conn.getresponse()
+                resp.read()
+                ok = resp.status == 200
+            except (OSError, http.client.HTTPException):
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            dt = (time.perf_counter() - t0) * 1000
+            with lock:
+                if ok:
+                    lat.append(dt)
+                else:
+                    errors[0] += 1
+        conn.close()
+
+    pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return len(lat), errors[0], lat, time.monotonic() - start
+
+
+def _drive_entry(args: tuple[Any, ...]) -> tuple[int, int, list[float], float]:
+    return _drive(*args)
+
+
+def run_phase(
+    port: int,
+    reqs: list[tuple[str, bytes, str]],
+    *,
+    concurrency: int,
+    seconds: float,
+    rate: float | None = None,
+    procs: int = 2,
+) -> Result:
+    chunks = [reqs[i::procs] for i in range(procs)]
+    per_rate = rate / procs if rate else None
+    with mp.get_context("fork").Pool(procs) as pool:
+        parts = pool.map(
+            _drive_entry,
+            [(port, chunk, max(1, concurrency // procs), seconds, per_rate) for chunk in chunks],
+        )
+    lat = [x for p in parts for x in p[2]]
+    return Result(
+        count=sum(p[0] for p in parts),
+        errors=sum(p[1] for p in parts),
+        seconds=max(p[3] for p in parts),
+        latencies_ms=lat,
+    )
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--write", action="store_true", help="append the figures to bench/RESULTS.md")
+    args = ap.parse_args()
+    seconds = min(args.seconds, 30.0)
+
+    env = prepare()
+    server_env = {
+        "DATABASE_URL": env.db_url,
+        "REDIS_URL": REDIS_URL,
+        "REDIS_NAMESPACE": env.namespace,
+        "WECOM_MODE": "sandbox",
+        "WECOM_SECRET": "",
+    }
+    lines: list[str] = []
+    try:
+        n = min(MAX_REQUESTS, int(seconds * 4000))
+        bare = Server("bench.callback:bare_app()", server_env, args.workers, args.threads)
+        try:
+            run_phase(
+                bare.port, _make_requests("bare", 500, None), concurrency=4, seconds=2
+            )  # warm
+            r_bare = run_phase(
+                bare.port,
+                _make_requests("bare", n, None),
+                concurrency=args.concurrency,
+                seconds=seconds,
+            )
+            rss_bare = bare.worker_rss_mb()
+        finally:
+            bare.stop()
+
+        cb = Server("bench.callback:callback_app()", server_env, args.workers, args.threads)
+        try:
+            run_phase(
+                cb.port, _make_requests("callback", 500, env), concurrency=4, seconds=2
+            )  # warm
+            r_cb = run_phase(
+                cb.port,
+                _make_requests("callback", n, env),
+                concurrency=args.concurrency,
+                seconds=seconds,
+            )
+            half = r_cb.rps / 2
+            r_half = run_phase(
+                cb.port,
+                _make_requests("callback", int(half * seconds) + 10, env),
+                concurrency=args.concurrency,
+                seconds=seconds,
+                rate=half,
+            )
+            rss_cb = cb.worker_rss_mb()
+        finally:
+            cb.stop()
+
+        ratio = r_cb.rps / r_bare.rps if r_bare.rps else 0.0
+        lines = [
+            f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+            f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
+            f"gunicorn {args.workers} workers x gthread {args.threads} threads; load: 2 processes, "
+            f"{args.concurrency} keep-alive connections, {seconds:.0f} s per phase, loopback",
+            f"- bare Flask endpoint: {r_bare.rps:,.0f} req/s, p50 {r_bare.pct(50):.1f} ms, "
+            f"p99 {r_bare.pct(99):.1f} ms ({r_bare.count} ok, {r_bare.errors} errors)",
+            "- /wecom/callback (verify, decrypt, parse, Redis dedupe, DB lookup, encrypted reply): "
+            f"{r_cb.rps:,.0f} req/s, p50 {r_cb.pct(50):.1f} ms, p99 {r_cb.pct(99):.1f} ms "
+            f"({r_cb.count} ok, {r_cb.errors} errors)",
+            f"- ratio callback/bare: {ratio:.2f} (target >= 0.5)",
+            f"- callback at half the peak ({half:,.0f} req/s offered, {r_half.rps:,.0f} served): "
+            f"p50 {r_half.pct(50):.1f} ms, p99 {r_half.pct(99):.1f} ms (target < 100 ms)",
+            f"- RSS per web worker: callback {', '.join(f'{x:.0f}' for x in rss_cb)} MB; "
+            f"bare {', '.join(f'{x:.0f}' for x in rss_bare)} MB (target < 150 MB)",
+        ]
+    finally:
+        cleanup(env)
+    print("\n".join(lines))
+    if args.write and lines:
+        _write_results(lines, args)
+
+
+def _write_results(lines: list[str], args: argparse.Namespace) -> None:
+    path = ROOT / "bench" / "RESULTS.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    heading = "## callback (bench/callback.py)"
+    command = "`.venv/bin/python bench/callback.py --write`"
+    block = f"{heading}\n\nCommand: {command}\n\n" + "\n".join(lines) + "\n"
+    if heading in text:
+        # Replace only our section (up to the next "## " heading).
+        head, _, rest = text.partition(heading)
+        nxt = rest.find("\n## ")
+        tail = rest[nxt + 1 :] if nxt >= 0 else ""
+        text = head + block + ("\n" + tail if tail else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    path.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

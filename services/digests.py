@@ -30,6 +30,7 @@ from models import (
     Task,
     TimeEntry,
 )
+from services import clock
 from services.collections import OPEN_STATUSES
 from services.schedule_rules import MoneyConfig, is_working_day, next_send_time
 from wecom import cards
@@ -126,6 +127,7 @@ def queue_batch(
     fresh = [k for k in keys if k not in existing]
     if not fresh:
         return []
+    created = clock.now()
     session.execute(
         insert(OutboxMessage),
         [
@@ -138,7 +140,7 @@ def queue_batch(
                 "attempts": 0,
                 "next_attempt_at": not_before,
                 "order_id": wanted[k].get("order_id"),
-                "created_at": not_before,
+                "created_at": created,
             }
             for k in fresh
         ],

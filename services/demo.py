@@ -255,11 +255,15 @@ def _customers(w: DemoWorld) -> None:
 def add_bindings(w: DemoWorld, project_orders: list[tuple[Order, Project]]) -> None:
     """Internal project groups, one client-audience customer group and one group webhook."""
     admin = w.staff["admin"]
-    for n, (order, project) in enumerate(project_orders[:5]):
+    # (order index, kind): the first project's group is reachable both ways (the app created
+    # it and the bot was added), so `chat --group demoprj0001` works and pushes reach it.
+    groups = [(0, "bot_group"), (0, "appchat"), (1, "bot_group"), (2, "appchat"), (3, "appchat")]
+    for index, kind in groups:
+        order, project = project_orders[index]
         w.session.add(
             ChatBinding(
-                kind="appchat" if n < 3 else "bot_group",
-                chat_id=f"demoprj{n + 1:04d}",
+                kind=kind,
+                chat_id=f"demoprj{index + 1:04d}",
                 name=f"{project.name} 项目群",
                 order_id=order.id,
                 project_id=project.id,

@@ -150,7 +150,9 @@ def _free_port() -> int:
 class Server:
     """gunicorn on 127.0.0.1 with the same settings for both apps."""
 
-    def __init__(self, target: str, env: dict[str, str], workers: int, threads: int) -> None:
+    def __init__(
+        self, target: str, env: dict[str, str], workers: int, worker_class: str, threads: int
+    ) -> None:
         self.port = _free_port()
         cmd = [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -161,7 +163,7 @@ class Server:
             "--workers",
             str(workers),
             "--worker-class",
-            "gthread",
+            worker_class,
             "--threads",
             str(threads),
             "--keep-alive",
@@ -347,7 +349,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument(
+        "--worker-class", default="sync", help="gunicorn worker class (`orderdesk serve`: sync)"
+    )
+    ap.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     ap.add_argument("--write", action="store_true", help="append the figures to bench/RESULTS.md")
     args = ap.parse_args()
     seconds = min(args.seconds, 30.0)
@@ -363,7 +368,9 @@ def main() -> None:
     lines: list[str] = []
     try:
         n = min(MAX_REQUESTS, int(seconds * 4000))
-        bare = Server("bench.callback:bare_app()", server_env, args.workers, args.threads)
+        bare = Server(
+            "bench.callback:bare_app()", server_env, args.workers, args.worker_class, args.threads
+        )
         try:
             run_phase(
                 bare.port, _make_requests("bare", 500, None), concurrency=4, seconds=2
@@ -378,7 +385,13 @@ def main() -> None:
         finally:
             bare.stop()
 
-        cb = Server("bench.callback:callback_app()", server_env, args.workers, args.threads)
+        cb = Server(
+            "bench.callback:callback_app()",
+            server_env,
+            args.workers,
+            args.worker_class,
+            args.threads,
+        )
         try:
             run_phase(
                 cb.port, _make_requests("callback", 500, env), concurrency=4, seconds=2
@@ -405,7 +418,9 @@ def main() -> None:
         lines = [
             f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
             f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
-            f"gunicorn {args.workers} workers x gthread {args.threads} threads; load: 2 processes, "
+            f"gunicorn {args.workers} {args.worker_class} workers"
+            + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
+            + "; load: 2 processes, "
             f"{args.concurrency} keep-alive connections, {seconds:.0f} s per phase, loopback",
             f"- bare Flask endpoint: {r_bare.rps:,.0f} req/s, p50 {r_bare.pct(50):.1f} ms, "
             f"p99 {r_bare.pct(99):.1f} ms ({r_bare.count} ok, {r_bare.errors} errors)",

@@ -49,10 +49,14 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
 
 def _serve_gunicorn(host: str, port: int, workers: int) -> None:
     import os
+    import sys
 
-    os.execvp(
-        "gunicorn",
+    # Through this interpreter: the venv's bin/ is often not on PATH (systemd, cron, full path).
+    os.execv(
+        sys.executable,
         [
+            sys.executable,
+            "-m",
             "gunicorn",
             "--bind",
             f"{host}:{port}",

@@ -12,6 +12,7 @@ from miniapp_api.schemas import obj, r
 from models import Staff
 from services import sessions
 from services.errors import NotFound
+from services.orders import order_counts
 from services.staff import NOT_ENABLED, get_active_staff
 
 CODE_BODY = obj({"code": {"type": "string", "minLength": 1, "maxLength": 256}})
@@ -19,10 +20,6 @@ LOGIN_ERRORS = (401, 403, 502)
 
 
 def _order_counts(ctx: Ctx, actor: Staff) -> dict[str, int]:
-    try:
-        from services.orders import order_counts
-    except ImportError:  # the orders service has not landed yet in this tree
-        return {}
     return {str(k): int(v) for k, v in order_counts(ctx.session, actor=actor).items()}
 
 

@@ -73,6 +73,21 @@ def notify_status(session: Session, order: Order, *, before: str, actor: Staff |
     )
 
 
+def notify_created(session: Session, order: Order, *, actor: Staff) -> None:
+    """Tell the owner when someone else (a manager) opened an order in their name."""
+    text = (
+        f"{actor.name} 为您创建了订单 {order.number}「{order.title}」,"
+        f"金额 {order.amount} {order.currency},当前为草稿"
+    )
+    _send(
+        session,
+        order,
+        key_prefix=f"order-created:{order.id}",
+        text=text,
+        userids=concerned(order, exclude=actor),
+    )
+
+
 def notify_update(session: Session, order: Order, *, actor: Staff, summary: str) -> None:
     flush_or_conflict(session, order)
     text = f"订单 {order.number}「{order.title}」已被 {actor.name} 修改:{summary}"

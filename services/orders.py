@@ -1,25 +1,34 @@
 """Orders: create, edit, move through the lifecycle, log progress. The public order service.
 
-Look-ups live in `order_queries`, the state table in `order_states`, numbering in
-`order_numbers`, lines and amounts in `order_lines`; this module re-exports them so callers
-import one name: `from services import orders`.
+Look-ups live in `order_queries`, edits in `order_edit`, the state table in `order_states`,
+numbering in `order_numbers`, lines in `order_lines`, input rules in `order_input`; this module
+re-exports them so callers import one name: `from services import orders`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Activity, Attachment, BusinessLine, Contract, Customer, Order, OrderType, Staff
 from services import custom_fields, timeline
-from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from services.order_common import conflict_message, flush_or_conflict
-from services.order_lines import build_lines, line_amount, lines_total, list_price_discount, money
-from services.order_notify import notify_progress, notify_update
+from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.order_edit import update_order
+from services.order_input import (
+    CREATE_KEYS,
+    CREATOR_ROLES,
+    MAX_PROGRESS_CHARS,
+    find_staff,
+    lookup,
+    parse_discount,
+    raise_if,
+    reject_unknown,
+    set_amount,
+)
+from services.order_lines import build_lines, line_amount, lines_total, list_price_discount
+from services.order_notify import notify_created, notify_progress
 from services.order_numbers import insert_with_number
 from services.order_queries import (
     get_order,
@@ -57,130 +66,13 @@ __all__ = [
     "update_order",
 ]
 
-CREATE_KEYS = frozenset(
-    {
-        "order_type",
-        "order_type_id",
-        "customer",
-        "customer_id",
-        "title",
-        "owner_userid",
-        "contract",
-        "contract_id",
-        "business_line",
-        "business_line_id",
-        "lines",
-        "amount",
-        "override_reason",
-        "discount_rate",
-        "currency",
-        "custom_fields",
-    }
-)
-# Fields that change what was (or will be) approved: editable only while the order is a draft.
-DRAFT_ONLY_KEYS = frozenset(
-    {
-        "customer",
-        "customer_id",
-        "contract",
-        "contract_id",
-        "lines",
-        "amount",
-        "discount_rate",
-        "currency",
-        "order_type",
-        "order_type_id",
-        "business_line",
-        "business_line_id",
-    }
-)
-UPDATE_KEYS = frozenset(CREATE_KEYS - {"order_type", "order_type_id"})
-FINAL_STATES = ("closed", "cancelled")
-CREATOR_ROLES = ("sales", "manager", "gm", "admin")
-MAX_PROGRESS_CHARS = 2000
-
-
-def _lookup(
-    session: Session,
-    data: Mapping[str, Any],
-    *,
-    model: Any,
-    by_id: str,
-    by_code: str,
-    column: Any,
-    label: str,
-    errors: dict[str, str],
-) -> Any:
-    if data.get(by_id) is not None:
-        found = session.get(model, data[by_id])
-    elif data.get(by_code):
-        found = session.scalar(select(model).where(column == str(data[by_code]).strip()))
-    else:
-        return None
-    if found is None:
-        errors[by_code] = f"找不到{label} {data.get(by_code) or data.get(by_id)}"
-    return found
-
-
-def _discount(raw: Any, errors: dict[str, str]) -> Decimal | None:
-    value = custom_fields.parse_decimal(raw)
-    if value is None or value < 0 or value >= 1:
-        errors["discount_rate"] = "折扣率必须是 0 到 1 之间的小数(如 0.15 表示 15%)"
-        return None
-    return value.quantize(Decimal("0.0001"))
-
-
-def _staff(session: Session, userid: str, errors: dict[str, str]) -> Staff | None:
-    staff = session.scalar(select(Staff).where(Staff.userid == str(userid).strip()))
-    if staff is None or not staff.active:
-        errors["owner_userid"] = f"找不到人员 {userid}"
-        return None
-    return staff
-
-
-def _reject_unknown(data: Mapping[str, Any], allowed: frozenset[str]) -> None:
-    unknown = sorted(str(k) for k in data if k not in allowed)
-    if unknown:
-        fields = dict.fromkeys(unknown, "未知字段")
-        raise ValidationFailed(f"未知字段:{', '.join(unknown)}", fields=fields)
-
-
-def _raise_if(errors: dict[str, str]) -> None:
-    if errors:
-        raise ValidationFailed("订单信息有误:" + ";".join(errors.values()), fields=errors)
-
-
-def _set_amount(
-    order: Order, data: Mapping[str, Any], errors: dict[str, str], *, derived: Decimal
-) -> str | None:
-    """Derive the amount from the lines, or apply an explicit override (reason required).
-
-    Returns a timeline note when an override is set or cleared.
-    """
-    if "amount" in data and data["amount"] is not None:
-        value = money(data["amount"], field="amount", errors=errors, label="订单金额")
-        reason = str(data.get("override_reason") or "").strip()
-        if not reason:
-            errors["override_reason"] = "手工调整金额需要填写原因"
-        if value is None or not reason:
-            return None
-        order.amount, order.amount_overridden, order.override_reason = value, True, reason
-        return f"金额手工调整为 {value}(明细合计 {derived},原因:{reason})"
-    if "amount" in data and order.amount_overridden:  # explicit None: back to the lines
-        order.amount_overridden, order.override_reason = False, None
-        order.amount = derived
-        return f"取消手工金额,按明细合计 {derived}"
-    if not order.amount_overridden:
-        order.amount = derived
-    return None
-
 
 def create_order(session: Session, *, actor: Staff, data: Mapping[str, Any]) -> Order:
     """A new draft order from `data` (see CREATE_KEYS); every problem reported at once."""
     require_role(actor, *CREATOR_ROLES)
-    _reject_unknown(data, CREATE_KEYS)
+    reject_unknown(data, CREATE_KEYS)
     errors: dict[str, str] = {}
-    order_type = _lookup(
+    order_type = lookup(
         session,
         data,
         model=OrderType,
@@ -194,7 +86,7 @@ def create_order(session: Session, *, actor: Staff, data: Mapping[str, Any]) -> 
         errors["order_type"] = "请选择订单类型"
     elif order_type is not None and not order_type.active:
         errors["order_type"] = f"订单类型 {order_type.name} 已停用"
-    customer = _lookup(
+    customer = lookup(
         session,
         data,
         model=Customer,
@@ -206,7 +98,7 @@ def create_order(session: Session, *, actor: Staff, data: Mapping[str, Any]) -> 
     )
     if customer is None and "customer" not in errors:
         errors["customer"] = "请选择客户"
-    contract = _lookup(
+    contract = lookup(
         session,
         data,
         model=Contract,
@@ -218,7 +110,7 @@ def create_order(session: Session, *, actor: Staff, data: Mapping[str, Any]) -> 
     )
     if contract is not None and customer is not None and contract.customer_id != customer.id:
         errors["contract"] = "合同不属于该客户"
-    line = _lookup(
+    line = lookup(
         session,
         data,
         model=BusinessLine,
@@ -233,7 +125,7 @@ def create_order(session: Session, *, actor: Staff, data: Mapping[str, Any]) -> 
         if not actor.has_role("manager", "gm", "admin"):
             errors["owner_userid"] = "只有经理可以为他人创建订单"
         else:
-            owner = _staff(session, data["owner_userid"], errors) or actor
+            owner = find_staff(session, data["owner_userid"], errors) or actor
     title = str(data.get("title") or "").strip()
     if len(title) > 200:
         errors["title"] = "标题最多 200 个字"
@@ -254,7 +146,7 @@ def create_order(session: Session, *, actor: Staff, data: Mapping[str, Any]) -> 
             )
         except ValidationFailed as exc:
             errors.update({f"custom_fields.{k}": v for k, v in exc.fields.items()})
-    discount = _discount(data["discount_rate"], errors) if data.get("discount_rate") else None
+    discount = parse_discount(data["discount_rate"], errors) if data.get("discount_rate") else None
     order = Order(
         title=title or (f"{customer.name} {order_type.name}" if customer and order_type else ""),
         status="draft",
@@ -263,8 +155,8 @@ def create_order(session: Session, *, actor: Staff, data: Mapping[str, Any]) -> 
         amount_overridden=False,
         version=1,
     )
-    override_note = _set_amount(order, data, errors, derived=lines_total(lines))
-    _raise_if(errors)
+    override_note = set_amount(order, data, errors, derived=lines_total(lines))
+    raise_if(errors)
     assert order_type is not None and customer is not None
     order.order_type_id = order_type.id
     order.customer_id = customer.id
@@ -293,154 +185,8 @@ def create_order(session: Session, *, actor: Staff, data: Mapping[str, Any]) -> 
             order=order,
             data={"override": True, "reason": order.override_reason},
         )
+    notify_created(session, order, actor=actor)
     return order
-
-
-def _fmt(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
-
-
-def update_order(
-    session: Session,
-    *,
-    actor: Staff,
-    number: str,
-    changes: Mapping[str, Any],
-    expected_version: int | None,
-) -> Order:
-    """Apply `changes` (see UPDATE_KEYS) guarded by the version the editor saw."""
-    order = get_order(session, actor=actor, number=number)
-    if expected_version is not None and order.version != expected_version:
-        raise_conflict(order)
-    if not can_manage(actor, order):
-        raise PermissionDenied("只有订单负责人、项目经理或经理可以修改订单")
-    if order.status in FINAL_STATES:
-        raise ValidationFailed(f"订单已{order.status_zh},不能再修改")
-    _reject_unknown(changes, UPDATE_KEYS)
-    locked = sorted(k for k in changes if k in DRAFT_ONLY_KEYS)
-    if locked and order.status != "draft":
-        raise ValidationFailed(
-            f"订单{order.status_zh},客户、合同、明细和金额只能在草稿状态修改",
-            fields=dict.fromkeys(locked, "仅草稿可改"),
-        )
-    errors: dict[str, str] = {}
-    diff: dict[str, list[Any]] = {}
-    # No autoflush while collecting: a look-up must not write a half-edited order.
-    with session.no_autoflush:
-
-        def put(field: str, new: Any) -> None:
-            old = getattr(order, field)
-            if old != new:
-                diff[field] = [_fmt(old), _fmt(new)]
-                setattr(order, field, new)
-
-        if "title" in changes:
-            title = str(changes["title"] or "").strip()
-            if not title or len(title) > 200:
-                errors["title"] = "标题不能为空,最多 200 个字"
-            else:
-                put("title", title)
-        if "custom_fields" in changes:
-            if not isinstance(changes["custom_fields"], Mapping):
-                errors["custom_fields"] = "自定义字段格式错误"
-            else:
-                try:
-                    merged = custom_fields.merge_values(
-                        order.order_type.field_schema or [],
-                        order.custom_fields,
-                        changes["custom_fields"],
-                        session=session,
-                    )
-                    put("custom_fields", merged)
-                except ValidationFailed as exc:
-                    errors.update({f"custom_fields.{k}": v for k, v in exc.fields.items()})
-        if changes.get("owner_userid"):
-            if not actor.has_role("manager", "gm", "admin"):
-                errors["owner_userid"] = "只有经理可以转交订单"
-            else:
-                owner = _staff(session, changes["owner_userid"], errors)
-                if owner is not None:
-                    put("owner_id", owner.id)
-        for key, model, col, label, attr in (
-            ("customer", Customer, Customer.name, "客户", "customer_id"),
-            ("contract", Contract, Contract.number, "合同", "contract_id"),
-            ("business_line", BusinessLine, BusinessLine.code, "业务线", "business_line_id"),
-        ):
-            if key in changes or f"{key}_id" in changes:
-                found = _lookup(
-                    session,
-                    changes,
-                    model=model,
-                    by_id=f"{key}_id",
-                    by_code=key,
-                    column=col,
-                    label=label,
-                    errors=errors,
-                )
-                if found is not None:
-                    put(attr, found.id)
-        if changes.get("currency"):
-            put("currency", str(changes["currency"]).strip().upper()[:3])
-        if "discount_rate" in changes:
-            discount = _discount(changes["discount_rate"], errors)
-            if discount is not None:
-                put("discount_rate", discount)
-        new_lines = None
-        if "lines" in changes:
-            new_lines = build_lines(
-                session,
-                changes["lines"] or [],
-                default_billing=order.order_type.default_billing_method,
-                errors=errors,
-            )
-        derived = lines_total(new_lines) if new_lines is not None else order.lines_total()
-        before_amount = order.amount
-        override_note = _set_amount(order, changes, errors, derived=derived)
-        _raise_if(errors)
-        if errors:
-            session.expire(order)  # bad input changes nothing, even in this session
-        _raise_if(errors)
-    if new_lines is not None:
-        order.lines = new_lines
-        diff["lines"] = [None, len(new_lines)]
-        if "discount_rate" not in changes:
-            order.discount_rate = list_price_discount(session, new_lines)
-    if order.amount != before_amount:
-        diff["amount"] = [str(before_amount), str(order.amount)]
-    if not diff and not override_note:
-        return order  # nothing changed: no version bump, no noise
-    order.updated_by_id = actor.id
-    flush_or_conflict(session, order)
-    summary = "、".join(_FIELD_NAMES_ZH.get(k, k) for k in diff) or "金额"
-    timeline.record(
-        session,
-        kind="updated",
-        actor=actor,
-        body=override_note or f"修改了{summary}",
-        order=order,
-        data={"changes": diff, "override_reason": order.override_reason},
-    )
-    notify_update(session, order, actor=actor, summary=override_note or summary)
-    return order
-
-
-_FIELD_NAMES_ZH = {
-    "title": "标题",
-    "custom_fields": "自定义字段",
-    "owner_id": "负责人",
-    "customer_id": "客户",
-    "contract_id": "合同",
-    "business_line_id": "业务线",
-    "currency": "币种",
-    "discount_rate": "折扣",
-    "lines": "明细",
-    "amount": "金额",
-}
-
-
-def raise_conflict(order: Order) -> None:
-    editor = order.updated_by.name if order.updated_by is not None else None
-    raise Conflict(conflict_message(editor))
 
 
 def transition(

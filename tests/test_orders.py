@@ -136,8 +136,15 @@ def test_who_may_create(session: Session, rt: Runtime) -> None:
     with pytest.raises(ValidationFailed) as err:
         orders.create_order(session, actor=world.sales1, data=order_data(owner_userid="sales2"))
     assert err.value.fields == {"owner_userid": "只有经理可以为他人创建订单"}
+    own = orders.create_order(session, actor=world.sales1, data=order_data())
     order = orders.create_order(session, actor=world.mgr1, data=order_data(owner_userid="sales2"))
     assert order.owner_id == world.sales2.id
+    # Only the owner who did not create it is told (nobody is notified of their own action).
+    notes = session.scalars(select(OutboxMessage)).all()
+    assert [(n.idempotency_key, n.recipient) for n in notes] == [
+        (f"order-created:{order.id}:sales2", "sales2")
+    ]
+    assert own.owner_id == world.sales1.id
 
 
 def test_numbers_follow_the_company_year(session: Session, rt: Runtime) -> None:

@@ -1,0 +1,133 @@
+"""Reading order input: look-ups by code, field-level errors, the amount rule. Shared by
+create (orders.py) and edit (order_edit.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Order, Staff
+from services.custom_fields import parse_decimal
+from services.errors import ValidationFailed
+from services.order_lines import money
+
+CREATE_KEYS = frozenset(
+    {
+        "order_type",
+        "order_type_id",
+        "customer",
+        "customer_id",
+        "title",
+        "owner_userid",
+        "contract",
+        "contract_id",
+        "business_line",
+        "business_line_id",
+        "lines",
+        "amount",
+        "override_reason",
+        "discount_rate",
+        "currency",
+        "custom_fields",
+    }
+)
+# Fields that change what was (or will be) approved: editable only while the order is a draft.
+DRAFT_ONLY_KEYS = frozenset(
+    {
+        "customer",
+        "customer_id",
+        "contract",
+        "contract_id",
+        "lines",
+        "amount",
+        "discount_rate",
+        "currency",
+        "order_type",
+        "order_type_id",
+        "business_line",
+        "business_line_id",
+    }
+)
+UPDATE_KEYS = frozenset(CREATE_KEYS - {"order_type", "order_type_id"})
+FINAL_STATES = ("closed", "cancelled")
+CREATOR_ROLES = ("sales", "manager", "gm", "admin")
+MAX_PROGRESS_CHARS = 2000
+
+
+def lookup(
+    session: Session,
+    data: Mapping[str, Any],
+    *,
+    model: Any,
+    by_id: str,
+    by_code: str,
+    column: Any,
+    label: str,
+    errors: dict[str, str],
+) -> Any:
+    if data.get(by_id) is not None:
+        found = session.get(model, data[by_id])
+    elif data.get(by_code):
+        found = session.scalar(select(model).where(column == str(data[by_code]).strip()))
+    else:
+        return None
+    if found is None:
+        errors[by_code] = f"找不到{label} {data.get(by_code) or data.get(by_id)}"
+    return found
+
+
+def parse_discount(raw: Any, errors: dict[str, str]) -> Decimal | None:
+    value = parse_decimal(raw)
+    if value is None or value < 0 or value >= 1:
+        errors["discount_rate"] = "折扣率必须是 0 到 1 之间的小数(如 0.15 表示 15%)"
+        return None
+    return value.quantize(Decimal("0.0001"))
+
+
+def find_staff(session: Session, userid: str, errors: dict[str, str]) -> Staff | None:
+    staff = session.scalar(select(Staff).where(Staff.userid == str(userid).strip()))
+    if staff is None or not staff.active:
+        errors["owner_userid"] = f"找不到人员 {userid}"
+        return None
+    return staff
+
+
+def reject_unknown(data: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(str(k) for k in data if k not in allowed)
+    if unknown:
+        fields = dict.fromkeys(unknown, "未知字段")
+        raise ValidationFailed(f"未知字段:{', '.join(unknown)}", fields=fields)
+
+
+def raise_if(errors: dict[str, str]) -> None:
+    if errors:
+        raise ValidationFailed("订单信息有误:" + ";".join(errors.values()), fields=errors)
+
+
+def set_amount(
+    order: Order, data: Mapping[str, Any], errors: dict[str, str], *, derived: Decimal
+) -> str | None:
+    """Derive the amount from the lines, or apply an explicit override (reason required).
+
+    Returns a timeline note when an override is set or cleared.
+    """
+    if "amount" in data and data["amount"] is not None:
+        value = money(data["amount"], field="amount", errors=errors, label="订单金额")
+        reason = str(data.get("override_reason") or "").strip()
+        if not reason:
+            errors["override_reason"] = "手工调整金额需要填写原因"
+        if value is None or not reason:
+            return None
+        order.amount, order.amount_overridden, order.override_reason = value, True, reason
+        return f"金额手工调整为 {value}(明细合计 {derived},原因:{reason})"
+    if "amount" in data and order.amount_overridden:  # explicit None: back to the lines
+        order.amount_overridden, order.override_reason = False, None
+        order.amount = derived
+        return f"取消手工金额,按明细合计 {derived}"
+    if not order.amount_overridden:
+        order.amount = derived
+    return None

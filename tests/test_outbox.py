@@ -389,3 +389,18 @@ def test_a_row_taken_over_during_a_long_batch_is_not_sent_twice(
         assert second.id == claims[1].id
         assert not delivery.renew_lease(live, claims[1])  # our batch skips it
         assert delivery.renew_lease(live, second)
+
+
+def test_bot_response_url_older_than_an_hour_is_dead_not_posted(
+    live: Runtime, fake: FakeWeCom
+) -> None:
+    url = f"{fake.base}/aibot/response?code=old"
+    queue(live, ("late", "bot_response", url, cards.app_markdown("太晚了")))
+    fake.down = True
+    delivery.deliver_due(live)  # fails while WeCom is down: retried later...
+    tried = len(fake.calls_to("aibot/response"))
+    fake.down = False
+    deliver_later(live, timedelta(hours=1, minutes=1))  # ...but by then the URL has expired
+    [row] = rows(live)
+    assert row.status == "dead" and "过期" in (row.last_error or "")
+    assert len(fake.calls_to("aibot/response")) == tried

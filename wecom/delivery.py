@@ -18,7 +18,7 @@ import logging
 import random
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
@@ -38,6 +38,7 @@ LEASE = timedelta(seconds=120)
 BACKOFF_BASE = 15.0  # seconds before the first retry; doubles per attempt
 BACKOFF_CAP = 3600.0
 REF_WAIT = timedelta(seconds=10)  # a card update waiting for its card's response_code
+RESPONSE_URL_TTL = timedelta(hours=1)  # the bot's response_url accepts one POST within 1 h
 
 API_OF_CHANNEL = {
     "app_message": "message/send",
@@ -62,6 +63,7 @@ class Claim:
     recipient: str
     payload: dict[str, Any]
     key: str
+    created_at: datetime | None = None
 
 
 @dataclass
@@ -144,6 +146,7 @@ def _claim(rt: Runtime, limit: int, lease: timedelta) -> list[Claim]:
                     recipient=row.recipient,
                     payload=dict(row.payload or {}),
                     key=row.idempotency_key,
+                    created_at=row.created_at,
                 )
             )
         return claims
@@ -318,6 +321,12 @@ def _sandbox_send(claim: Claim) -> tuple[dict[str, Any], str | None]:
 
 def _send(rt: Runtime, client: WeComClient, claim: Claim) -> tuple[dict[str, Any], str | None]:
     payload = dict(claim.payload)
+    if (
+        claim.channel == "bot_response"
+        and claim.created_at is not None
+        and clock.now() - claim.created_at > RESPONSE_URL_TTL
+    ):
+        raise _Dead("response_url 已过期(超过 1 小时)/ response_url expired")
     if claim.channel == "card_update":
         payload = _resolve_card_update(rt, claim, payload)
     limits = limits_for(

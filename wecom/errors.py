@@ -17,6 +17,7 @@ PERMANENT_ERRORS = frozenset(
         44004,  # empty text
         81013,  # every recipient invalid
         45002,  # content too long
+        93000,  # invalid webhook url (robot removed)
     }
 )
 

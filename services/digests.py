@@ -128,23 +128,22 @@ def queue_batch(
     if not fresh:
         return []
     created = clock.now()
-    session.execute(
-        insert(OutboxMessage),
-        [
-            {
-                "idempotency_key": k,
-                "channel": wanted[k]["channel"],
-                "recipient": wanted[k]["recipient"],
-                "payload": wanted[k]["payload"],
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": not_before,
-                "order_id": wanted[k].get("order_id"),
-                "created_at": created,
-            }
-            for k in fresh
-        ],
-    )
+    rows = [
+        {
+            "idempotency_key": k,
+            "channel": wanted[k]["channel"],
+            "recipient": wanted[k]["recipient"],
+            "payload": wanted[k]["payload"],
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": not_before,
+            "order_id": wanted[k].get("order_id"),
+            "created_at": created,
+        }
+        for k in fresh
+    ]
+    # executemany: psycopg 3 pipelines the rows (no round trip per row).
+    session.execute(insert(OutboxMessage), rows)
     session.info["outbox_dirty"] = True
     return fresh
 

@@ -31,6 +31,7 @@ def test_buckets_per_channel() -> None:
     app = limits_for(lim, channel="app_message", recipient="a|b|a", agent_id=7, api="message/send")
     assert [(x.key, x.count, x.window_seconds) for x in app] == [
         ("api:message/send", 10_000, 60.0),
+        ("api:message/send:h", 150_000, 3600.0),
         ("member:7:a:m", 30, 60.0),
         ("member:7:a:h", 1000, 3600.0),
         ("member:7:b:m", 30, 60.0),

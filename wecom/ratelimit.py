@@ -37,6 +37,7 @@ class RateLimits:
     member_per_hour: int = 1000
     webhook_per_minute: int = 20
     api_per_minute: int = 10_000
+    api_per_hour: int = 150_000
     minute: float = 60.0
     hour: float = 3600.0
 
@@ -56,6 +57,7 @@ def limits_for(
     if channel == "bot_response":
         return out  # one POST per response_url; no documented rate
     out.append(Limit(f"api:{api}", limits.api_per_minute, limits.minute))
+    out.append(Limit(f"api:{api}:h", limits.api_per_hour, limits.hour))
     if channel == "app_message":
         for uid in sorted({u for u in recipient.split("|") if u and u != "@all"}):
             member = f"member:{agent_id}:{uid}"

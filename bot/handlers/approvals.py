@@ -34,7 +34,7 @@ def _card_for(ctx: Context, assignment: ApprovalAssignment) -> dict[str, Any]:
     from services import notify
 
     request = assignment.request
-    card = notify._approval_card(request.order, request, assignment)
+    card = notify.approval_card_body(request.order, request, assignment)
     # A task_id may be used once per app: a re-sent card gets its own.
     card["task_id"] = cards.safe_task_id(f"appr-{assignment.id}-p{ctx.event.create_time}")
     return card

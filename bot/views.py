@@ -27,6 +27,17 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("wecom", __name__)
 
+
+@bp.record_once
+def _preload_handlers(_state: object) -> None:
+    # Import the command modules at startup, not inside the first callback's 3 s budget.
+    try:
+        from bot.router import load_handlers
+
+        load_handlers()
+    except Exception:  # a broken handler module must not stop the app from serving callbacks
+        log.exception("could not preload the bot handlers")
+
 MAX_BODY = 64 * 1024
 
 

@@ -131,7 +131,7 @@ ORDER_TYPES: list[tuple[str, str, str, str, list[dict[str, Any]], str]] = [
             {
                 "key": "sla",
                 "label": "服务等级",
-                "type": "choice",
+                "type": "enum",
                 "required": True,
                 "options": ["5x8", "7x24"],
             },
@@ -148,7 +148,7 @@ ORDER_TYPES: list[tuple[str, str, str, str, list[dict[str, Any]], str]] = [
             {
                 "key": "scope",
                 "label": "咨询范围",
-                "type": "choice",
+                "type": "enum",
                 "required": True,
                 "options": ["战略", "组织", "流程", "数字化"],
             },

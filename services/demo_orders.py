@@ -30,6 +30,7 @@ from models import (
 )
 from services import clock
 from services import demo_data as data
+from services.custom_fields import validate_values
 from services.demo_money import build_plan
 from services.demo_projects import build_project
 
@@ -98,7 +99,8 @@ def build_orders(w: DemoWorld) -> None:
     w.session.flush()
     activities = [row for order, story in built for row in _story_rows(order, story)]
     # Core bulk insert: a thousand timeline rows need no ORM bookkeeping.
-    w.session.connection().execute(insert(Activity.__table__), activities)
+    table = Activity.metadata.tables[Activity.__tablename__]
+    w.session.connection().execute(insert(table), activities)
     with_projects = [(order, story.project) for order, story in built if story.project]
     add_bindings(w, with_projects)
     repeat = {o.customer_id for o, _p in with_projects if o.status in ("accepted", "closed")}
@@ -224,15 +226,15 @@ def _custom_fields(
     rng = w.rng
     if otype.code == "IT_IMPL":
         go_live = (created.date() + timedelta(days=90)).isoformat()
-        return {"site": rng.choice(data.SITES), "go_live": go_live, "users": rng.randint(50, 2000)}
-    if otype.code == "IT_OPS":
-        return {"sla": rng.choice(["5x8", "7x24"]), "months": int(lines[0].quantity)}
-    if otype.code == "CONSULT":
-        return {
-            "scope": rng.choice(["战略", "组织", "流程", "数字化"]),
-            "sponsor": f"{short}总经理",
-        }
-    return {"brand": short, "formats": rng.choice(data.FORMATS)}
+        raw = {"site": rng.choice(data.SITES), "go_live": go_live, "users": rng.randint(50, 2000)}
+    elif otype.code == "IT_OPS":
+        raw = {"sla": rng.choice(["5x8", "7x24"]), "months": int(lines[0].quantity)}
+    elif otype.code == "CONSULT":
+        raw = {"scope": rng.choice(["战略", "组织", "流程", "数字化"]), "sponsor": f"{short}总经理"}
+    else:
+        raw = {"brand": short, "formats": rng.choice(data.FORMATS)}
+    # Stored exactly as the orders service would store them (canonical strings, validated).
+    return validate_values(otype.field_schema, raw)
 
 
 def _approvers(w: DemoWorld, order: Order, step: ApprovalStep) -> list[Staff]:

@@ -21,7 +21,8 @@ from models import ChatBinding, Installment, Order, OutboxMessage, Receipt, Rece
 from services import clock, timeline
 from services.collections import MoneySummary, money_summary, plan_of
 from services.errors import Conflict, NotFound, ValidationFailed
-from services.permissions import can_see_order, require_role
+from services.orders import get_order
+from services.permissions import require_role
 from services.schedule_rules import company_tz
 from wecom import cards, outbox
 
@@ -56,16 +57,6 @@ def parse_amount(raw: Decimal | str | int, *, label: str = "金额") -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
-def find_order(session: Session, *, actor: Staff, number: str) -> Order:
-    """The order by number within the actor's scope (NotFound otherwise, same message)."""
-    order = session.scalar(select(Order).where(Order.number == number.strip().upper()))
-    if order is None:
-        order = session.scalar(select(Order).where(Order.number == number.strip()))
-    if order is None or not can_see_order(actor, order):
-        raise NotFound(f"找不到订单 {number}")
-    return order
-
-
 def _status(inst: Installment) -> str:
     if inst.paid_amount >= inst.amount and inst.amount > 0:
         return "paid"
@@ -98,7 +89,7 @@ def record_receipt(
     received_on = received_on or today
     if received_on > today:
         raise ValidationFailed("收款日期不能晚于今天", fields={"received_on": "future"})
-    order = find_order(session, actor=actor, number=number)
+    order = get_order(session, actor=actor, number=number)
     plan = plan_of(session, order)
     if plan is None:
         raise ValidationFailed(f"订单 {order.number} 还没有付款计划,无法登记回款")

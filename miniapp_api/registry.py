@@ -22,7 +22,7 @@ from miniapp_api import tokens
 from miniapp_api.errors import ApiError
 from miniapp_api.ratelimit import DEFAULT_LOGIN_LIMIT, LoginLimiter
 from miniapp_api.schemas import ID, MAX_ID
-from miniapp_api.validation import coerce_query, validate
+from miniapp_api.validation import coerce_query, control_characters, validate
 from models import Activity, ApiSession, Staff
 from runtime import Runtime
 from services import sessions
@@ -254,6 +254,8 @@ def _view(op: Operation) -> Callable[..., Response]:
     def view(**path: Any) -> Response:
         if any(isinstance(v, int) and v > MAX_ID for v in path.values()):
             raise ApiError(404)  # no row can have that id (and SQLite cannot even bind it)
+        if control_characters(path):
+            raise ApiError(404)  # no order number or project code contains control characters
         rt = runtime()
         ip, user_agent = client_ip(), request.headers.get("User-Agent")
         if op.login:

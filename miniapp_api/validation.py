@@ -90,8 +90,26 @@ def field_errors(schema: Mapping[str, Any], instance: Any) -> dict[str, str]:
     return fields
 
 
+def control_characters(instance: Any, path: str = "") -> dict[str, str]:
+    """Fields whose text holds NUL or other C0 control characters (PostgreSQL refuses NUL in
+    text, and no legitimate input carries them; tab and newlines are fine)."""
+    found: dict[str, str] = {}
+    if isinstance(instance, str):
+        if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in instance):
+            found[path or "body"] = "包含非法字符"
+    elif isinstance(instance, dict):
+        for key, value in instance.items():
+            found.update(control_characters(value, f"{path}.{key}" if path else str(key)))
+            if control_characters(str(key)):
+                found[f"{path}.{key}" if path else str(key)] = "包含非法字符"
+    elif isinstance(instance, list):
+        for i, value in enumerate(instance):
+            found.update(control_characters(value, f"{path}.{i}" if path else str(i)))
+    return found
+
+
 def validate(schema: Mapping[str, Any], instance: Any, *, what: str = "请求参数有误") -> None:
-    fields = field_errors(schema, instance)
+    fields = control_characters(instance) or field_errors(schema, instance)
     if fields:
         raise ApiError(422, what, fields=fields)
 
@@ -103,7 +121,7 @@ def coerce_query(schema: Mapping[str, Any], args: Mapping[str, list[str]]) -> di
     """
     props: dict[str, Any] = dict(schema.get("properties") or {})
     values: dict[str, Any] = {}
-    fields: dict[str, str] = {}
+    fields: dict[str, str] = control_characters({k: "".join(v) for k, v in args.items()})
     for name, raw_values in args.items():
         if name not in props:
             fields[name] = "不支持的参数"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -27,10 +30,18 @@ def _last_editor(session: Session, order_id: int) -> str | None:
         return row[0] if row else None
 
 
-def flush_or_conflict(session: Session, order: Order) -> None:
-    """Flush now so a concurrent edit surfaces here as Conflict (optimistic lock on `version`)."""
+@contextmanager
+def stale_as_conflict(session: Session, order: Order) -> Iterator[None]:
+    """Turn the optimistic-lock failure of any flush inside (explicit or autoflush) into
+    Conflict("订单已被 X 修改,请刷新后重试")."""
     order_id = order.id
     try:
-        session.flush()
+        yield
     except StaleDataError as exc:
         raise Conflict(conflict_message(_last_editor(session, order_id))) from exc
+
+
+def flush_or_conflict(session: Session, order: Order) -> None:
+    """Flush now so a concurrent edit surfaces here as Conflict (optimistic lock on `version`)."""
+    with stale_as_conflict(session, order):
+        session.flush()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from models import BusinessLine, Contract, Customer, Order, Staff
 from services import custom_fields, timeline
 from services.errors import Conflict, PermissionDenied, ValidationFailed
-from services.order_common import conflict_message, flush_or_conflict
+from services.order_common import conflict_message, flush_or_conflict, stale_as_conflict
 from services.order_input import (
     DRAFT_ONLY_KEYS,
     FINAL_STATES,
@@ -129,31 +129,32 @@ def update_order(
         derived = lines_total(new_lines) if new_lines is not None else order.lines_total()
         before_amount = order.amount
         override_note = set_amount(order, changes, errors, derived=derived)
-        raise_if(errors)
         if errors:
             session.expire(order)  # bad input changes nothing, even in this session
         raise_if(errors)
-    if new_lines is not None:
-        order.lines = new_lines
-        diff["lines"] = [None, len(new_lines)]
-        if "discount_rate" not in changes:
-            order.discount_rate = list_price_discount(session, new_lines)
-    if order.amount != before_amount:
-        diff["amount"] = [str(before_amount), str(order.amount)]
-    if not diff and not override_note:
-        return order  # nothing changed: no version bump, no noise
-    order.updated_by_id = actor.id
-    flush_or_conflict(session, order)
-    summary = "、".join(_FIELD_NAMES_ZH.get(k, k) for k in diff) or "金额"
-    timeline.record(
-        session,
-        kind="updated",
-        actor=actor,
-        body=override_note or f"修改了{summary}",
-        order=order,
-        data={"changes": diff, "override_reason": order.override_reason},
-    )
-    notify_update(session, order, actor=actor, summary=override_note or summary)
+    # Any flush from here on (autoflush included) may find the row changed by someone else.
+    with stale_as_conflict(session, order):
+        if new_lines is not None:
+            order.lines = new_lines
+            diff["lines"] = [None, len(new_lines)]
+            if "discount_rate" not in changes:
+                order.discount_rate = list_price_discount(session, new_lines)
+        if order.amount != before_amount:
+            diff["amount"] = [str(before_amount), str(order.amount)]
+        if not diff and not override_note:
+            return order  # nothing changed: no version bump, no noise
+        order.updated_by_id = actor.id
+        flush_or_conflict(session, order)
+        summary = "、".join(_FIELD_NAMES_ZH.get(k, k) for k in diff) or "金额"
+        timeline.record(
+            session,
+            kind="updated",
+            actor=actor,
+            body=override_note or f"修改了{summary}",
+            order=order,
+            data={"changes": diff, "override_reason": order.override_reason},
+        )
+        notify_update(session, order, actor=actor, summary=override_note or summary)
     return order
 
 

@@ -18,6 +18,7 @@ from models import Order, Staff
 from models.order import ORDER_STATUS_ZH, ORDER_STATUSES
 from services import clock, timeline
 from services.errors import IllegalTransition, ValidationFailed
+from services.order_common import stale_as_conflict
 from services.order_notify import notify_status
 
 # Who may perform a transition:
@@ -150,25 +151,27 @@ def apply_status(
     timeline entry and the owner/PM notifications in the caller's transaction.
     """
     rule = check(order, to, who=SYSTEM, reason=reason)
-    before = order.status
-    order.status = to
-    order.status_reason = (reason or "").strip() or None
-    order.updated_by_id = actor.id if actor else None
-    now = clock.now()
-    if to == "pending_approval":
-        order.submitted_at = now
-    if to in ("closed", "cancelled"):
-        order.closed_at = now
-    body = f"状态:{ORDER_STATUS_ZH[before]} → {ORDER_STATUS_ZH[to]}"
-    if order.status_reason:
-        body += f"(原因:{order.status_reason})"
-    timeline.record(
-        session,
-        kind="status",
-        actor=actor,
-        body=body,
-        order=order,
-        data={"from": before, "to": to, "reason": order.status_reason, "action": rule.label},
-    )
-    notify_status(session, order, before=before, actor=actor)
+    # Any flush below (autoflush included) may find the row changed by someone else.
+    with stale_as_conflict(session, order):
+        before = order.status
+        order.status = to
+        order.status_reason = (reason or "").strip() or None
+        order.updated_by_id = actor.id if actor else None
+        now = clock.now()
+        if to == "pending_approval":
+            order.submitted_at = now
+        if to in ("closed", "cancelled"):
+            order.closed_at = now
+        body = f"状态:{ORDER_STATUS_ZH[before]} → {ORDER_STATUS_ZH[to]}"
+        if order.status_reason:
+            body += f"(原因:{order.status_reason})"
+        timeline.record(
+            session,
+            kind="status",
+            actor=actor,
+            body=body,
+            order=order,
+            data={"from": before, "to": to, "reason": order.status_reason, "action": rule.label},
+        )
+        notify_status(session, order, before=before, actor=actor)
     return order

@@ -6,10 +6,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Activity, OutboxMessage, Project
+from models import Activity, Order, OutboxMessage, Project
 from models.order import ORDER_STATUSES
+from runtime import Runtime
 from services import orders
 from services.errors import (
+    Conflict,
     DomainError,
     IllegalTransition,
     NotFound,
@@ -17,6 +19,7 @@ from services.errors import (
     ValidationFailed,
 )
 from services.order_states import TRANSITIONS, apply_status
+from services.staff import get_active_staff
 from tests.order_world import build_world, force_status, make_order
 
 # Written out independently of the service's table, so a table edit is caught here.
@@ -195,3 +198,33 @@ def test_who_may_not_transition(session: Session, rt: object) -> None:
     session.refresh(order)
     assert order.status == "approved"
     assert session.scalars(select(Activity).where(Activity.kind == "status")).all() == []
+
+
+def test_two_people_moving_the_same_order_at_once_yield_one_outcome(rt: Runtime) -> None:
+    with rt.db.transaction() as setup:
+        world = build_world(setup)
+        order = make_order(setup, world.sales1)
+        force_status(setup, order, "approved")
+        number = order.number
+    first, second = rt.db.Session(), rt.db.Session()
+    try:
+        owner = get_active_staff(first, "sales1")
+        manager = get_active_staff(second, "mgr1")
+        # Both loaded the approved order before either acted (and still hold it).
+        mine = orders.get_order(first, actor=owner, number=number)
+        theirs = orders.get_order(second, actor=manager, number=number)
+        assert mine.version == theirs.version and theirs.status == "approved"
+        orders.transition(first, actor=owner, number=number, to="in_progress")
+        first.commit()
+        with pytest.raises(Conflict) as err:
+            orders.transition(second, actor=manager, number=number, to="cancelled", reason="撤单")
+        assert err.value.message == "订单已被 张三 修改,请刷新后重试"
+        second.rollback()
+    finally:
+        first.close()
+        second.close()
+    with rt.db.transaction() as check:
+        stored = check.scalars(select(Order).where(Order.number == number)).one()
+        assert stored.status == "in_progress"
+        kinds = check.scalars(select(Activity.data).where(Activity.kind == "status")).all()
+        assert [k["to"] for k in kinds] == ["in_progress"]

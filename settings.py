@@ -212,6 +212,14 @@ def _validate(s: Settings) -> Settings:
         raise SettingsError("WECOM_AGENT_ID: must not be negative")
     if s.outbox_max_attempts < 1:
         raise SettingsError("OUTBOX_MAX_ATTEMPTS: must be at least 1")
+    if s.wecom_corp_id and not re.fullmatch(r"[A-Za-z0-9]{1,64}", s.wecom_corp_id):
+        raise SettingsError("WECOM_CORP_ID: letters and digits expected (企业 ID, e.g. ww...)")
+    if s.wecom_secret and not re.fullmatch(r"[\x21-\x7e]{1,128}", s.wecom_secret):
+        raise SettingsError("WECOM_SECRET: printable ASCII without spaces expected")
+    if s.miniapp_appid and not re.fullmatch(r"wx[0-9A-Za-z]{1,30}", s.miniapp_appid):
+        raise SettingsError("MINIAPP_APPID: a mini program app id starting with 'wx' expected")
+    if s.storage_dir and Path(s.storage_dir).exists() and not Path(s.storage_dir).is_dir():
+        raise SettingsError("STORAGE_DIR: exists and is not a directory")
     if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("REDIS_URL: expected redis://host:port/db")
     if s.web_workers < 1:

@@ -58,6 +58,8 @@ BAD_VALUES = [
     ("HOLIDAYS", "2027-13-45"),
     ("HOLIDAYS", "2027-01-01,tomorrow"),
     ("JOBS_SYNC", "maybe"),
+    ("WECOM_CORP_ID", "ww 123"),
+    ("MINIAPP_APPID", "not-an-appid"),
 ]
 
 
@@ -68,6 +70,16 @@ def test_a_bad_value_stops_with_one_line_naming_the_variable(name: str, value: s
     message = str(err.value)
     assert message.startswith(f"{name}:")
     assert "\n" not in message
+
+
+def test_secret_and_storage_values_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"^WECOM_SECRET: printable ASCII"):
+        load_settings(LIVE | {"WECOM_SECRET": "has a space"})
+    a_file = tmp_path / "not-a-dir"
+    a_file.write_text("x", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"^STORAGE_DIR: exists and is not a directory"):
+        load_settings({"STORAGE_DIR": str(a_file)})
+    assert load_settings({"STORAGE_DIR": str(tmp_path / "new")}).storage_dir.endswith("new")
 
 
 @pytest.mark.parametrize(

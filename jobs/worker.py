@@ -19,6 +19,9 @@ def run_worker(rt: Runtime, *, burst: bool = False) -> bool:
 
     if rt.redis is None:
         raise RuntimeError("REDIS_URL is not set: jobs run in-process inside `orderdesk serve`")
+    # RQ forks a work horse per job: the parent must hold no pooled database connections,
+    # or a child would share a socket with its parent.
+    rt.db.dispose()
     queues = [rt.queue.rq_queue(name) for name in QUEUES]
     worker = Worker(queues, connection=rt.redis, name=None)
     log.info("worker on %s", ", ".join(q.name for q in queues))

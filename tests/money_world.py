@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from redis import Redis
 from sqlalchemy.orm import Session
 
 from models import (
@@ -106,3 +112,28 @@ def project_for(
 def contract_of(order: Order) -> Contract:
     assert order.contract is not None
     return order.contract
+
+
+@contextmanager
+def private_redis() -> Iterator[tuple[Redis, str]]:
+    """A throwaway redis-server on a free port (never the machine's own Redis)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    client = Redis(port=port)
+    try:
+        for _ in range(200):
+            try:
+                client.ping()
+                break
+            except Exception:
+                time.sleep(0.02)
+        yield client, f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        proc.kill()
+        proc.wait()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +17,7 @@ from jobs.scheduler import JobSpec, SchedulerNode, job_specs, next_fire, previou
 from runtime import Runtime
 from services import clock
 from services.schedule_rules import in_business_hours, next_send_time
+from tests.money_world import private_redis
 
 RUNS: list[str] = []
 
@@ -34,24 +33,8 @@ def lock_redis(rt: Runtime) -> Iterator[Redis]:
     if rt.redis is not None:
         yield rt.redis
         return
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    client = Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except Exception:
-            time.sleep(0.02)
-    yield client
-    client.close()
-    proc.kill()
-    proc.wait()
+    with private_redis() as (client, _url):
+        yield client
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from models import ApprovalAction, ApprovalAssignment, ApprovalRequest, Order, Staff
 from services import clock, notify, timeline
-from services.approval_delegation import delegators_of
+from services.approval_delegation import delegators_of, substitutes_of
 from services.errors import AlreadyDecided, Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.order_common import flush_or_conflict
 from services.order_states import apply_status
@@ -168,7 +168,9 @@ def _pick_assignment(
     """(the pending assignment the actor decides now, every assignment the actor speaks for).
 
     Their own slot comes before one held for someone who delegated to them."""
-    principals = [actor.id] + [s.id for s in delegators_of(session, actor)]
+    principals = [actor.id]
+    if actor.id != request.order.owner_id:  # a substitute never approves their own order
+        principals += [s.id for s in delegators_of(session, actor)]
     mine = session.scalars(
         select(ApprovalAssignment)
         .where(
@@ -217,7 +219,8 @@ def create_step_assignments(
         raise ValidationFailed(f"审批步骤「{step['name']}」的审批人均已停用,请联系管理员")
     session.flush()  # ids for the card task ids and outbox keys
     for a in created:
-        notify.approval_card(session, order, request, a)
+        subs = [x for x in substitutes_of(session, a.approver) if x.id != order.owner_id]
+        notify.approval_card(session, order, request, a, substitutes=subs)
     return created
 
 

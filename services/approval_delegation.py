@@ -92,3 +92,22 @@ def delegators_of(session: Session, substitute: Staff, on: date | None = None) -
             .order_by(Staff.userid)
         )
     )
+
+
+def substitutes_of(session: Session, staff: Staff, on: date | None = None) -> list[Staff]:
+    """Who decides for `staff` on `on` (today in company time): their active substitutes."""
+    on = on or clock.today(company_tz())
+    return list(
+        session.scalars(
+            select(Staff)
+            .join(Delegation, Delegation.substitute_id == Staff.id)
+            .where(
+                Delegation.staff_id == staff.id,
+                Delegation.active.is_(True),
+                Delegation.starts_on <= on,
+                Delegation.ends_on >= on,
+                Staff.active.is_(True),
+            )
+            .order_by(Staff.userid)
+        )
+    )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from models import ApprovalAssignment, ApprovalRequest, Staff
 from services import clock, notify, timeline
+from services.approval_delegation import substitutes_of
 
 
 @dataclass
@@ -59,7 +60,8 @@ def _escalate(
         )
         session.add(added)
         session.flush()
-        notify.approval_card(session, request.order, request, added)
+        subs = [x for x in substitutes_of(session, manager) if x.id != request.order.owner_id]
+        notify.approval_card(session, request.order, request, added, substitutes=subs)
     notify.escalation_notice(session, request.order, request, manager, late.approver, late.id)
     timeline.record(
         session,

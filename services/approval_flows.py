@@ -106,7 +106,7 @@ def _department_head(session: Session, order: Order) -> list[Staff]:
 
 
 def _by_role(session: Session, role: str, order: Order) -> list[Staff]:
-    holders = staff_with_role(session, role)
+    holders = [s for s in staff_with_role(session, role) if s.id != order.owner_id]
     # Prefer the role holders in the owner's department (the sales manager of *this* team);
     # roles that live in another department (finance, gm) fall back to everyone holding it.
     same_dept = [s for s in holders if s.department_id == order.owner.department_id]

@@ -91,7 +91,7 @@ def pending_for(session: Session, *, actor: Staff) -> list[ApprovalAssignment]:
     """Open assignments the actor may decide now: their own and those of people who delegated
     to them today. Oldest first."""
     people = [actor.id] + [s.id for s in delegators_of(session, actor)]
-    return list(
+    items = list(
         session.scalars(
             select(ApprovalAssignment)
             .join(ApprovalRequest, ApprovalRequest.id == ApprovalAssignment.request_id)
@@ -106,6 +106,8 @@ def pending_for(session: Session, *, actor: Staff) -> list[ApprovalAssignment]:
             .order_by(ApprovalAssignment.created_at, ApprovalAssignment.id)
         )
     )
+    # a substitute never sees (or decides) their own order on someone else's behalf
+    return [a for a in items if a.approver_id == actor.id or a.request.order.owner_id != actor.id]
 
 
 def withdraw(

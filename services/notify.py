@@ -86,15 +86,21 @@ def approval_card_body(
 
 
 def approval_card(
-    session: Session, order: Order, request: ApprovalRequest, assignment: ApprovalAssignment
+    session: Session,
+    order: Order,
+    request: ApprovalRequest,
+    assignment: ApprovalAssignment,
+    *,
+    substitutes: Iterable[Staff] = (),
 ) -> OutboxMessage:
-    """The 同意 / 驳回 card for one approver (详情 opens the mini-app approval page)."""
+    """The 同意 / 驳回 card for one approver, and for whoever substitutes for them today
+    (详情 opens the mini-app approval page)."""
     assignment.card_task_id = f"appr-{assignment.id}"
     return outbox.add(
         session,
         key=f"approval-card:{assignment.id}",
         channel="app_message",
-        recipient=assignment.approver.userid,
+        recipient=recipients([assignment.approver, *substitutes]),
         payload=cards.app_template_card(approval_card_body(order, request, assignment)),
         order_id=order.id,
     )
@@ -119,8 +125,10 @@ def card_update(
     card_key = f"approval-card:{assignment.id}"
     sent = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == card_key))
     code = assignment.response_code or (sent.response_code if sent is not None else None)
+    # everyone the card went to (the approver and a substitute) sees it greyed out
+    userids = sent.recipient.split("|") if sent is not None else [assignment.approver.userid]
     payload: dict[str, Any] = {
-        "userids": [assignment.approver.userid],
+        "userids": userids,
         "button": {"replace_name": cards.truncate_bytes(text, REPLACE_NAME_MAX)},
     }
     if code:
@@ -133,7 +141,7 @@ def card_update(
         session,
         key=f"approval-card-update:{assignment.id}",
         channel="card_update",
-        recipient=assignment.approver.userid,
+        recipient="|".join(userids),
         payload=payload,
         order_id=order_id,
     )

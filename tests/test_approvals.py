@@ -371,3 +371,15 @@ def test_cancelled_order_closes_its_approval(rt: Runtime) -> None:
         assert s.scalar(select(ApprovalRequest.status)) == "withdrawn"
         assert s.scalar(select(ApprovalAssignment.status)) == "cancelled"
         assert _count(s, ApprovalAction) == 0
+
+
+def test_nobody_approves_their_own_order(rt: Runtime) -> None:
+    with rt.db.transaction() as s:
+        w = build(s, managers=2)
+        make_order(s, w, owner="mgr1")
+        req = approvals.submit(s, actor=w["mgr1"], number="SO-2026-0001")
+        assert req.steps_snapshot[0]["approver_ids"] == [w["mgr2"].id]
+        w["mgr2"].active = False
+        make_order(s, w, owner="mgr1", number="SO-2026-0002")
+        with pytest.raises(ValidationFailed, match="销售经理"):
+            approvals.submit(s, actor=w["mgr1"], number="SO-2026-0002")

@@ -153,3 +153,47 @@ def test_escalation_in_all_mode_stands_in_for_the_late_approver(rt: Runtime) -> 
         assert s.scalar(select(Order.status)) == "approved"
     # nothing left to chase
     assert remind_and_escalate(now=T0 + timedelta(hours=80)) == {"reminded": 0, "escalated": 0}
+
+
+def test_substitute_gets_the_card_but_never_for_their_own_order(rt: Runtime) -> None:
+    with clock.frozen(T0), rt.db.transaction() as s:
+        w = build(s)
+        make_order(s, w, number="SO-2026-0001")
+        make_order(s, w, number="SO-2026-0002")
+        # order 1 submitted while sales2 substitutes, order 2 while sales1 (its owner) does
+        approvals.set_delegation(
+            s,
+            actor=w["mgr1"],
+            substitute_userid="sales2",
+            starts_on=date(2026, 3, 1),
+            ends_on=date(2026, 3, 9),
+        )
+        approvals.submit(s, actor=w["sales1"], number="SO-2026-0001")
+        approvals.set_delegation(
+            s,
+            actor=w["mgr1"],
+            substitute_userid="sales1",
+            starts_on=date(2026, 3, 1),
+            ends_on=date(2026, 3, 9),
+        )
+        approvals.submit(s, actor=w["sales1"], number="SO-2026-0002")
+        # the second window replaced the overlapping first one
+        active = select(func.count()).select_from(Delegation).where(Delegation.active)
+        assert s.scalar(active) == 1
+    with rt.db.transaction() as s:
+        cards = {
+            m.idempotency_key: m.recipient
+            for m in s.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.idempotency_key.startswith("approval-card:")
+                )
+            )
+        }
+        assert cards == {"approval-card:1": "mgr1|sales2", "approval-card:2": "mgr1"}
+    with clock.frozen(T0), rt.db.transaction() as s:
+        sales1 = get_active_staff(s, "sales1")
+        assert approvals.pending_for(s, actor=sales1) == []
+        with pytest.raises(PermissionDenied):
+            approvals.decide(s, actor=sales1, number="SO-2026-0002", decision="approve")
+        # mgr1 still decides their own queue
+        assert len(approvals.pending_for(s, actor=get_active_staff(s, "mgr1"))) == 2

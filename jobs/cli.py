@@ -39,12 +39,17 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     # No Redis: this process is the only scheduler (no lock needed, nobody to compete with).
     node = SchedulerNode(rt)
     node.start()
+    signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on SIGTERM as on Ctrl-C
     click.echo(f"OrderDesk on http://{host}:{port} (WeCom {settings.wecom_mode}, jobs in-process)")
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         node.stop()
         rt.close()
+
+
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _serve_gunicorn(host: str, port: int, workers: int) -> None:

@@ -8,7 +8,7 @@ from miniapp_api import serialize
 from miniapp_api.registry import Ctx, Reply, endpoint
 from miniapp_api.schemas import NSTR, STR, array, nullable, obj, r
 from services import approvals
-from services.lookups import decided_by
+from services.lookups import decided_by, get_approval_request
 
 ITEM = obj(
     {
@@ -84,6 +84,76 @@ def list_approvals(ctx: Ctx) -> Reply:
                 }
             )
     return {"items": items}
+
+
+REQUEST_DETAIL = obj(
+    {
+        "request_id": {"type": "integer"},
+        "status": STR,
+        "current_step": NSTR,
+        "submitted_by": r("StaffRef"),
+        "submitted_at": r("DateTime"),
+        "decided_at": r("DateTimeOrNull"),
+        "order": r("OrderSummary"),
+        "steps": array(obj({"sequence": {"type": "integer"}, "name": STR, "mode": NSTR})),
+        "actions": array(
+            obj(
+                {
+                    "step": {"type": "integer"},
+                    "decision": STR,
+                    "comment": NSTR,
+                    "actor": r("StaffRef"),
+                    "on_behalf_of": nullable(r("StaffRef")),
+                    "at": r("DateTime"),
+                }
+            )
+        ),
+        "can_decide": {"type": "boolean"},
+    }
+)
+
+
+@endpoint(
+    "GET",
+    "/approvals/<int:request_id>",
+    tag="approvals",
+    summary="审批详情(卡片跳转 pages/approval/detail?id= 使用)",
+    responses={200: REQUEST_DETAIL},
+)
+def approval_detail(ctx: Ctx, request_id: int) -> Reply:
+    req = get_approval_request(ctx.session, actor=ctx.actor, request_id=request_id)
+    mine = {a.request_id for a in approvals.pending_for(ctx.session, actor=ctx.actor)}
+    return {
+        "request_id": req.id,
+        "status": req.status,
+        "current_step": approvals.current_step_label(ctx.session, req.order)
+        if req.status == "pending"
+        else None,
+        "submitted_by": serialize.staff_ref(req.submitted_by),
+        "submitted_at": serialize.when(req.created_at, ctx.tz),
+        "decided_at": serialize.when(req.decided_at, ctx.tz),
+        "order": serialize.order_summary(req.order, ctx.actor, ctx.tz),
+        "steps": [
+            {
+                "sequence": int(step.get("sequence", i + 1)),
+                "name": str(step.get("name", "")),
+                "mode": step.get("mode"),
+            }
+            for i, step in enumerate(req.steps_snapshot or [])
+        ],
+        "actions": [
+            {
+                "step": a.step_sequence,
+                "decision": a.decision,
+                "comment": a.comment,
+                "actor": serialize.staff_ref(a.actor),
+                "on_behalf_of": serialize.staff_ref(a.on_behalf_of),
+                "at": serialize.when(a.created_at, ctx.tz),
+            }
+            for a in req.actions
+        ],
+        "can_decide": req.id in mine,
+    }
 
 
 def _decide(ctx: Ctx, request_id: int, decision: str) -> Reply:

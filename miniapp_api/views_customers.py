@@ -7,6 +7,7 @@ from miniapp_api.cursors import CURSOR_SCHEMA
 from miniapp_api.registry import Ctx, Reply, endpoint
 from miniapp_api.schemas import array, obj, r
 from services.customers import customer_detail, search_customers
+from services.lookups import preload_order_refs
 
 CUSTOMER_DETAIL = obj(
     {
@@ -64,6 +65,7 @@ def customer(ctx: Ctx, customer_id: int) -> Reply:
         ),
         timeline_limit=ctx.query.get("timeline_limit", 20),
     )
+    preload_order_refs(ctx.session, detail.orders)
     return {
         "customer": serialize.customer_summary(detail.customer),
         "contacts": [serialize.contact(c) for c in detail.contacts],

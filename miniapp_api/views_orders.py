@@ -16,7 +16,7 @@ from services import approvals, orders
 from services.attachments import store_file
 from services.collections import money_summary
 from services.errors import Conflict
-from services.lookups import activity_page
+from services.lookups import activity_page, preload_order_refs
 from services.permissions import can_see_money
 from services.projects import project_summary
 
@@ -158,6 +158,7 @@ def list_orders(ctx: Ctx) -> Reply:
     )
     page = found[:limit]
     more = len(found) > limit
+    preload_order_refs(ctx.session, page)
     return {
         "items": [serialize.order_summary(o, ctx.actor, ctx.tz) for o in page],
         "next_cursor": cursors.encode("ord", page[-1].id) if more and page else None,

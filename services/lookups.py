@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from models import (
     Activity,
     ApprovalAction,
+    ApprovalRequest,
+    Customer,
     Installment,
     Invoice,
     Order,
@@ -120,3 +122,26 @@ def payments_of(session: Session, order: Order) -> Payments:
     ).all()
     receipts = [(receipt, Decimal(str(share))) for receipt, share in rows]
     return Payments(plan, installments, invoices, receipts)
+
+
+def get_approval_request(session: Session, *, actor: Staff, request_id: int) -> ApprovalRequest:
+    """A request the actor may look at: one of its approvers (also past steps) or anyone who
+    sees the order; NotFound otherwise (the same answer as a wrong id)."""
+    request = session.get(ApprovalRequest, request_id)
+    if request is None:
+        raise NotFound("找不到该审批")
+    approvers = {a.approver_id for a in request.assignments}
+    if actor.id not in approvers and not can_see_order(actor, request.order):
+        raise NotFound("找不到该审批")
+    return request
+
+
+def preload_order_refs(session: Session, orders: list[Order]) -> None:
+    """Load the customers and owners of `orders` in two queries, so serialising a page of
+    orders does not lazy-load them one by one (many-to-one loads then hit the identity map)."""
+    customer_ids = {o.customer_id for o in orders}
+    owner_ids = {o.owner_id for o in orders}
+    if customer_ids:
+        list(session.scalars(select(Customer).where(Customer.id.in_(customer_ids))))
+    if owner_ids:
+        list(session.scalars(select(Staff).where(Staff.id.in_(owner_ids))))

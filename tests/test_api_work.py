@@ -43,6 +43,13 @@ def test_submit_pending_approve_and_late_second_decision(api: ApiClient, world: 
     assert [p["request_id"] for p in pending] == [request_id]
     assert pending[0]["order"]["number"] == number
 
+    detail = mgr.get(f"/approvals/{request_id}").get_json()
+    assert detail["can_decide"] is True and detail["order"]["number"] == number
+    assert detail["steps"][0]["name"] == "部门经理" and detail["actions"] == []
+    assert sales.get(f"/approvals/{request_id}").get_json()["can_decide"] is False
+    outsider = api.as_(api.login("sales3"))
+    assert outsider.get(f"/approvals/{request_id}").status_code == 404
+
     res = mgr.post(f"/approvals/{request_id}/approve", json={"comment": "同意"})
     assert res.status_code == 200, res.get_json()
     assert res.get_json()["decision"] == "approve"
@@ -54,6 +61,11 @@ def test_submit_pending_approve_and_late_second_decision(api: ApiClient, world: 
     done = mgr.get("/approvals?state=done").get_json()["items"]
     assert done[0]["state"] == "approved" and done[0]["comment"] == "同意"
     assert mgr.get("/approvals").get_json()["items"] == []
+    detail = mgr.get(f"/approvals/{request_id}").get_json()
+    assert detail["status"] == "approved" and detail["can_decide"] is False
+    assert (
+        detail["actions"][0]["decision"] == "approve" and detail["actions"][0]["comment"] == "同意"
+    )
 
 
 def test_reject_needs_a_reason(api: ApiClient, world: World) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from models import Order
+from models import Activity, Order
 from runtime import Runtime
 from services import clock, orders
 from services.staff import get_active_staff
@@ -49,5 +50,8 @@ def test_concurrent_creates_get_distinct_consecutive_numbers(rt: Runtime) -> Non
     assert errors == []
     assert sorted(numbers) == [f"SO-2026-{i:04d}" for i in range(1, THREADS + 1)]
     with rt.db.transaction() as s:
-        stored = s.scalars(select(Order.number).order_by(Order.number)).all()
-    assert stored == sorted(numbers)
+        stored = s.scalars(select(Order).order_by(Order.number)).all()
+        assert [o.number for o in stored] == sorted(numbers)
+        # A retried insert keeps its lines and its timeline entry.
+        assert all(len(o.lines) == 2 and o.amount == Decimal("39000.00") for o in stored)
+        assert s.scalar(select(func.count(Activity.id))) == THREADS

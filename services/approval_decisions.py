@@ -22,6 +22,7 @@ from services.approval_delegation import delegators_of, substitutes_of
 from services.errors import AlreadyDecided, Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.order_common import flush_or_conflict
 from services.order_states import apply_status
+from services.permissions import can_see_order
 
 DECISIONS = {"approve": "approved", "reject": "rejected"}
 DECISION_ALIASES = {
@@ -262,6 +263,9 @@ def decide(
     assignment, mine = _pick_assignment(session, request, actor)
     if assignment is None:
         if not mine:
+            if not can_see_order(actor, request.order):
+                # outside the actor's scope the order does not exist (same as a wrong number)
+                raise NotFound(f"找不到订单 {request.order.number}")
             raise PermissionDenied("您不是这笔订单当前步骤的审批人")
         raise _late_error(session, request, mine)
     order = request.order

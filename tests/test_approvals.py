@@ -311,8 +311,10 @@ def test_outsider_cannot_decide(rt: Runtime) -> None:
         approvals.submit(s, actor=w["sales1"], number="SO-2026-0001")
     with rt.db.transaction() as s:
         sales2 = staff_by(s, "sales2")
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotFound):  # not their order: it does not exist for them
             approvals.decide(s, actor=sales2, number="SO-2026-0001", decision="approve")
+        with pytest.raises(PermissionDenied):  # the owner sees it but is no approver
+            approvals.decide(s, actor=staff_by(s, "sales1"), number="SO-2026-0001", decision="同意")
         with pytest.raises(ValidationFailed):
             approvals.decide(s, actor=sales2, number="SO-2026-0001", decision="maybe")
 

@@ -11,7 +11,7 @@ from jobs.approvals import remind_and_escalate
 from models import Activity, ApprovalAction, ApprovalAssignment, Delegation, Order, OutboxMessage
 from runtime import Runtime
 from services import approvals, clock
-from services.errors import PermissionDenied, ValidationFailed
+from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.staff import get_active_staff
 from tests.approvals_world import build, make_order
 
@@ -48,8 +48,8 @@ def test_delegation_window(rt: Runtime, start: date, end: date, inside: bool) ->
         assert len(pending) == (1 if inside else 0)
     with clock.frozen(T0 + timedelta(hours=1)), rt.db.transaction() as s:
         sales2 = get_active_staff(s, "sales2")
-        if not inside:
-            with pytest.raises(PermissionDenied):
+        if not inside:  # outside the window the order is not theirs to see
+            with pytest.raises(NotFound):
                 approvals.decide(s, actor=sales2, number="SO-2026-0001", decision="approve")
             return
         res = approvals.decide(s, actor=sales2, number="SO-2026-0001", decision="approve")

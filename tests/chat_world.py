@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from defusedxml.ElementTree import fromstring
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from models import ChatBinding, Customer, Department, Order, OrderType, OutboxMessage, Staff
@@ -265,9 +265,10 @@ class Co:
             s.expunge(order)
             return order
 
-    def count(self, model: type, *where: object) -> int:
+    def count(self, model: type, *where: ColumnElement[bool]) -> int:
         with self.rt.db.transaction() as s:
-            return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+            found = s.scalar(select(func.count()).select_from(model).where(*where))
+            return int(found or 0)
 
 
 @pytest.fixture(name="co")

@@ -1,0 +1,300 @@
+"""Chat-command benchmark: server-side time of `查 <订单号>` and `逾期` on PostgreSQL at volume.
+
+    .venv/bin/python -m bench.command [--url postgresql+psycopg://...] [--sizes 10000,1000000]
+                                      [--runs 300] [--no-record]
+
+For each size it seeds a private schema with generate_series (orders, 5 timeline rows per order,
+contracts/plans/installments with overdue ones, projects with tasks and milestones, pending
+approval requests), ANALYZEs, then times `bot.router.router.dispatch` (the whole server side:
+transaction, staff middleware, services, reply rendering; no HTTP, no crypto) for `查 <number>`
+asked by the order's owner and `逾期` asked by a sales person, and drops the schema.
+
+The company grows with its orders (one sales person per 500 orders, ten per manager, a customer per
+20 orders), so per-person data stays the same and the 1M/10k ratio measures how lookups scale with
+table size, not how much more one person owns. Figures are appended to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.router import router  # noqa: E402
+from migrations.run import upgrade  # noqa: E402
+from runtime import build_runtime, install  # noqa: E402
+from services import clock  # noqa: E402
+from settings import load_settings  # noqa: E402
+from wecom.events import TextMessage  # noqa: E402
+from wecom.replies import CardReply, MarkdownReply, TextReply  # noqa: E402
+
+DEFAULT_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+TODAY = "2026-06-01"
+YEARS = 7  # numbers SO-2020-xxxxxx .. SO-2026-xxxxxx keep the sequence within 6 digits
+
+
+def number_of(order_id: int) -> str:
+    return f"SO-{2020 + order_id % YEARS}-{order_id // YEARS + 1:04d}"
+
+
+@dataclass(frozen=True)
+class Shape:
+    orders: int
+
+    @property
+    def sales(self) -> int:
+        return max(20, self.orders // 500)
+
+    @property
+    def managers(self) -> int:
+        return max(2, self.sales // 10)
+
+    @property
+    def customers(self) -> int:
+        return max(50, self.orders // 20)
+
+    def owner_of(self, order_id: int) -> int:
+        return order_id % self.sales + 1
+
+
+def seed_sql(sh: Shape) -> list[str]:
+    n, s, m, c = sh.orders, sh.sales, sh.managers, sh.customers
+    fin, pm = s + m + 1, s + m + 2
+    ts = "TIMESTAMPTZ '2026-05-01 00:00+00'"
+    return [
+        "SET synchronous_commit = off",
+        f"INSERT INTO departments (id, name, head_userid) SELECT g, '销售' || g || '部',"
+        f" 'm' || g FROM generate_series(1, {m}) g",
+        # ids 1..s are sales (department and manager by id), then managers, finance, pm;
+        # managers go in first because sales rows point at them.
+        f"INSERT INTO staff (id, userid, name, department_id, hourly_cost_rate, active,"
+        f" created_at, updated_at) SELECT {s} + g, 'm' || g, '经理' || g, g, 0, true, {ts}, {ts}"
+        f" FROM generate_series(1, {m}) g",
+        f"INSERT INTO staff (id, userid, name, department_id, manager_id, hourly_cost_rate,"
+        f" active, created_at, updated_at) SELECT g, 's' || g, '销售' || g, g % {m} + 1,"
+        f" {s} + g % {m} + 1, 0, true, {ts}, {ts} FROM generate_series(1, {s}) g",
+        f"INSERT INTO staff (id, userid, name, hourly_cost_rate, active, created_at, updated_at)"
+        f" VALUES ({fin}, 'fin', '财务', 0, true, {ts}, {ts}),"
+        f" ({pm}, 'pm', '项目经理', 0, true, {ts}, {ts})",
+        f"INSERT INTO staff_roles (staff_id, role) SELECT g, CASE WHEN g <= {s} THEN 'sales'"
+        f" WHEN g <= {s + m} THEN 'manager' WHEN g = {fin} THEN 'finance' ELSE 'pm' END"
+        f" FROM generate_series(1, {pm}) g",
+        f"SELECT setval(pg_get_serial_sequence('staff', 'id'), {pm})",
+        "INSERT INTO order_types (id, code, name, field_schema, default_billing_method, active,"
+        f" created_at, updated_at) VALUES (1, 'impl', '实施服务', '[]', 'fixed', true, {ts}, {ts})",
+        "INSERT INTO approval_flows (id, code, name, conditions, priority, remind_after_hours,"
+        " escalate_after_hours, active, created_at, updated_at)"
+        f" VALUES (1, 'std', '标准审批', '{{}}', 0, 24, 48, true, {ts}, {ts})",
+        f"INSERT INTO customers (id, name, owner_id, tags, is_new, created_at, updated_at)"
+        f" SELECT g, '客户' || g || '有限公司', g % {s} + 1, '[]', false, {ts}, {ts}"
+        f" FROM generate_series(1, {c}) g",
+        # Every 5th order is in progress with a contract, plan and project; every 10th
+        # (offset 3) waits for approval; the rest are closed or drafts.
+        f"INSERT INTO contracts (id, number, customer_id, title, amount, currency, tax_rate,"
+        f" payment_terms, status, created_at, updated_at) SELECT k, 'HT' || k,"
+        f" (k::bigint * 7919) % {c} + 1, '', 100000, 'CNY', 0.06, '[]', 'signed', {ts}, {ts}"
+        f" FROM generate_series(5, {n}, 5) k",
+        f"INSERT INTO orders (id, number, title, order_type_id, customer_id, contract_id,"
+        f" owner_id, status, amount, amount_overridden, discount_rate, currency, custom_fields,"
+        f" version, created_at, updated_at)"
+        # lpad() would cut sequences past 9999: pad only short ones (as format_number does).
+        f" SELECT k, 'SO-' || (2020 + k % {YEARS}) || '-' || CASE WHEN k / {YEARS} + 1 < 10000"
+        f" THEN lpad((k / {YEARS} + 1)::text, 4, '0') ELSE (k / {YEARS} + 1)::text END,"
+        f" '项目' || k, 1, (k::bigint * 7919) % {c} + 1, CASE WHEN k % 5 = 0 THEN k END,"
+        f" k % {s} + 1,"
+        f" CASE WHEN k % 5 = 0 THEN 'in_progress' WHEN k % 10 = 3 THEN 'pending_approval'"
+        f" WHEN k % 2 = 0 THEN 'closed' ELSE 'draft' END, 100000, false, 0, 'CNY', '{{}}', 1,"
+        f" {ts} - (k % 1000) * INTERVAL '1 hour', {ts} FROM generate_series(1, {n}) k",
+        f"SELECT setval(pg_get_serial_sequence('orders', 'id'), {n})",
+        f"INSERT INTO payment_plans (id, contract_id, order_id, total, created_at, updated_at)"
+        f" SELECT k, k, k, 100000, {ts}, {ts} FROM generate_series(5, {n}, 5) k",
+        # Installment 1 (30%) fell due 1..90 days ago; one plan in three has paid it.
+        f"INSERT INTO installments (plan_id, sequence, name, trigger, trigger_days, amount,"
+        f" due_date, status, paid_amount, invoiced_amount, created_at, updated_at)"
+        f" SELECT k, s, CASE s WHEN 1 THEN '首付款' ELSE '验收款' END, 'on_date', 0,"
+        f" CASE s WHEN 1 THEN 30000 ELSE 70000 END,"
+        f" CASE s WHEN 1 THEN DATE '{TODAY}' - (1 + k % 90) ELSE DATE '{TODAY}' + 60 END,"
+        f" CASE WHEN s = 1 AND k % 3 = 0 THEN 'paid' ELSE 'due' END,"
+        f" CASE WHEN s = 1 AND k % 3 = 0 THEN 30000 ELSE 0 END, 0, {ts}, {ts}"
+        f" FROM generate_series(5, {n}, 5) k, generate_series(1, 2) s",
+        f"INSERT INTO projects (id, code, name, order_id, pm_id, status, budget, created_at,"
+        f" updated_at) SELECT k, 'PRJ-' || k, '项目' || k, k, {pm}, 'active', 0, {ts}, {ts}"
+        f" FROM generate_series(5, {n}, 5) k",
+        f"INSERT INTO tasks (project_id, title, owner_id, status, due_date, created_at,"
+        f" updated_at) SELECT k, '任务' || t, k % {s} + 1, CASE WHEN t = 1 THEN 'done'"
+        f" ELSE 'todo' END, DATE '{TODAY}' + t * 7, {ts}, {ts}"
+        f" FROM generate_series(5, {n}, 5) k, generate_series(1, 3) t",
+        f"INSERT INTO milestones (project_id, sequence, name, due_date, status, created_at,"
+        f" updated_at) SELECT k, t, CASE t WHEN 1 THEN '上线' ELSE '验收' END,"
+        f" DATE '{TODAY}' + t * 30, 'pending', {ts}, {ts}"
+        f" FROM generate_series(5, {n}, 5) k, generate_series(1, 2) t",
+        f"INSERT INTO approval_requests (id, order_id, flow_id, status, steps_snapshot,"
+        f" current_step, step_started_at, submitted_by_id, version, created_at, updated_at)"
+        f' SELECT k, k, 1, \'pending\', \'[{{"sequence": 1, "name": "销售经理",'
+        f' "mode": "any"}}]\', 1, {ts}, k % {s} + 1, 1, {ts}, {ts}'
+        f" FROM generate_series(3, {n}, 10) k",
+        f"INSERT INTO approval_assignments (request_id, step_sequence, approver_id, status,"
+        f" created_at) SELECT k, 1, {s} + (k % {s}) % {m} + 1, 'pending', {ts}"
+        f" FROM generate_series(3, {n}, 10) k",
+        # The timeline: five entries per order.
+        f"INSERT INTO activities (kind, actor_id, body, data, internal, order_id, customer_id,"
+        f" created_at) SELECT 'progress', k % {s} + 1, '进展记录', '{{}}', true, k,"
+        f" (k::bigint * 7919) % {c} + 1, {ts} + e * INTERVAL '1 day'"
+        f" FROM generate_series(1, {n}) k, generate_series(1, 5) e",
+        "ANALYZE",
+    ]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def timed(rt: object, user: str, content: str) -> float:
+    event = TextMessage(
+        channel="app",
+        user_id=user,
+        create_time=int(time.time()),
+        content=content,
+        msg_id=uuid.uuid4().hex,
+    )
+    started = time.perf_counter()
+    reply = router.dispatch(event, rt)  # type: ignore[arg-type]
+    elapsed = (time.perf_counter() - started) * 1000
+    if not isinstance(reply, CardReply | TextReply | MarkdownReply):
+        raise SystemExit(f"no reply to {content!r}")
+    if isinstance(reply, TextReply) and "系统繁忙" in reply.content:
+        raise SystemExit(f"{content!r} failed: {reply.content}")
+    return elapsed
+
+
+def measure(url: str, orders: int, runs: int) -> dict[str, float]:
+    sh = Shape(orders)
+    schema = f"bench_cmd_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    schema_url = f"{url}{sep}options=-csearch_path%3D{schema}"
+    rt = None
+    try:
+        upgrade(schema_url)
+        engine = create_engine(schema_url)
+        started = time.perf_counter()
+        with engine.begin() as conn:
+            for sql in seed_sql(sh):
+                conn.execute(text(sql))
+        with engine.connect() as conn:
+            timeline_rows = conn.execute(text("SELECT count(*) FROM activities")).scalar_one()
+        load_s = time.perf_counter() - started
+        engine.dispose()
+        print(f"[{orders:,} orders] loaded in {load_s:.0f}s ({timeline_rows:,} timeline rows)")
+        settings = load_settings({"DATABASE_URL": schema_url, "JOBS_SYNC": "true"})
+        rt = install(build_runtime(settings))
+        rng = random.Random(orders)
+        results: dict[str, float] = {"orders": orders, "timeline": timeline_rows, "load_s": load_s}
+        with clock.frozen(NOW):
+            for _ in range(20):  # warm the pool, the mappers and the plan cache
+                oid = rng.randint(1, orders)
+                timed(rt, f"s{sh.owner_of(oid)}", f"查 {number_of(oid)}")
+                timed(rt, f"s{rng.randint(1, sh.sales)}", "逾期")
+            lookups = []
+            for _ in range(runs):
+                oid = rng.randint(1, orders)
+                lookups.append(timed(rt, f"s{sh.owner_of(oid)}", f"查 {number_of(oid)}"))
+            overdue = [timed(rt, f"s{rng.randint(1, sh.sales)}", "逾期") for _ in range(runs)]
+        for name, values in (("query", lookups), ("overdue", overdue)):
+            results[f"{name}_p50"] = statistics.median(values)
+            results[f"{name}_p95"] = percentile(values, 95)
+            results[f"{name}_p99"] = percentile(values, 99)
+        print({k: round(v, 1) for k, v in results.items()}, flush=True)
+        return results
+    finally:
+        if rt is not None:
+            rt.close()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def report(rows: list[dict[str, float]], runs: int) -> str:
+    lines = [
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores,"
+        f" {runs} timed runs per command (after 20 warm-up), server-side `router.dispatch`:",
+        "",
+        "| orders | timeline rows | load | 查 p50 | 查 p95 | 查 p99"
+        " | 逾期 p50 | 逾期 p95 | 逾期 p99 |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {int(r['orders']):,} | {int(r['timeline']):,} | {r['load_s']:.0f} s"
+            f" | {r['query_p50']:.1f} ms | {r['query_p95']:.1f} ms | {r['query_p99']:.1f} ms"
+            f" | {r['overdue_p50']:.1f} ms | {r['overdue_p95']:.1f} ms"
+            f" | {r['overdue_p99']:.1f} ms |"
+        )
+    if len(rows) >= 2:
+        small, big = rows[0], rows[-1]
+        q = big["query_p50"] / small["query_p50"]
+        o = big["overdue_p50"] / small["overdue_p50"]
+        lines += [
+            "",
+            f"p50 ratio {int(big['orders']):,}/{int(small['orders']):,}: 查 {q:.2f},"
+            f" 逾期 {o:.2f} (target <= 2); 查 p99 at {int(big['orders']):,}:"
+            f" {big['query_p99']:.1f} ms (target < 50 ms).",
+        ]
+    return "\n".join(lines)
+
+
+def record(section: str) -> None:
+    path = ROOT / "bench" / "RESULTS.md"
+    heading = "## bench/command.py — chat commands 查 and 逾期"
+    existing = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    if heading not in existing:
+        existing = (
+            existing.rstrip("\n")
+            + f"\n\n{heading}\n\nCommand: `.venv/bin/python -m bench.command`\n"
+        )
+        path.write_text(existing + "\n" + section + "\n", encoding="utf-8")
+        return
+    # Append under our own heading (before the next section, if any).
+    before, _, after = existing.partition(heading)
+    ours, sep, rest = after.partition("\n## ")
+    updated = before + heading + ours.rstrip("\n") + "\n\n" + section + "\n"
+    if sep:
+        updated += "\n## " + rest
+    path.write_text(updated, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--url", default=DEFAULT_URL)
+    parser.add_argument("--sizes", default="10000,1000000")
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    rows = [measure(args.url, int(size), args.runs) for size in args.sizes.split(",")]
+    section = report(rows, args.runs)
+    print(section)
+    if not args.no_record:
+        record(section)
+
+
+if __name__ == "__main__":
+    main()

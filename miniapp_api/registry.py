@@ -97,15 +97,14 @@ class Operation:
         return params
 
     def error_statuses(self) -> list[int]:
-        statuses = set(self.errors)
+        # 422 everywhere: unknown query parameters are refused on every operation.
+        statuses = {*self.errors, 422}
         if self.auth:
             statuses.add(401)
         if self.login:
             statuses.add(429)
         if self.body is not None or self.multipart is not None:
             statuses.update({413, 415, 422})
-        if self.query is not None:
-            statuses.add(422)
         if self.path_params():
             statuses.add(404)
         if self.if_match:

@@ -280,3 +280,9 @@ def test_control_characters_are_refused_before_any_query(api: ApiClient, alice: 
     }
     assert api.get("/orders/SO%00").status_code == 404
     assert api.get("/customers/99999999999").status_code == 404
+
+
+def test_unknown_query_parameters_are_refused_everywhere(api: ApiClient, alice: None) -> None:
+    api.login("alice")
+    res = api.get("/me?debug=1")
+    assert res.status_code == 422 and res.get_json()["error"]["fields"] == {"debug": "不支持的参数"}

@@ -132,7 +132,9 @@ def test_reject_from_a_card_asks_for_the_reason_then_decides(co: Co) -> None:
 
 
 def test_a_non_approver_cannot_decide(co: Co) -> None:
-    assert "不是" in co.chat.app("sales2", "批准 SO-2026-0001").text
+    # sales2 cannot even see the order: it reads as missing.
+    assert co.chat.app("sales2", "批准 SO-2026-0001").text == "找不到订单 SO-2026-0001"
+    assert "不是" in co.chat.app("fin1", "批准 SO-2026-0001").text  # sees it, not step 1
     with co.rt.db.transaction() as s:
         assert s.get(ApprovalRequest, co.request_id).status == "pending"  # type: ignore[union-attr]
 

@@ -286,3 +286,31 @@ def test_unknown_query_parameters_are_refused_everywhere(api: ApiClient, alice: 
     api.login("alice")
     res = api.get("/me?debug=1")
     assert res.status_code == 422 and res.get_json()["error"]["fields"] == {"debug": "不支持的参数"}
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def test_login_limit_shared_across_workers_and_survives_redis_outage(rt: Runtime) -> None:
+    from redis import Redis
+
+    from miniapp_api.ratelimit import LoginLimiter
+
+    ns = rt.settings.redis_namespace
+    if rt.redis is not None:  # the PostgreSQL + Redis run: two workers share one count
+        worker_a, worker_b = LoginLimiter(3, rt.redis, ns), LoginLimiter(3, rt.redis, ns)
+        assert [worker_a.hit("203.0.113.5"), worker_b.hit("203.0.113.5")] == [None, None]
+        assert worker_a.hit("203.0.113.5") is None
+        assert worker_b.hit("203.0.113.5") is not None
+    # Redis unreachable: counting continues in-process instead of failing the login.
+    dead = Redis.from_url(f"redis://127.0.0.1:{_closed_port()}/0", socket_connect_timeout=0.2)
+    limiter = LoginLimiter(2, dead, ns)
+    assert [limiter.hit("203.0.113.6") for _ in range(2)] == [None, None]
+    retry_after = limiter.hit("203.0.113.6")
+    assert retry_after is not None and 0 < retry_after <= 60

@@ -23,7 +23,7 @@ import statistics
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.router import router  # noqa: E402
 from migrations.run import upgrade  # noqa: E402
-from runtime import build_runtime, install  # noqa: E402
+from runtime import Runtime, build_runtime, install  # noqa: E402
 from services import clock  # noqa: E402
 from settings import load_settings  # noqa: E402
 from wecom.events import TextMessage  # noqa: E402
@@ -156,7 +156,6 @@ def seed_sql(sh: Shape) -> list[str]:
         f" created_at) SELECT 'progress', k % {s} + 1, '进展记录', '{{}}', true, k,"
         f" (k::bigint * 7919) % {c} + 1, {ts} + e * INTERVAL '1 day'"
         f" FROM generate_series(1, {n}) k, generate_series(1, 5) e",
-        "ANALYZE",
     ]
 
 
@@ -184,59 +183,115 @@ def timed(rt: object, user: str, content: str) -> float:
     return elapsed
 
 
-def measure(url: str, orders: int, runs: int) -> dict[str, float]:
+@dataclass
+class Loaded:
+    shape: Shape
+    schema: str
+    rt: Runtime
+    timeline: int
+    load_s: float
+    rng: random.Random
+    lookups: list[float] = field(default_factory=list)
+    overdue: list[float] = field(default_factory=list)
+
+    def sample(self) -> None:
+        """One `查` by the order's owner and one `逾期` by a sales person."""
+        install(self.rt)  # services read the company time zone through the runtime
+        oid = self.rng.randint(1, self.shape.orders)
+        owner = f"s{self.shape.owner_of(oid)}"
+        self.lookups.append(timed(self.rt, owner, f"查 {number_of(oid)}"))
+        self.overdue.append(timed(self.rt, f"s{self.rng.randint(1, self.shape.sales)}", "逾期"))
+
+    def results(self) -> dict[str, float]:
+        out: dict[str, float] = {
+            "orders": self.shape.orders,
+            "timeline": self.timeline,
+            "load_s": self.load_s,
+        }
+        for name, values in (("query", self.lookups), ("overdue", self.overdue)):
+            out[f"{name}_p50"] = statistics.median(values)
+            out[f"{name}_p95"] = percentile(values, 95)
+            out[f"{name}_p99"] = percentile(values, 99)
+        return out
+
+
+def load(url: str, orders: int) -> Loaded:
     sh = Shape(orders)
     schema = f"bench_cmd_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
+    with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in url else "?"
     schema_url = f"{url}{sep}options=-csearch_path%3D{schema}"
-    rt = None
+    upgrade(schema_url)
+    engine = create_engine(schema_url)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        # Bulk load the way a restore does: no FK triggers (the rows are consistent by
+        # construction), secondary indexes built once at the end instead of row by row.
+        conn.execute(text("SET session_replication_role = replica"))
+        conn.execute(text("SET maintenance_work_mem = '256MB'"))
+        indexes = conn.execute(
+            text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = :s AND indexname"
+                " NOT IN (SELECT conname FROM pg_constraint"
+                " WHERE connamespace = CAST(:s AS regnamespace))"
+            ),
+            {"s": schema},
+        ).all()
+        for name, _ in indexes:
+            conn.execute(text(f'DROP INDEX "{schema}"."{name}"'))
+        for sql in seed_sql(sh):
+            conn.execute(text(sql))
+        for _, definition in indexes:
+            conn.execute(text(definition))
+        conn.execute(text("ANALYZE"))
+    with engine.connect() as conn:
+        timeline_rows = conn.execute(text("SELECT count(*) FROM activities")).scalar_one()
+    load_s = time.perf_counter() - started
+    engine.dispose()
+    print(f"[{orders:,} orders] loaded in {load_s:.0f}s ({timeline_rows:,} timeline rows)")
+    rt = build_runtime(load_settings({"DATABASE_URL": schema_url, "JOBS_SYNC": "true"}))
+    return Loaded(sh, schema, rt, timeline_rows, load_s, random.Random(orders))
+
+
+def drop(url: str, schema: str) -> None:
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def measure_all(url: str, sizes: list[int], runs: int) -> list[dict[str, float]]:
+    """Load every size first, then sample them in turn, so that both see the same machine (a
+    busy neighbour slows every size alike instead of skewing the ratio)."""
+    loaded: list[Loaded] = []
     try:
-        upgrade(schema_url)
-        engine = create_engine(schema_url)
-        started = time.perf_counter()
-        with engine.begin() as conn:
-            for sql in seed_sql(sh):
-                conn.execute(text(sql))
-        with engine.connect() as conn:
-            timeline_rows = conn.execute(text("SELECT count(*) FROM activities")).scalar_one()
-        load_s = time.perf_counter() - started
-        engine.dispose()
-        print(f"[{orders:,} orders] loaded in {load_s:.0f}s ({timeline_rows:,} timeline rows)")
-        settings = load_settings({"DATABASE_URL": schema_url, "JOBS_SYNC": "true"})
-        rt = install(build_runtime(settings))
-        rng = random.Random(orders)
-        results: dict[str, float] = {"orders": orders, "timeline": timeline_rows, "load_s": load_s}
+        for size in sizes:
+            loaded.append(load(url, size))
         with clock.frozen(NOW):
-            for _ in range(20):  # warm the pool, the mappers and the plan cache
-                oid = rng.randint(1, orders)
-                timed(rt, f"s{sh.owner_of(oid)}", f"查 {number_of(oid)}")
-                timed(rt, f"s{rng.randint(1, sh.sales)}", "逾期")
-            lookups = []
+            for item in loaded:  # warm the pool, the mappers and the plan cache
+                for _ in range(20):
+                    item.sample()
+                item.lookups.clear()
+                item.overdue.clear()
             for _ in range(runs):
-                oid = rng.randint(1, orders)
-                lookups.append(timed(rt, f"s{sh.owner_of(oid)}", f"查 {number_of(oid)}"))
-            overdue = [timed(rt, f"s{rng.randint(1, sh.sales)}", "逾期") for _ in range(runs)]
-        for name, values in (("query", lookups), ("overdue", overdue)):
-            results[f"{name}_p50"] = statistics.median(values)
-            results[f"{name}_p95"] = percentile(values, 95)
-            results[f"{name}_p99"] = percentile(values, 99)
-        print({k: round(v, 1) for k, v in results.items()}, flush=True)
-        return results
+                for item in loaded:
+                    item.sample()
+        rows = [item.results() for item in loaded]
+        for row in rows:
+            print({k: round(v, 1) for k, v in row.items()}, flush=True)
+        return rows
     finally:
-        if rt is not None:
-            rt.close()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+        for item in loaded:
+            item.rt.close()
+            drop(url, item.schema)
 
 
-def report(rows: list[dict[str, float]], runs: int) -> str:
+def report(rows: list[dict[str, float]], runs: int, loadavg: tuple[float, float]) -> str:
     lines = [
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores,"
-        f" {runs} timed runs per command (after 20 warm-up), server-side `router.dispatch`:",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores (1-min load average"
+        f" {loadavg[0]:.1f} at start, {loadavg[1]:.1f} at end), {runs} timed runs per command per"
+        " size, sizes sampled in turn after 20 warm-up runs each; server-side `router.dispatch`:",
         "",
         "| orders | timeline rows | load | 查 p50 | 查 p95 | 查 p99"
         " | 逾期 p50 | 逾期 p95 | 逾期 p99 |",
@@ -289,8 +344,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
-    rows = [measure(args.url, int(size), args.runs) for size in args.sizes.split(",")]
-    section = report(rows, args.runs)
+    load_before = os.getloadavg()[0]
+    rows = measure_all(args.url, [int(size) for size in args.sizes.split(",")], args.runs)
+    section = report(rows, args.runs, (load_before, os.getloadavg()[0]))
     print(section)
     if not args.no_record:
         record(section)

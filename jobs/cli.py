@@ -110,6 +110,11 @@ def scheduler(ctx: click.Context, once: str | None, show: bool) -> None:
             _print_listing(node)
         elif once:
             _run_once(node, once)
+        elif not settings.redis_url:
+            # Without Redis there is no lock: a second scheduler next to `serve` would double-fire.
+            raise click.ClickException(
+                "未配置 REDIS_URL:调度器已在 `orderdesk serve` 进程内运行,不能再单独启动"
+            )
         else:
             _run_forever(node)
     finally:

@@ -78,7 +78,7 @@ def check_books(session: Session, contract: Contract) -> None:
 
 
 @settings(
-    max_examples=20,
+    max_examples=12,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

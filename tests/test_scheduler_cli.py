@@ -91,3 +91,9 @@ def test_worker_runs_enqueued_jobs_from_all_queues(rt: Runtime) -> None:
     with rt.db.transaction() as s:
         keys = s.scalars(select(OutboxMessage.idempotency_key)).all()
     assert [k.split(":")[0] for k in keys] == ["dun"]
+
+
+def test_standalone_scheduler_needs_redis(rt: Runtime) -> None:
+    env = env_of(rt, REDIS_URL="")
+    result = CliRunner().invoke(main, ["scheduler"], env=env)
+    assert result.exit_code == 1 and "serve" in result.output

@@ -14,6 +14,8 @@ Rules (decided here, documented for the other areas):
   contract. Fixed amounts may never exceed the contract.
 - Each percent amount is rounded half-up to cents; the rounding remainder goes to the last
   percent installment, so the plan always sums to the contract to the cent.
+- `after_event` events are order statuses (e.g. "delivered", "accepted"; see
+  services.order_states.apply_status, which calls `on_event`) or "signing".
 - Regeneration (contract amount or terms changed): installments already touched by money
   (paid or invoiced) are kept as they are; the rest of the contract is re-planned over the new
   terms that are not kept, in proportion to their new amounts. A contract may not drop below

@@ -154,3 +154,28 @@ def test_changed_contract_regenerates_unpaid_part_and_keeps_paid(
     contract_of(order).amount = D("200.00")
     with pytest.raises(ValidationFailed, match="低于已收款"):
         generate_plan(session, contract=contract_of(order), order=order)
+
+
+def test_after_event_installment_is_due_days_after_the_order_status(
+    rt: Runtime, session: Session
+) -> None:
+    from services import clock
+    from services.order_states import apply_status
+
+    owner = staff(session, "sales1", "sales")
+    terms: list[dict[str, Any]] = [
+        {"name": "首付款", "percent": "50", "trigger": "on_signing"},
+        {
+            "name": "交付款",
+            "percent": "50",
+            "trigger": "after_event",
+            "event": "delivered",
+            "days": 10,
+        },
+    ]
+    order = order_with_contract(session, owner=owner, terms=terms)
+    plan = generate_plan(session, contract=contract_of(order), order=order)
+    with clock.frozen(datetime(2026, 7, 1, 18, 0, tzinfo=UTC)):  # 02:00 on 07-02 in Shanghai
+        apply_status(session, order, "delivered", owner)
+    assert plan.installments[1].due_date == date(2026, 7, 12)
+    assert plan.installments[1].status == "due"

@@ -48,7 +48,7 @@ def update_order(
     if not can_manage(actor, order):
         raise PermissionDenied("只有订单负责人、项目经理或经理可以修改订单")
     if order.status in FINAL_STATES:
-        raise ValidationFailed(f"订单已{order.status_zh},不能再修改")
+        raise ValidationFailed(f"订单{order.status_zh},不能再修改")
     reject_unknown(changes, UPDATE_KEYS)
     locked = sorted(k for k in changes if k in DRAFT_ONLY_KEYS)
     if locked and order.status != "draft":

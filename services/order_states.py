@@ -116,7 +116,7 @@ def describe_allowed(status: str) -> str:
             text += "(经审批流程)"
         parts.append(text)
     if not parts:
-        return f"订单已{here},不能再变更状态"
+        return f"订单{here},不能再变更状态"
     return f"订单当前为「{here}」,可以:{'、'.join(parts)}"
 
 

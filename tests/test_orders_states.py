@@ -112,6 +112,19 @@ def test_illegal_message_says_what_is_allowed(session: Session, rt: object) -> N
     with pytest.raises(IllegalTransition) as err:
         orders.transition(session, actor=world.sales1, number=order.number, to="approved")
     assert "需经审批流程" in err.value.message
+    force_status(session, order, "closed")
+    with pytest.raises(IllegalTransition) as err:
+        orders.transition(session, actor=world.gm, number=order.number, to="in_progress")
+    assert err.value.message == "不能变更为「执行中」。订单已关闭,不能再变更状态"
+    with pytest.raises(ValidationFailed) as verr:
+        orders.update_order(
+            session,
+            actor=world.gm,
+            number=order.number,
+            changes={"title": "x"},
+            expected_version=None,
+        )
+    assert verr.value.message == "订单已关闭,不能再修改"
 
 
 def test_cancel_needs_a_reason_and_changes_nothing_without(session: Session, rt: object) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import request
+
 from miniapp_api import cursors, serialize
 from miniapp_api.cursors import CURSOR_SCHEMA
 from miniapp_api.errors import ApiError
@@ -202,8 +204,6 @@ def create_order(ctx: Ctx) -> Reply:
 
 
 def _if_match() -> int:
-    from flask import request
-
     raw = request.headers.get("If-Match")
     if raw is None:
         raise ApiError(428)
@@ -259,9 +259,9 @@ def update_order(ctx: Ctx, no: str) -> Reply:
     errors=(403, 409),
 )
 def submit_order(ctx: Ctx, no: str) -> Reply:
-    request = approvals.submit(ctx.session, actor=ctx.actor, number=no)
+    submitted = approvals.submit(ctx.session, actor=ctx.actor, number=no)
     ctx.session.flush()
-    order = request.order
+    order = submitted.order
     return order_detail_body(ctx, order), 200, etag(order)
 
 

@@ -18,11 +18,28 @@ from sqlalchemy.orm import Session
 
 from models import ApprovalAction, ApprovalAssignment, ApprovalRequest, Order, Staff
 from services import clock, notify, timeline
-from services.approval_delegation import delegators_of, substitutes_of
-from services.errors import AlreadyDecided, Conflict, NotFound, PermissionDenied, ValidationFailed
+from services.approval_delegation import delegators_of
+from services.approval_requests import (
+    already_decided_error,
+    create_step_assignments,
+    late_error,
+    latest_request,
+    lock_request,
+    pending_request,
+)
+from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.order_common import flush_or_conflict
 from services.order_states import apply_status
 from services.permissions import can_see_order
+
+__all__ = [
+    "DecisionResult",
+    "already_decided_error",
+    "create_step_assignments",
+    "decide",
+    "lock_request",
+    "pending_request",
+]
 
 DECISIONS = {"approve": "approved", "reject": "rejected"}
 DECISION_ALIASES = {
@@ -54,96 +71,6 @@ class DecisionResult:
     updated_cards: list[int] = field(default_factory=list)
 
 
-def lock_request(session: Session, request_id: int) -> ApprovalRequest:
-    """The request, row-locked for the rest of the transaction and re-read from the database."""
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite has no row locks: writing first takes the database write lock (waiting on
-        # busy_timeout), so every read below sees the latest committed state.
-        session.execute(
-            update(ApprovalRequest)
-            .where(ApprovalRequest.id == request_id)
-            .values(version=ApprovalRequest.version)
-            .execution_options(synchronize_session=False)
-        )
-    request = session.scalar(
-        select(ApprovalRequest)
-        .where(ApprovalRequest.id == request_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if request is None:
-        raise NotFound("找不到该审批")
-    return request
-
-
-def pending_request(session: Session, order: Order) -> ApprovalRequest | None:
-    return session.scalar(
-        select(ApprovalRequest)
-        .where(ApprovalRequest.order_id == order.id, ApprovalRequest.status == "pending")
-        .order_by(ApprovalRequest.id.desc())
-    )
-
-
-def _latest_request(session: Session, order: Order) -> ApprovalRequest | None:
-    return session.scalar(
-        select(ApprovalRequest)
-        .where(ApprovalRequest.order_id == order.id)
-        .order_by(ApprovalRequest.id.desc())
-    )
-
-
-def _decided_text(who: str, at: datetime, verb: str = "审批") -> str:
-    return f"已由 {who} 于 {notify.hhmm(at)} {verb}"
-
-
-def already_decided_error(
-    session: Session, request: ApprovalRequest, step: int | None = None
-) -> AlreadyDecided:
-    """AlreadyDecided naming who decided (the step's deciding action, else the request's last)."""
-    if request.status == "withdrawn":
-        return AlreadyDecided(
-            _decided_text(request.submitted_by.name, request.decided_at or clock.now(), "撤回")
-        )
-    actions = session.scalars(
-        select(ApprovalAction)
-        .where(ApprovalAction.request_id == request.id)
-        .order_by(ApprovalAction.id)
-    ).all()
-    chosen = [a for a in actions if step is None or a.step_sequence == step] or list(actions)
-    if not chosen:
-        return AlreadyDecided("该审批已处理")
-    last = chosen[-1] if step is None else chosen[0]
-    return AlreadyDecided(_decided_text(last.actor.name, last.created_at))
-
-
-def _late_error(
-    session: Session, request: ApprovalRequest, mine: list[ApprovalAssignment]
-) -> AlreadyDecided:
-    """Who made this click too late: the actor's own earlier decision when there is one, else
-    whoever decided the step (any-mode) or ended the request (rejection, withdrawal)."""
-    if request.status == "withdrawn":
-        return already_decided_error(session, request)
-    decided = [a for a in mine if a.status in ("approved", "rejected")]
-    if decided:
-        own = decided[-1]
-        action = session.scalar(
-            select(ApprovalAction)
-            .where(
-                ApprovalAction.request_id == request.id,
-                ApprovalAction.step_sequence == own.step_sequence,
-                (ApprovalAction.actor_id == own.approver_id)
-                | (ApprovalAction.on_behalf_of_id == own.approver_id),
-            )
-            .order_by(ApprovalAction.id)
-        )
-        if action is not None:
-            return AlreadyDecided(_decided_text(action.actor.name, action.created_at))
-    last = mine[-1]
-    if last.status == "superseded":
-        return already_decided_error(session, request, step=last.step_sequence)
-    return already_decided_error(session, request)
-
-
 def _request_for(
     session: Session, *, actor: Staff, number: str | None, request_id: int | None
 ) -> int:
@@ -157,7 +84,7 @@ def _request_for(
     order = session.scalar(select(Order).where(Order.number == number.strip().upper()))
     if order is None:
         raise NotFound(f"找不到订单 {number.strip().upper()}")
-    request = pending_request(session, order) or _latest_request(session, order)
+    request = pending_request(session, order) or latest_request(session, order)
     if request is None:
         raise NotFound(f"订单 {order.number} 没有审批记录")
     return request.id
@@ -197,34 +124,6 @@ def normalise_decision(decision: str) -> str:
     return word
 
 
-def create_step_assignments(
-    session: Session, order: Order, request: ApprovalRequest, sequence: int
-) -> list[ApprovalAssignment]:
-    """Assignments (and cards) for the approvers snapshotted on step `sequence`."""
-    step = request.steps_snapshot[sequence - 1]
-    created = []
-    for staff_id in step["approver_ids"]:
-        approver = session.get(Staff, staff_id)
-        if approver is None or not approver.active:
-            continue
-        a = ApprovalAssignment(
-            request=request,
-            step_sequence=sequence,
-            approver=approver,
-            status="pending",
-            created_at=clock.now(),
-        )
-        session.add(a)
-        created.append(a)
-    if not created:
-        raise ValidationFailed(f"审批步骤「{step['name']}」的审批人均已停用,请联系管理员")
-    session.flush()  # ids for the card task ids and outbox keys
-    for a in created:
-        subs = [x for x in substitutes_of(session, a.approver) if x.id != order.owner_id]
-        notify.approval_card(session, order, request, a, substitutes=subs)
-    return created
-
-
 def _close_others(
     session: Session, assignments: list[ApprovalAssignment], status: str, now: datetime
 ) -> list[ApprovalAssignment]:
@@ -240,6 +139,77 @@ def _close_others(
             session.refresh(other)
             closed.append(other)
     return closed
+
+
+def _reject(
+    session: Session,
+    request: ApprovalRequest,
+    every: list[ApprovalAssignment],
+    *,
+    actor: Staff,
+    who: str,
+    comment: str | None,
+    now: datetime,
+) -> list[ApprovalAssignment]:
+    """End the request: every open slot is cancelled, the order returns to draft with the
+    reason. Returns the current step's slots whose cards need greying out."""
+    order = request.order
+    current = [a for a in every if a.step_sequence == request.current_step]
+    greyed = _close_others(session, current, "cancelled", now)
+    _close_others(session, [a for a in every if a not in current], "cancelled", now)
+    request.status = "rejected"
+    request.decided_at = now
+    apply_status(session, order, "draft", actor, reason=comment)
+    if request.submitted_by_id != order.owner_id:
+        # The owner hears about it from the status change; a submitting manager does not.
+        notify.app_text(
+            session,
+            key=f"approval-rejected:{request.id}",
+            to=[request.submitted_by],
+            text=f"【审批驳回】订单 {order.number} 被 {who} 驳回:{comment}",
+            order_id=order.id,
+        )
+    return greyed
+
+
+def _approve(
+    session: Session,
+    request: ApprovalRequest,
+    step_assignments: list[ApprovalAssignment],
+    others: list[ApprovalAssignment],
+    *,
+    principal: Staff,
+    actor: Staff,
+    now: datetime,
+) -> tuple[list[ApprovalAssignment], bool, bool]:
+    """Count an approval: (slots closed by it, step finished, request finished). A finished
+    step opens the next one; the last one approves the order and runs the automation."""
+    order = request.order
+    step = request.steps_snapshot[request.current_step - 1]
+    if step["mode"] == "any":
+        closed = _close_others(session, others, "superseded", now)
+    else:
+        # An escalated manager's approval stands in for the late reports they replaced.
+        covered = [
+            a
+            for a in others
+            if a.escalated_at is not None and a.approver.manager_id == principal.id
+        ]
+        closed = _close_others(session, covered, "superseded", now)
+    if any(a.status == "pending" for a in step_assignments):
+        return closed, False, False
+    if request.current_step < len(request.steps_snapshot):
+        request.current_step += 1
+        request.step_started_at = now
+        create_step_assignments(session, order, request, request.current_step)
+        return closed, True, False
+    request.status = "approved"
+    request.decided_at = now
+    apply_status(session, order, "approved", actor)
+    from services.automation import on_order_approved  # late: automation imports projects
+
+    on_order_approved(session, order=order, actor=actor)
+    return closed, True, True
 
 
 def decide(
@@ -267,7 +237,7 @@ def decide(
                 # outside the actor's scope the order does not exist (same as a wrong number)
                 raise NotFound(f"找不到订单 {request.order.number}")
             raise PermissionDenied("您不是这笔订单当前步骤的审批人")
-        raise _late_error(session, request, mine)
+        raise late_error(session, request, mine)
     order = request.order
     if order.status != "pending_approval":
         # The order left approval another way (e.g. cancelled); the sweep closes the request.
@@ -314,64 +284,27 @@ def decide(
         },
     )
     text = notify.replace_name(decision, actor, now)
-    every = session.scalars(
-        select(ApprovalAssignment)
-        .where(ApprovalAssignment.request_id == request.id)
-        .order_by(ApprovalAssignment.id)
-        .execution_options(populate_existing=True)
-    ).all()
+    every = list(
+        session.scalars(
+            select(ApprovalAssignment)
+            .where(ApprovalAssignment.request_id == request.id)
+            .order_by(ApprovalAssignment.id)
+            .execution_options(populate_existing=True)
+        )
+    )
     step_assignments = [a for a in every if a.step_sequence == request.current_step]
     others = [a for a in step_assignments if a.id != assignment.id]
     greyed: list[ApprovalAssignment] = []
     if on_behalf:
         greyed.append(assignment)  # the delegator's own card still shows live buttons
-    step_finished = request_finished = False
     if decision == "reject":
-        greyed += _close_others(session, others, "cancelled", now)
-        _close_others(
-            session,
-            [a for a in every if a.step_sequence != request.current_step],
-            "cancelled",
-            now,
-        )
-        request.status = "rejected"
-        request.decided_at = now
+        greyed += _reject(session, request, every, actor=actor, who=who, comment=comment, now=now)
         step_finished = request_finished = True
-        apply_status(session, order, "draft", actor, reason=comment)
-        if request.submitted_by_id != order.owner_id:
-            # The owner hears about it from the status change; a submitting manager does not.
-            notify.app_text(
-                session,
-                key=f"approval-rejected:{request.id}",
-                to=[request.submitted_by],
-                text=f"【审批驳回】订单 {order.number} 被 {who} 驳回:{comment}",
-                order_id=order.id,
-            )
     else:
-        if step["mode"] == "any":
-            greyed += _close_others(session, others, "superseded", now)
-        else:
-            # An escalated manager's approval stands in for the late reports they replaced.
-            covered = [
-                a
-                for a in others
-                if a.escalated_at is not None and a.approver.manager_id == principal.id
-            ]
-            greyed += _close_others(session, covered, "superseded", now)
-        step_finished = all(a.status != "pending" for a in step_assignments)
-        if step_finished:
-            if request.current_step < len(request.steps_snapshot):
-                request.current_step += 1
-                request.step_started_at = now
-                create_step_assignments(session, order, request, request.current_step)
-            else:
-                request.status = "approved"
-                request.decided_at = now
-                request_finished = True
-                apply_status(session, order, "approved", actor)
-                from services.automation import on_order_approved
-
-                on_order_approved(session, order=order, actor=actor)
+        closed, step_finished, request_finished = _approve(
+            session, request, step_assignments, others, principal=principal, actor=actor, now=now
+        )
+        greyed += closed
     for a in greyed:
         notify.card_update(session, a, text=text, order_id=order.id)
     flush_or_conflict(session, order)

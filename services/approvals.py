@@ -12,16 +12,15 @@ from sqlalchemy.orm import Session
 
 from models import ApprovalAssignment, ApprovalRequest, Order, Staff
 from services import clock, notify, timeline
-from services.approval_decisions import (
-    DecisionResult,
+from services.approval_decisions import DecisionResult, decide
+from services.approval_delegation import cancel_delegation, delegators_of, set_delegation
+from services.approval_flows import select_flow, snapshot_steps
+from services.approval_requests import (
     already_decided_error,
     create_step_assignments,
-    decide,
     lock_request,
     pending_request,
 )
-from services.approval_delegation import cancel_delegation, delegators_of, set_delegation
-from services.approval_flows import select_flow, snapshot_steps
 from services.errors import IllegalTransition, NotFound, PermissionDenied
 from services.order_common import flush_or_conflict
 from services.order_states import SYSTEM, apply_status, check

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from wecom import outbox
-from wecom.envelopes import late_messages
+from wecom.envelopes import OutboxItem, late_messages
 from wecom.events import Event
 from wecom.replies import Reply, TextReply
 
@@ -81,22 +81,27 @@ def _deliver_late(rt: Runtime, event: Event, future: Future[Reply | None]) -> No
         except Exception:
             log.exception("late handler for %s failed", event.dedupe_key)
             reply = TextReply(LATE_FAILURE_TEXT)
-        items = late_messages(reply, event)
-        if items:
-            with rt.db.transaction() as session:
-                for item in items:
-                    outbox.add(
-                        session,
-                        key=item.key,
-                        channel=item.channel,
-                        recipient=item.recipient,
-                        payload=item.payload,
-                    )
+        queue(rt, late_messages(reply, event))
     except Exception:
         log.exception("could not queue the late reply for %s", event.dedupe_key)
     finally:
         with _late_lock:
             _late.discard(future)
+
+
+def queue(rt: Runtime, items: list[OutboxItem]) -> None:
+    """Write reply messages to the outbox in one transaction (delivered after commit)."""
+    if not items:
+        return
+    with rt.db.transaction() as session:
+        for item in items:
+            outbox.add(
+                session,
+                key=item.key,
+                channel=item.channel,
+                recipient=item.recipient,
+                payload=item.payload,
+            )
 
 
 def drain(timeout: float = 10.0) -> bool:

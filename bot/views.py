@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, current_app, request
 
 from bot import deadline
-from wecom import dedupe, envelopes, outbox, parsing
+from wecom import dedupe, envelopes, parsing
 from wecom.crypto import BadRequest, CallbackCrypto, CallbackError
 from wecom.events import Channel, UnknownEvent
 
@@ -37,6 +37,7 @@ def _preload_handlers(_state: object) -> None:
         load_handlers()
     except Exception:  # a broken handler module must not stop the app from serving callbacks
         log.exception("could not preload the bot handlers")
+
 
 MAX_BODY = 64 * 1024
 
@@ -133,8 +134,7 @@ def _receive(rt: Runtime, channel: Channel, started: float) -> Response:
         return _sealed(crypto, channel, body_text)
 
     rendered = envelopes.render(outcome.reply, event, corp_id=rt.settings.wecom_corp_id)
-    if rendered.followups:
-        _queue(rt, rendered.followups)
+    deadline.queue(rt, rendered.followups)
     dedupe.complete(rt, claim, rendered.body)
     return _sealed(crypto, channel, rendered.body)
 
@@ -148,18 +148,6 @@ def _dispatcher() -> deadline.Dispatch:
     from bot.router import router
 
     return router.dispatch
-
-
-def _queue(rt: Runtime, items: list[envelopes.OutboxItem]) -> None:
-    with rt.db.transaction() as session:
-        for item in items:
-            outbox.add(
-                session,
-                key=item.key,
-                channel=item.channel,
-                recipient=item.recipient,
-                payload=item.payload,
-            )
 
 
 def _sealed(crypto: CallbackCrypto, channel: Channel, plaintext: str) -> Response:

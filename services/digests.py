@@ -56,6 +56,7 @@ class OpenItem:
     owner_userid: str
     owner_name: str
     owner_manager_id: int | None
+    owner_active: bool = True
 
 
 @dataclass
@@ -85,6 +86,7 @@ def open_items(session: Session, *, until: date) -> list[OpenItem]:
             Staff.userid,
             Staff.name,
             Staff.manager_id,
+            Staff.active,
         )
         .join(PaymentPlan, Installment.plan_id == PaymentPlan.id)
         .join(Order, Order.id == PaymentPlan.order_id)
@@ -94,12 +96,13 @@ def open_items(session: Session, *, until: date) -> list[OpenItem]:
             Installment.status.in_(OPEN_STATUSES),
             Installment.due_date <= until,
             Installment.amount > Installment.paid_amount,
-            Staff.active.is_(True),
         )
         .order_by(Installment.due_date, Installment.id)
     ).all()
     return [
-        OpenItem(r[0], r[1], r[2], r[3] - r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12])
+        OpenItem(
+            r[0], r[1], r[2], r[3] - r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13]
+        )
         for r in rows
     ]
 
@@ -222,7 +225,8 @@ def morning_digest(
     per_group: dict[int, list[OpenItem]] = defaultdict(list)
     by_id, follow = _group_targets(session)
     for item in items:
-        per_owner[item.owner_userid].append(item)
+        if item.owner_active:  # a departed owner's items still reach the groups
+            per_owner[item.owner_userid].append(item)
         targets = set(follow.get(f"o{item.order_id}", ())) | set(
             follow.get(f"c{item.customer_id}", ())
         )

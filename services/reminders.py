@@ -99,7 +99,7 @@ def scan_reminders(
         days = (item.due_date - today).days
         if days >= 0:
             level = due_soon_level(days, cfg.due_soon_days)
-            if level is None:
+            if level is None or not item.owner_active:
                 continue
             messages.append(_due_soon_message(item, level, days))
             continue
@@ -107,14 +107,16 @@ def scan_reminders(
         if level is None:
             continue
         rank = cfg.dunning_days.index(level)
-        people: list[str | None] = [item.owner_userid]
-        if rank >= 1:
-            people += finance
+        people: list[str | None] = [item.owner_userid if item.owner_active else None]
+        if rank >= 1 or not item.owner_active:
+            people += finance  # nobody owns it any more: finance hears from day one
         if rank >= 2:
             people.append(managers.get(item.owner_id))
         if rank >= 3:
             people += gms
-        messages.append(_dunning_message(item, level, rank, -days, _join(people)))
+        recipients = _join(people)
+        if recipients:
+            messages.append(_dunning_message(item, level, rank, -days, recipients))
     keys = queue_batch(session, messages, not_before=next_send_time(now, settings))
     stats.keys = keys
     stats.due_soon = sum(1 for k in keys if k.startswith("due-soon:"))
@@ -232,6 +234,8 @@ def client_reminders(
         for item in [i for i in items if i.customer_id == cid]:
             if room <= 0:
                 break
+            if not item.owner_active:
+                continue  # the task must be confirmed by a colleague who is still here
             kind = "overdue" if item.due_date < today else "due"
             key = f"client-remind:{item.installment_id}:{kind}:c{cid}"
             if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)):

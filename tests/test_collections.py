@@ -242,3 +242,13 @@ def test_money_summary_and_overdue_scope(rt: Runtime, session: Session) -> None:
         assert [g.customer_name for g in overdue_for(session, actor=mgr)] == ["客户-SO-A"]
         assert overdue_for(session, actor=b)[0].items[0].outstanding == D("100.00")
         assert overdue_for(session, actor=pm) == []
+
+
+def test_a_departed_owners_overdue_goes_to_finance(rt: Runtime, world: dict[str, Any]) -> None:
+    with rt.db.transaction() as s:
+        get_active_staff(s, "sales1").active = False
+    with clock.frozen(at(DUE + timedelta(days=2))):
+        assert money.due_soon_and_dunning() == {"due_soon": 0, "dunning": 1}
+    with rt.db.transaction() as s:
+        row = s.scalars(select(OutboxMessage)).one()
+        assert row.recipient == "fin1" and row.idempotency_key.endswith(":1")

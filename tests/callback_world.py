@@ -37,6 +37,7 @@ class World:
     router: Router
     effects: list[tuple[str, str]] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
+    started: threading.Event = field(default_factory=threading.Event)  # the slow handler began
 
     @property
     def settings(self) -> Settings:
@@ -108,6 +109,7 @@ def world(edge_rt: Runtime) -> Iterator[World]:
 
     @router.command("慢", "slow")
     def slow(ctx: Context) -> Reply | None:
+        w.started.set()
         w.release.wait(timeout=10)
         w.effects.append(("slow", ctx.event.user_id))
         return TextReply(f"慢慢来:{ctx.args}")

@@ -145,3 +145,21 @@ def test_unknown_bot_kinds_are_answered_200(world: World) -> None:
     for plaintext in (image, feedback):
         assert world.post(signing.seal(world.settings, "bot", plaintext)) == (200, None)
     assert world.effects == []
+
+
+def test_a_retry_while_the_first_delivery_runs_is_not_a_second_effect(world: World) -> None:
+    import threading
+
+    plaintext = signing.bot_text_json("zhangsan", "慢 并发", chat_id="g", msg_id="bot-busy-1")
+    first: list[tuple[int, str | None]] = []
+    t = threading.Thread(
+        target=lambda: first.append(world.post(signing.seal(world.settings, "bot", plaintext)))
+    )
+    t.start()
+    assert world.started.wait(timeout=10)  # the first delivery is inside its handler
+    status, reply = world.post(signing.seal(world.settings, "bot", plaintext))
+    assert status == 200 and "处理中" in _json(reply)["stream"]["content"]
+    world.release.set()
+    t.join(timeout=10)
+    assert _json(first[0][1])["stream"]["content"] == "慢慢来:并发"
+    assert world.effects == [("slow", "zhangsan")]

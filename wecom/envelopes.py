@@ -45,7 +45,14 @@ class Rendered:
 
 # -- XML helpers ---------------------------------------------------------------------------------
 
-_XML_NAMES = {"keyname": "KeyName", "userid": "UserId", "appid": "AppId", "pagepath": "PagePath"}
+# Field names whose XML form is not the plain CamelCase of the JSON key.
+_XML_NAMES = {
+    "keyname": "KeyName",
+    "userid": "UserId",
+    "appid": "AppId",
+    "pagepath": "PagePath",
+    "checkbox": "CheckBox",
+}
 
 
 def cdata(text: str) -> str:

@@ -1,0 +1,62 @@
+"""Pure reply rendering: XML card names, CDATA escaping, late-delivery payloads."""
+
+from __future__ import annotations
+
+from defusedxml.ElementTree import fromstring
+
+from wecom.envelopes import card_xml, cdata, late_messages, render
+from wecom.events import CardEvent, TextMessage
+from wecom.replies import MarkdownReply, TextReply, UpdateCardReply
+
+
+def test_card_xml_follows_the_passive_reply_element_names() -> None:
+    card = {
+        "card_type": "vote_interaction",
+        "checkbox": {
+            "question_key": "q",
+            "option_list": [{"id": "a", "text": "A", "is_checked": True}],
+            "mode": 1,
+        },
+        "submit_button": {"text": "提交", "key": "k"},
+        "replace_text": "已提交",
+        "jump_list": [{"type": 2, "appid": "wx1", "pagepath": "pages/x", "title": "t"}],
+    }
+    root = fromstring(f"<TemplateCard>{card_xml(card)}</TemplateCard>")
+    assert root.findtext("CheckBox/OptionList/Id") == "a"
+    assert root.findtext("CheckBox/OptionList/IsChecked") == "true"
+    assert root.findtext("CheckBox/Mode") == "1"
+    assert root.findtext("SubmitButton/Key") == "k"
+    assert root.findtext("JumpList/AppId") == "wx1"
+    assert root.findtext("JumpList/PagePath") == "pages/x"
+
+
+def test_cdata_survives_its_own_terminator() -> None:
+    text = "a]]>b<c>&d"
+    assert fromstring(f"<x>{cdata(text)}</x>").text == text
+
+
+def test_app_text_reply_is_cut_at_2048_bytes() -> None:
+    event = TextMessage(channel="app", user_id="u", create_time=1, content="x", msg_id="1")
+    body = render(TextReply("订" * 1000), event, corp_id="ww1", now=5).body
+    content = fromstring(body).findtext("Content") or ""
+    assert len(content.encode()) <= 2048 and content.endswith("…")
+
+
+def test_late_card_update_uses_the_response_code() -> None:
+    event = CardEvent(
+        channel="app", user_id="u1", create_time=1, event_key="k", task_id="t", response_code="RC"
+    )
+    [item] = late_messages(UpdateCardReply(replace_name="已同意"), event)
+    assert (item.channel, item.recipient) == ("card_update", "u1")
+    assert item.payload == {
+        "userids": ["u1"],
+        "response_code": "RC",
+        "button": {"replace_name": "已同意"},
+    }
+
+
+def test_late_bot_reply_without_response_url_falls_back_to_a_message() -> None:
+    event = TextMessage(channel="bot", user_id="u1", create_time=1, content="x", msg_id="9")
+    [item] = late_messages(MarkdownReply("**好**"), event)
+    assert (item.channel, item.recipient) == ("app_message", "u1")
+    assert item.payload == {"msgtype": "markdown", "markdown": {"content": "**好**"}}

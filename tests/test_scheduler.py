@@ -68,8 +68,8 @@ def test_two_schedulers_only_one_fires(inline_rt: Runtime, lock_redis: Redis) ->
 
 
 def test_takeover_after_the_leader_dies(inline_rt: Runtime, lock_redis: Redis) -> None:
-    a = node(inline_rt, lock_redis, "A", ttl=1.0, heartbeat=0.2)
-    b = node(inline_rt, lock_redis, "B", ttl=1.0, heartbeat=0.2)
+    a = node(inline_rt, lock_redis, "A", ttl=1.5, heartbeat=0.2)
+    b = node(inline_rt, lock_redis, "B", ttl=1.5, heartbeat=0.2)
     a.start()
     b.start()
     try:
@@ -81,7 +81,7 @@ def test_takeover_after_the_leader_dies(inline_rt: Runtime, lock_redis: Redis) -
         while not b.leader and time.monotonic() - died < 5:
             time.sleep(0.05)
         took = time.monotonic() - died
-        assert b.leader and took < 2.5
+        assert b.leader and took < 3.5  # TTL + one heartbeat, with room for a loaded CI box
         assert b.lock.holder() == "B"
     finally:
         a.stop()

@@ -30,6 +30,7 @@ class TwoManagers:
 @pytest.fixture
 def two(rt: Runtime, client: FlaskClient) -> Iterator[TwoManagers]:
     """SO-2026-0001 for 10,000: one step (销售经理, any of mgr1 / mgr2)."""
+    rt.settings = rt.settings.with_overrides(handler_budget_seconds=4.5)
     with rt.db.transaction() as s:
         w = build(s, managers=2)
         make_order(s, w, amount="10000.00")

@@ -53,12 +53,13 @@ def test_changes_and_internal_lists_are_refused(client_group: Co) -> None:
         "我的",
         "待审批",
     ]
+    not_a_reply = ~OutboxMessage.idempotency_key.like("reply:%")
     for typed in refused:
-        before = client_group.count(OutboxMessage)
+        before = client_group.count(OutboxMessage, not_a_reply)
         assert client_group.chat.bot("boss", typed, chat=CLIENT).text == CLIENT_GROUP_REFUSAL
         assert client_group.order("SO-2026-0001").status == "pending_approval"
-        # A passive reply needs no outbox row: nothing at all was queued.
-        assert client_group.count(OutboxMessage) == before
+        # Nothing was queued apart from (on a slow machine) the reply itself.
+        assert client_group.count(OutboxMessage, not_a_reply) == before
 
 
 def test_unbinding_a_client_group_is_allowed_for_staff(client_group: Co) -> None:

@@ -14,6 +14,7 @@ import responses
 from runtime import Runtime
 from tests.fakes.procs import fetch_tokens
 from tests.fakes.wecom_server import FakeWeCom
+from tests.fakes.wire import Wire, make_wire
 from wecom import tokens
 from wecom.client import WeComClient, get_client
 from wecom.errors import WeComError, WeComTransportError
@@ -28,6 +29,11 @@ def _fresh_token_cache() -> Iterator[None]:
     tokens.clear_local_cache()
 
 
+@pytest.fixture(name="wire")
+def _wire_fixture(redis_url: str) -> Iterator[Wire]:
+    yield from make_wire(redis_url)
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeWeCom]:
     server = FakeWeCom().start()
@@ -35,15 +41,15 @@ def fake() -> Iterator[FakeWeCom]:
     server.stop()
 
 
-def _client(rt: Runtime, base: str = BASE, **kwargs: object) -> tuple[WeComClient, list[float]]:
+def _client(wire: Wire, base: str = BASE, **kwargs: object) -> tuple[WeComClient, list[float]]:
     slept: list[float] = []
     client = WeComClient(
         corp_id="wwtest",
         secret="s3cret",
         agent_id=1000002,
         api_base=base,
-        redis=rt.redis,
-        namespace=rt.settings.redis_namespace,
+        redis=wire.redis,
+        namespace=wire.settings.redis_namespace,
         sleep=slept.append,
         **kwargs,  # type: ignore[arg-type]
     )
@@ -55,8 +61,8 @@ def _token(rsps: responses.RequestsMock, value: str) -> None:
 
 
 @responses.activate
-def test_token_refreshed_once_on_42001_then_retried(rt: Runtime) -> None:
-    client, _ = _client(rt)
+def test_token_refreshed_once_on_42001_then_retried(wire: Wire) -> None:
+    client, _ = _client(wire)
     _token(responses.mock, "T1")
     responses.post(f"{BASE}/message/send", json={"errcode": 42001, "errmsg": "expired"})
     _token(responses.mock, "T2")
@@ -77,8 +83,8 @@ def test_token_refreshed_once_on_42001_then_retried(rt: Runtime) -> None:
 
 
 @responses.activate
-def test_token_error_twice_is_raised_not_looped(rt: Runtime) -> None:
-    client, _ = _client(rt)
+def test_token_error_twice_is_raised_not_looped(wire: Wire) -> None:
+    client, _ = _client(wire)
     _token(responses.mock, "T1")
     responses.post(f"{BASE}/message/send", json={"errcode": 40014, "errmsg": "invalid"})
     _token(responses.mock, "T2")
@@ -90,8 +96,8 @@ def test_token_error_twice_is_raised_not_looped(rt: Runtime) -> None:
 
 
 @responses.activate
-def test_backoff_with_jitter_on_45009(rt: Runtime) -> None:
-    client, slept = _client(rt, busy_retries=3, busy_backoff=0.5)
+def test_backoff_with_jitter_on_45009(wire: Wire) -> None:
+    client, slept = _client(wire, busy_retries=3, busy_backoff=0.5)
     _token(responses.mock, "T1")
     for _ in range(2):
         responses.post(f"{BASE}/message/send", json={"errcode": 45009, "errmsg": "limit"})
@@ -102,8 +108,8 @@ def test_backoff_with_jitter_on_45009(rt: Runtime) -> None:
 
 
 @responses.activate
-def test_busy_errors_raise_after_bounded_retries(rt: Runtime) -> None:
-    client, slept = _client(rt, busy_retries=2)
+def test_busy_errors_raise_after_bounded_retries(wire: Wire) -> None:
+    client, slept = _client(wire, busy_retries=2)
     _token(responses.mock, "T1")
     for code in (45033, -1, 45009):
         responses.post(f"{BASE}/message/send", json={"errcode": code, "errmsg": "busy"})
@@ -114,8 +120,8 @@ def test_busy_errors_raise_after_bounded_retries(rt: Runtime) -> None:
 
 
 @responses.activate
-def test_other_errors_are_typed_and_not_retried(rt: Runtime) -> None:
-    client, slept = _client(rt)
+def test_other_errors_are_typed_and_not_retried(wire: Wire) -> None:
+    client, slept = _client(wire)
     _token(responses.mock, "T1")
     responses.post(f"{BASE}/message/send", json={"errcode": 81013, "errmsg": "all invalid"})
     with pytest.raises(WeComError) as err:
@@ -126,16 +132,16 @@ def test_other_errors_are_typed_and_not_retried(rt: Runtime) -> None:
 
 
 @responses.activate
-def test_bad_secret_on_gettoken_is_a_typed_error(rt: Runtime) -> None:
-    client, _ = _client(rt)
+def test_bad_secret_on_gettoken_is_a_typed_error(wire: Wire) -> None:
+    client, _ = _client(wire)
     responses.get(f"{BASE}/gettoken", json={"errcode": 40001, "errmsg": "invalid secret"})
     with pytest.raises(WeComError) as err:
         client.list_tags()
     assert err.value.code == 40001
 
 
-def test_timeouts_on_every_call(rt: Runtime, fake: FakeWeCom) -> None:
-    client, _ = _client(rt, fake.base, timeout=(1.0, 0.3), busy_retries=0)
+def test_timeouts_on_every_call(wire: Wire, fake: FakeWeCom) -> None:
+    client, _ = _client(wire, fake.base, timeout=(1.0, 0.3), busy_retries=0)
     fake.delay = 2.0
     started = time.monotonic()
     with pytest.raises(WeComTransportError) as err:
@@ -145,19 +151,19 @@ def test_timeouts_on_every_call(rt: Runtime, fake: FakeWeCom) -> None:
     fake.delay = 0.0
 
 
-def test_server_down_is_a_retryable_transport_error(rt: Runtime, fake: FakeWeCom) -> None:
-    client, _ = _client(rt, fake.base, busy_retries=0)
+def test_server_down_is_a_retryable_transport_error(wire: Wire, fake: FakeWeCom) -> None:
+    client, _ = _client(wire, fake.base, busy_retries=0)
     fake.down = True
     with pytest.raises(WeComTransportError) as err:
         client.send_text("u1", "x")
     assert err.value.retryable and "503" in err.value.msg
 
 
-def test_one_token_fetch_for_20_concurrent_callers(rt: Runtime, fake: FakeWeCom) -> None:
+def test_one_token_fetch_for_20_concurrent_callers(wire: Wire, fake: FakeWeCom) -> None:
     """With Redis: 4 processes x 5 threads share one fetch (Redis lock). Without Redis (SQLite
     run): 20 threads of one process share one fetch (in-process lock)."""
     fake.token_delay = 0.3  # widen the race window
-    redis_url = rt.settings.redis_url
+    redis_url = wire.settings.redis_url
     if redis_url:
         ctx = multiprocessing.get_context("fork")
         barrier = ctx.Barrier(20)
@@ -165,7 +171,7 @@ def test_one_token_fetch_for_20_concurrent_callers(rt: Runtime, fake: FakeWeCom)
         procs = [
             ctx.Process(
                 target=fetch_tokens,
-                args=(fake.base, redis_url, rt.settings.redis_namespace, barrier, out),
+                args=(fake.base, redis_url, wire.settings.redis_namespace, barrier, out),
             )
             for _ in range(4)
         ]
@@ -176,7 +182,7 @@ def test_one_token_fetch_for_20_concurrent_callers(rt: Runtime, fake: FakeWeCom)
             p.join(timeout=30)
             assert p.exitcode == 0
     else:
-        client, _ = _client(rt, fake.base)
+        client, _ = _client(wire, fake.base)
         tbarrier = threading.Barrier(20)
         got = []
 
@@ -193,21 +199,19 @@ def test_one_token_fetch_for_20_concurrent_callers(rt: Runtime, fake: FakeWeCom)
     assert fake.token_fetches == 1
 
 
-def test_token_is_shared_and_cached_until_expires_in_minus_300(
-    rt: Runtime, fake: FakeWeCom
-) -> None:
-    a, _ = _client(rt, fake.base)
-    b, _ = _client(rt, fake.base)
+def test_token_is_shared_and_cached_until_expires_in_minus_300(wire: Wire, fake: FakeWeCom) -> None:
+    a, _ = _client(wire, fake.base)
+    b, _ = _client(wire, fake.base)
     assert a.access_token == b.access_token
     assert fake.token_fetches == 1
-    if rt.redis is not None:
-        ttl = rt.redis.ttl(a.tokens.key)
+    if wire.redis is not None:
+        ttl = wire.redis.ttl(a.tokens.key)
         assert 6890 <= ttl <= 6900
 
 
-def test_expired_token_across_clients_refreshes_once(rt: Runtime, fake: FakeWeCom) -> None:
-    a, _ = _client(rt, fake.base)
-    b, _ = _client(rt, fake.base)
+def test_expired_token_across_clients_refreshes_once(wire: Wire, fake: FakeWeCom) -> None:
+    a, _ = _client(wire, fake.base)
+    b, _ = _client(wire, fake.base)
     a.send_text("u1", "one")
     fake.expire_tokens()
     a.send_text("u1", "two")
@@ -216,8 +220,8 @@ def test_expired_token_across_clients_refreshes_once(rt: Runtime, fake: FakeWeCo
     assert len(fake.delivered) == 3
 
 
-def test_senders_and_directory_against_fake_server(rt: Runtime, fake: FakeWeCom) -> None:
-    client, _ = _client(rt, fake.base)
+def test_senders_and_directory_against_fake_server(wire: Wire, fake: FakeWeCom) -> None:
+    client, _ = _client(wire, fake.base)
     card = {"card_type": "button_interaction", "task_id": "appr-1", "main_title": {"title": "x"}}
     sent = client.send_template_card("zhangsan|lisi", card)
     assert sent["response_code"].startswith("rc-")
@@ -251,15 +255,15 @@ def test_senders_and_directory_against_fake_server(rt: Runtime, fake: FakeWeCom)
     assert (fake.calls_to("message/send")[0].body or {})["msgtype"] == "template_card"
 
 
-def test_webhook_url_is_derived_from_api_base(rt: Runtime) -> None:
-    client, _ = _client(rt, "https://qyapi.weixin.qq.com/cgi-bin")
+def test_webhook_url_is_derived_from_api_base(wire: Wire) -> None:
+    client, _ = _client(wire, "https://qyapi.weixin.qq.com/cgi-bin")
     assert client.webhook_url("k/1") == "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k%2F1"
     assert client.webhook_url("https://x.test/hook?key=1") == "https://x.test/hook?key=1"
 
 
 @responses.activate
-def test_bot_response_url_posts_without_token(rt: Runtime) -> None:
-    client, _ = _client(rt)
+def test_bot_response_url_posts_without_token(wire: Wire) -> None:
+    client, _ = _client(wire)
     url = "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=abc"
     responses.post(url, json={"errcode": 0, "errmsg": "ok"})
     client.bot_respond(url, {"msgtype": "markdown", "markdown": {"content": "处理完成"}})

@@ -16,14 +16,20 @@ from redis import Redis
 import runtime
 from runtime import Runtime, build_runtime
 from tests.fakes.wecom_server import FakeWeCom
+from tests.fakes.wire import Wire, make_wire
 from tests.test_outbox import LIVE_AES_KEY, rows
 from wecom import tokens
 from wecom.client import WeComClient
 from wecom.ratelimit import Limit, RateLimiter, RateLimits, limits_for
 
 
-def _limiter(rt: Runtime) -> RateLimiter:
-    return RateLimiter(rt.redis, rt.settings.redis_namespace)
+@pytest.fixture(name="wire")
+def _wire_fixture(redis_url: str) -> Iterator[Wire]:
+    yield from make_wire(redis_url)
+
+
+def _limiter(wire: Wire) -> RateLimiter:
+    return RateLimiter(wire.redis, wire.settings.redis_namespace)
 
 
 def test_buckets_per_channel() -> None:
@@ -42,8 +48,8 @@ def test_buckets_per_channel() -> None:
     assert limits_for(lim, channel="bot_response", recipient="u", agent_id=7, api="r") == []
 
 
-def test_member_limit_is_strict_and_reports_the_wait(rt: Runtime) -> None:
-    limiter = _limiter(rt)
+def test_member_limit_is_strict_and_reports_the_wait(wire: Wire) -> None:
+    limiter = _limiter(wire)
     bucket = [Limit("member:1:zhangsan:m", 30, 60.0)]
     assert [limiter.acquire(bucket) for _ in range(30)] == [0.0] * 30
     wait = limiter.acquire(bucket)
@@ -51,8 +57,8 @@ def test_member_limit_is_strict_and_reports_the_wait(rt: Runtime) -> None:
     assert limiter.acquire(bucket) > 58.0  # a denied send does not take a slot
 
 
-def test_hour_bucket_applies_even_when_the_minute_has_room(rt: Runtime) -> None:
-    limiter = _limiter(rt)
+def test_hour_bucket_applies_even_when_the_minute_has_room(wire: Wire) -> None:
+    limiter = _limiter(wire)
     limits = limits_for(
         RateLimits(member_per_minute=100, member_per_hour=5),
         channel="app_message",
@@ -64,8 +70,8 @@ def test_hour_bucket_applies_even_when_the_minute_has_room(rt: Runtime) -> None:
     assert limiter.acquire(limits) > 3500
 
 
-def test_a_full_member_does_not_spend_the_others_budget(rt: Runtime) -> None:
-    limiter = _limiter(rt)
+def test_a_full_member_does_not_spend_the_others_budget(wire: Wire) -> None:
+    limiter = _limiter(wire)
     small = RateLimits(member_per_minute=2)
 
     def to(recipient: str) -> list[Limit]:
@@ -88,16 +94,16 @@ def _grab(redis_url: str, namespace: str, barrier: Any, out: Any) -> None:
     out.put(admitted)
 
 
-def test_limit_holds_across_processes(rt: Runtime) -> None:
+def test_limit_holds_across_processes(wire: Wire) -> None:
     """80 concurrent attempts against a 30/min member bucket admit exactly 30: across 4
     processes through Redis, or across 4 threads of one process without Redis."""
-    if rt.redis is not None:
+    if wire.redis is not None:
         ctx = multiprocessing.get_context("fork")
         barrier, out = ctx.Barrier(4), ctx.Queue()
         procs = [
             ctx.Process(
                 target=_grab,
-                args=(rt.settings.redis_url, rt.settings.redis_namespace, barrier, out),
+                args=(wire.settings.redis_url, wire.settings.redis_namespace, barrier, out),
             )
             for _ in range(4)
         ]
@@ -107,7 +113,7 @@ def test_limit_holds_across_processes(rt: Runtime) -> None:
         for p in procs:
             p.join(30)
     else:
-        limiter = _limiter(rt)
+        limiter = _limiter(wire)
         tbarrier = threading.Barrier(4)
         admitted = []
 

@@ -104,7 +104,12 @@ def remind_and_escalate(session: Session, *, now: datetime | None = None) -> Swe
                     result.escalated += 1
             elif waited >= remind_after and a.reminded_at is None and a.escalated_at is None:
                 a.reminded_at = now
-                notify.approval_reminder(session, request.order, request, a)
+                subs = substitutes_of(
+                    session, a.approver, now.astimezone(notify.company_tz()).date()
+                )
+                notify.approval_reminder(
+                    session, request.order, request, a, now=now, substitutes=subs
+                )
                 result.reminded += 1
     session.flush()
     return result

@@ -164,14 +164,21 @@ def app_text(
 
 
 def approval_reminder(
-    session: Session, order: Order, request: ApprovalRequest, assignment: ApprovalAssignment
+    session: Session,
+    order: Order,
+    request: ApprovalRequest,
+    assignment: ApprovalAssignment,
+    *,
+    now: datetime | None = None,
+    substitutes: Iterable[Staff] = (),
 ) -> OutboxMessage | None:
-    waited = clock.now() - request.step_started_at
+    """Nudge an approver (and whoever substitutes for them today) about a waiting step."""
+    waited = (now or clock.now()) - request.step_started_at
     hours = int(waited.total_seconds() // 3600)
     return app_text(
         session,
         key=f"approval-remind:{assignment.id}",
-        to=[assignment.approver],
+        to=[assignment.approver, *substitutes],
         text=f"【审批提醒】订单 {order.number}({order.customer.name},¥{order.amount:,.2f})"
         f"已等待您审批 {hours} 小时,请尽快处理。",
         order_id=order.id,

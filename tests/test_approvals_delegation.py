@@ -113,10 +113,26 @@ def _keys(rt: Runtime, prefix: str) -> list[str]:
 
 def test_reminder_once_then_escalation_to_manager(rt: Runtime) -> None:
     _submit(rt)
+    with clock.frozen(T0), rt.db.transaction() as s:  # mgr1's substitute is reminded too
+        approvals.set_delegation(
+            s,
+            actor=get_active_staff(s, "mgr1"),
+            substitute_userid="sales2",
+            starts_on=date(2026, 3, 2),
+            ends_on=date(2026, 3, 2),
+        )
     assert remind_and_escalate(now=T0 + timedelta(hours=3)) == {"reminded": 0, "escalated": 0}
     assert remind_and_escalate(now=T0 + timedelta(hours=5)) == {"reminded": 1, "escalated": 0}
     assert remind_and_escalate(now=T0 + timedelta(hours=6)) == {"reminded": 0, "escalated": 0}
     assert len(_keys(rt, "approval-remind:")) == 1
+    with rt.db.transaction() as s:
+        reminder = s.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.idempotency_key.startswith("approval-remind:")
+            )
+        )
+        assert reminder is not None and reminder.recipient == "mgr1|sales2"
+        assert "已等待您审批 5 小时" in reminder.payload["text"]["content"]
     with clock.frozen(T0 + timedelta(hours=25)):
         assert remind_and_escalate() == {"reminded": 0, "escalated": 1}
         assert remind_and_escalate() == {"reminded": 0, "escalated": 0}

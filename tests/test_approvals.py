@@ -16,6 +16,7 @@ from models import (
     ApprovalRequest,
     ApprovalStep,
     Customer,
+    Department,
     Order,
     OrderType,
     OutboxMessage,
@@ -385,3 +386,27 @@ def test_nobody_approves_their_own_order(rt: Runtime) -> None:
         make_order(s, w, owner="mgr1", number="SO-2026-0002")
         with pytest.raises(ValidationFailed, match="销售经理"):
             approvals.submit(s, actor=w["mgr1"], number="SO-2026-0002")
+
+
+def test_approver_kinds_resolve_from_the_org_chart(rt: Runtime) -> None:
+    from services.approval_flows import resolve_approvers
+
+    with rt.db.transaction() as s:
+        w = build(s, managers=2)
+        top = Department(name="总部", head_userid="boss")
+        w.sales_dept.parent = top
+        order = make_order(s, w)
+        by_mgr1 = make_order(s, w, owner="mgr1", number="SO-2026-0002")
+
+        def ids(kind: str, value: str = "", o: Order = order) -> list[str]:
+            step = ApprovalStep(sequence=1, name="x", approver_kind=kind, approver_value=value)
+            return [p.userid for p in resolve_approvers(s, step, o)]
+
+        assert ids("department_head") == ["mgr1"]
+        assert ids("department_head", o=by_mgr1) == ["boss"]  # own head: one level up
+        assert ids("owner_manager") == ["mgr1"]
+        assert ids("owner_manager", o=by_mgr1) == ["boss"]
+        assert ids("users", "fin1, pm1|ghost") == ["fin1", "pm1"]
+        assert ids("role", "manager") == ["mgr1", "mgr2"]
+        assert ids("role", "manager", o=by_mgr1) == ["mgr2"]
+        assert ids("role", "finance") == ["fin1"]  # other department: everyone with the role

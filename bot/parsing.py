@@ -141,3 +141,11 @@ def _make_date(year: int, month: int, day: int, original: str) -> date:
         return date(year, month, day)
     except ValueError as exc:
         raise BadArguments(f"日期「{original.strip()}」不存在") from exc
+
+
+def order_ref(text: str) -> str:
+    """An order number as the services store it ('so-2026-1' -> 'SO-2026-0001'); anything else
+    (a project code, a typo) upper-cased and passed on for the service to judge."""
+    from services.order_numbers import normalize_number
+
+    return normalize_number(text) or text.strip().upper()

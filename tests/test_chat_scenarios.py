@@ -222,3 +222,12 @@ def test_bind_and_unbind_a_group(co: Co) -> None:
     assert co.chat.bot("sales1", "unbind", chat="grp-prj").text.startswith("本群已解除绑定")
     assert co.count(ChatBinding, ChatBinding.active.is_(True)) == 0
     assert "没有找到" in co.chat.bot("sales2", "绑定 星海科技", chat="grp-x").text
+
+
+def test_approve_in_a_group_chat(co: Co) -> None:
+    said = co.chat.bot("mgr1", "approve so-2026-1 价格合理")
+    assert "同意" in said.text
+    with co.rt.db.transaction() as s:
+        action = s.scalar(select(ApprovalAction).where(ApprovalAction.request_id == co.request_id))
+        assert action is not None and action.comment == "价格合理"
+    assert co.order("SO-2026-0001").status == "pending_approval"  # finance is next

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.parsing import BadArguments, split_args
+from bot.parsing import BadArguments, order_ref, split_args
 from bot.redaction import view_for
 from bot.render import (
     REJECT_REASON_KEY,
@@ -94,7 +94,7 @@ def approve_command(ctx: Context) -> Reply:
     parts = split_args(ctx.args, 1)
     if not parts:
         raise BadArguments("请写上订单号")
-    number = parts[0].upper()
+    number = order_ref(parts[0])
     comment = parts[1] if len(parts) > 1 else None
     result = approvals.decide(
         ctx.session, actor=ctx.actor, number=number, decision="approve", comment=comment
@@ -118,7 +118,7 @@ def reject_command(ctx: Context) -> Reply:
         raise BadArguments("请写上订单号和驳回原因")
     if len(parts) < 2:
         raise BadArguments("驳回必须写明原因")
-    number = parts[0].upper()
+    number = order_ref(parts[0])
     result = approvals.decide(
         ctx.session, actor=ctx.actor, number=number, decision="reject", comment=parts[1]
     )

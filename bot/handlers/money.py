@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from bot.parsing import BadArguments, looks_like_date, parse_amount, parse_date, split_args
+from bot.parsing import (
+    BadArguments,
+    looks_like_date,
+    order_ref,
+    parse_amount,
+    parse_date,
+    split_args,
+)
 from bot.redaction import view_for
 from bot.render import overdue_text, receipt_text
 from bot.router import Context, router
@@ -25,7 +32,7 @@ def paid_command(ctx: Context) -> Reply:
     parts = split_args(ctx.args, 3)
     if len(parts) < 2:
         raise BadArguments("请写上订单号和金额")
-    number = parts[0].upper()
+    number = order_ref(parts[0])
     amount = parse_amount(parts[1])
     received_on = None
     rest = parts[2:]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.parsing import BadArguments, parse_hours, split_args
+from bot.parsing import BadArguments, order_ref, parse_hours, split_args
 from bot.router import Context, router
 from wecom.replies import Reply, TextReply
 
@@ -22,7 +22,7 @@ def progress_command(ctx: Context) -> Reply:
     parts = split_args(ctx.args, 1)
     if len(parts) < 2:
         raise BadArguments("请写上订单号和进度内容")
-    number = parts[0].upper()
+    number = order_ref(parts[0])
     activity = orders.add_progress(ctx.session, actor=ctx.actor, number=number, text=parts[1])
     pushed = bindings.push_progress(ctx.session, activity)
     return TextReply(f"已记录 {number} 的进度" + (f",已推送到 {pushed} 个项目群" if pushed else ""))
@@ -42,7 +42,7 @@ def hours_command(ctx: Context) -> Reply:
     parts = split_args(ctx.args, 2)
     if len(parts) < 2:
         raise BadArguments("请写上订单号(或项目编号)和小时数")
-    ref = parts[0].upper()
+    ref = order_ref(parts[0])
     hours = parse_hours(parts[1])
     note = parts[2] if len(parts) > 2 else None
     entry = projects.log_hours(ctx.session, actor=ctx.actor, ref=ref, hours=hours, note=note)

@@ -106,15 +106,23 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
 
 def _truncate_all(rt: Runtime) -> None:
     tables = list(reversed(models.Base.metadata.sorted_tables))
+    # DELETE in reverse dependency order, not TRUNCATE: on near-empty tables it is ~20x faster
+    # on PostgreSQL (TRUNCATE pays a fixed file-level cost per table). Ids restart at 1 on both
+    # backends (SQLite reuses them once a table is empty; PostgreSQL's sequences are reset).
     with rt.db.engine.begin() as conn:
-        if rt.db.dialect == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
+        if rt.db.dialect == "sqlite":
             conn.execute(text("PRAGMA foreign_keys=OFF"))
-            for t in tables:
-                conn.execute(t.delete())
+        for t in tables:
+            conn.execute(t.delete())
+        if rt.db.dialect == "sqlite":
             conn.execute(text("PRAGMA foreign_keys=ON"))
+        else:
+            resets = ", ".join(
+                f"setval(pg_get_serial_sequence('\"{t.name}\"', 'id'), 1, false)"
+                for t in tables
+                if "id" in t.c and t.c.id.primary_key and t.c.id.autoincrement is not False
+            )
+            conn.execute(text(f"SELECT {resets}"))
 
 
 def _flush_namespace(rt: Runtime) -> None:

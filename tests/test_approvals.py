@@ -341,8 +341,9 @@ def test_withdraw_by_submitter(rt: Runtime) -> None:
         assert update is not None and update.recipient == "mgr1"
         assert update.payload["button"]["replace_name"] == "已撤回 · 王销售 · 10:32"
         # delivered card: its response_code; card still queued: delivery resolves it later
+        assignment_id = s.scalar(select(ApprovalAssignment.id))
         assert update.payload.get("response_code") or (
-            update.payload.get("response_code_from") == "approval-card:1"
+            update.payload.get("response_code_from") == f"approval-card:{assignment_id}"
         )
         mgr1 = staff_by(s, "mgr1")
         with pytest.raises(AlreadyDecided, match="已由 王销售 于 10:32 撤回"):

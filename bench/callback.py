@@ -55,11 +55,10 @@ def bare_app() -> Any:
 
 def callback_app() -> Any:
     from sqlalchemy import select
-    from sqlalchemy.orm import joinedload
 
     from app import create_app
     from bot.router import Context, Router
-    from models import Order
+    from models import Customer, Order, Staff
     from wecom.replies import Reply, TextReply
 
     app = create_app()
@@ -67,16 +66,18 @@ def callback_app() -> Any:
 
     @router.command("查单")
     def lookup(ctx: Context) -> Reply | None:
-        order = ctx.session.scalar(
-            select(Order)
-            .options(joinedload(Order.customer), joinedload(Order.owner))
+        # One query: the order with its customer and owner names.
+        row = ctx.session.execute(
+            select(Order.number, Order.title, Order.amount, Order.status, Customer.name, Staff.name)
+            .join(Customer, Customer.id == Order.customer_id)
+            .join(Staff, Staff.id == Order.owner_id)
             .where(Order.number == ctx.args)
-        )
-        if order is None:
+        ).first()
+        if row is None:
             return TextReply(f"没有找到 {ctx.args}")
+        number, title, amount, status, customer, owner = row
         return TextReply(
-            f"{order.number} {order.title}\n客户:{order.customer.name}\n"
-            f"金额:¥{order.amount:,.2f}\n状态:{order.status}\n负责人:{order.owner.name}"
+            f"{number} {title}\n客户:{customer}\n金额:¥{amount:,.2f}\n状态:{status}\n负责人:{owner}"
         )
 
     app.extensions["orderdesk.router"] = router

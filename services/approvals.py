@@ -21,10 +21,10 @@ from services.approval_requests import (
     lock_request,
     pending_request,
 )
-from services.errors import IllegalTransition, NotFound, PermissionDenied
+from services.errors import IllegalTransition, PermissionDenied
 from services.order_common import flush_or_conflict
+from services.order_queries import get_order
 from services.order_states import SYSTEM, apply_status, check
-from services.permissions import can_see_order
 
 __all__ = [
     "DecisionResult",
@@ -41,11 +41,7 @@ __all__ = [
 
 def load_order(session: Session, *, actor: Staff, number: str) -> Order:
     """The order by number within the actor's scope (out of scope reads as missing)."""
-    number = (number or "").strip().upper()
-    order = session.scalar(select(Order).where(Order.number == number))
-    if order is None or not can_see_order(actor, order):
-        raise NotFound(f"找不到订单 {number}")
-    return order
+    return get_order(session, actor=actor, number=number)
 
 
 def submit(session: Session, *, actor: Staff, number: str) -> ApprovalRequest:

@@ -11,17 +11,9 @@ from sqlalchemy.orm import Session
 
 from models import Activity, Order, Staff
 from models.order import ORDER_STATUS_ZH
+from services.bindings import push_progress
 from services.order_common import flush_or_conflict
-from wecom import outbox
-
-TEXT_LIMIT_BYTES = 2000  # message/send text is at most 2048 bytes
-
-
-def _truncate(text: str, limit: int = TEXT_LIMIT_BYTES) -> str:
-    raw = text.encode("utf-8")
-    if len(raw) <= limit:
-        return text
-    return raw[: limit - 3].decode("utf-8", errors="ignore") + "…"
+from wecom import cards, outbox
 
 
 def concerned(order: Order, *, exclude: Staff | None = None) -> list[str]:
@@ -50,7 +42,7 @@ def _send(
             key=f"{key_prefix}:{userid}",
             channel="app_message",
             recipient=userid,
-            payload={"msgtype": "text", "text": {"content": _truncate(text)}},
+            payload=cards.app_text(text),
             order_id=order.id,
         )
 
@@ -111,3 +103,6 @@ def notify_progress(session: Session, order: Order, activity: Activity, *, actor
         text=text,
         userids=concerned(order, exclude=actor),
     )
+    # The bound project/customer groups hear about it too; the count goes on the timeline.
+    pushed = push_progress(session, activity)
+    activity.data = {**activity.data, "pushed_groups": pushed}

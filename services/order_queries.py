@@ -7,7 +7,7 @@ import difflib
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from models import Customer, Order, Staff
+from models import Customer, Order, Project, Staff
 from models.order import ORDER_STATUS_ZH, ORDER_STATUSES
 from services.errors import NotFound, ValidationFailed
 from services.order_numbers import normalize_number
@@ -133,3 +133,18 @@ def order_counts(session: Session, *, actor: Staff) -> dict[str, int]:
     for status, n in rows:
         counts[status] = int(n)
     return counts
+
+
+OPEN_STATUSES = ("draft", "pending_approval", "approved", "in_progress", "delivered", "accepted")
+
+
+def my_orders(session: Session, *, actor: Staff, limit: int = 50) -> list[Order]:
+    """Open orders I own, whose project I manage, or that wait for my approval (also as a
+    delegate), newest first."""
+    from services.approvals import pending_for  # approvals builds on orders: import late
+
+    waiting = {a.request.order_id for a in pending_for(session, actor=actor)}
+    managed = select(Project.order_id).where(Project.pm_id == actor.id)
+    mine = or_(Order.owner_id == actor.id, Order.id.in_(managed), Order.id.in_(waiting))
+    stmt = select(Order).where(mine, Order.status.in_(OPEN_STATUSES))
+    return list(session.scalars(stmt.order_by(Order.id.desc()).limit(limit)))

@@ -33,6 +33,7 @@ from services.order_numbers import insert_with_number
 from services.order_queries import (
     get_order,
     list_orders,
+    my_orders,
     order_counts,
     search_orders,
     suggest,
@@ -59,6 +60,7 @@ __all__ = [
     "get_order",
     "line_amount",
     "list_orders",
+    "my_orders",
     "order_counts",
     "search_orders",
     "suggest",

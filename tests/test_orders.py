@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Activity, Attachment, Order, OrderLine, OutboxMessage
+from models import Activity, Attachment, ChatBinding, Order, OrderLine, OutboxMessage
 from runtime import Runtime
 from services import attachments, clock, orders
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tests.order_world import build_world, make_order, order_data
+from tests.order_world import build_world, force_status, make_order, order_data
 
 
 def _count(session: Session, model: type) -> int:
@@ -386,3 +386,40 @@ def test_progress_with_files(session: Session, rt: Runtime) -> None:
         orders.add_progress(session, actor=world.mgr1, number=order.number, text="  ")
     session.rollback()
     assert _count(session, Attachment) == 1
+
+
+def test_progress_reaches_bound_groups_but_not_client_groups(session: Session) -> None:
+    """Chat and mini-app both log progress through add_progress, so the push lives there."""
+    world = build_world(session)
+    order = make_order(session, world.sales1)
+    session.add_all(
+        [
+            ChatBinding(kind="appchat", chat_id="prjgroup1", customer_id=order.customer_id),
+            ChatBinding(
+                kind="webhook",
+                chat_id="client-key",
+                customer_id=order.customer_id,
+                audience="client",
+            ),
+        ]
+    )
+    session.flush()
+    activity = orders.add_progress(session, actor=world.sales1, number=order.number, text="上线")
+    session.commit()
+    pushes = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.idempotency_key.startswith("progress-push:"))
+    ).all()
+    assert [(m.channel, m.recipient) for m in pushes] == [("appchat", "prjgroup1")]
+    assert activity.data["pushed_groups"] == 1
+
+
+def test_my_orders_are_owned_managed_or_waiting_for_me(session: Session) -> None:
+    world = build_world(session)
+    mine = make_order(session, world.sales1)
+    other = make_order(session, world.sales2)
+    closed = make_order(session, world.sales1)
+    force_status(session, closed, "closed")
+    session.commit()
+    got = [o.number for o in orders.my_orders(session, actor=world.sales1)]
+    assert got == [mine.number]
+    assert other.number not in got and closed.number not in got

@@ -17,8 +17,6 @@ if TYPE_CHECKING:
 
     from models import Order
 
-OPEN_STATUSES = ("draft", "pending_approval", "approved", "in_progress", "delivered", "accepted")
-
 
 def prefetch(session: Session, order: Order) -> None:
     """Load what the card shows about the order in one round trip instead of one lazy load per
@@ -112,33 +110,9 @@ def my_command(ctx: Context) -> Reply:
     from services import orders
 
     view = view_for(ctx.session, ctx.event, ctx.actor)
-    mine = my_open_orders(ctx.session, ctx)
+    mine = orders.my_orders(ctx.session, actor=ctx.actor)
     counts = orders.order_counts(ctx.session, actor=ctx.actor)
     if not mine:
         return TextReply(f"你目前没有未完成的订单。\n{counts_line(counts)}")
     title = f"我的订单({counts_line(counts)}):"
     return TextReply(order_list(mine[:10], view, title=title))
-
-
-def my_open_orders(session: Session, ctx: Context) -> list[Order]:
-    """Open orders I own, whose project I manage, or that wait for my approval.
-
-    Composed from three service calls because no single service owns "mine" yet (asked for
-    `services.orders.my_orders` in the chat-commands report)."""
-    from sqlalchemy import select
-
-    from models import Project
-    from services import approvals, orders
-
-    actor = ctx.actor
-    found: dict[int, Order] = {}
-    for order in orders.list_orders(session, actor=actor, owner_userid=actor.userid, limit=50):
-        found.setdefault(order.id, order)
-    for assignment in approvals.pending_for(session, actor=actor):
-        order = assignment.request.order
-        found.setdefault(order.id, order)
-    managed = session.scalars(select(Project).where(Project.pm_id == actor.id).limit(50))
-    for project in managed:
-        found.setdefault(project.order.id, project.order)
-    open_orders = [o for o in found.values() if o.status in OPEN_STATUSES]
-    return sorted(open_orders, key=lambda o: o.id, reverse=True)

@@ -17,14 +17,14 @@ from wecom.replies import Reply, TextReply
     mutates=True,
 )
 def progress_command(ctx: Context) -> Reply:
-    from services import bindings, orders
+    from services import orders
 
     parts = split_args(ctx.args, 1)
     if len(parts) < 2:
         raise BadArguments("请写上订单号和进度内容")
     number = order_ref(parts[0])
     activity = orders.add_progress(ctx.session, actor=ctx.actor, number=number, text=parts[1])
-    pushed = bindings.push_progress(ctx.session, activity)
+    pushed = activity.data.get("pushed_groups", 0)
     return TextReply(f"已记录 {number} 的进度" + (f",已推送到 {pushed} 个项目群" if pushed else ""))
 
 

@@ -32,3 +32,11 @@ def sweep() -> int:
     if due:
         rt.queue.enqueue(deliver_due, queue="high", quiet=True)
     return due
+
+
+def prune_inbound() -> int:
+    """Drop inbound dedupe rows older than WeCom's retry window (daily)."""
+    import runtime
+    from wecom.dedupe import prune
+
+    return prune(runtime.current())

@@ -106,6 +106,13 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             CronTrigger(minute="*", second=41, timezone=tz),
             "消息外发补偿扫描",
         ),
+        JobSpec(
+            "inbound.prune",
+            "jobs.outbox:prune_inbound",
+            "low",
+            CronTrigger(hour=3, minute=23, timezone=tz),
+            "清理超过重试窗口的回调去重记录",
+        ),
     ]
 
 

@@ -203,6 +203,7 @@ def test_redis_down_at_callback_time_is_still_answered(
 def test_prune_removes_rows_past_48_hours(world: World) -> None:
     from datetime import UTC, datetime, timedelta
 
+    from jobs.outbox import prune_inbound
     from services import clock
 
     start = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -213,6 +214,6 @@ def test_prune_removes_rows_past_48_hours(world: World) -> None:
         with world.rt.db.transaction() as s:
             s.add(InboundEvent(dedupe_key="app:msg:new", channel="app", received_at=clock.now()))
         advance(timedelta(hours=2))
-        assert dedupe.prune(world.rt) == 1
+        assert prune_inbound() == 1  # the daily scheduled job over dedupe.prune
     with world.rt.db.transaction() as s:
         assert list(s.scalars(select(InboundEvent.dedupe_key))) == ["app:msg:new"]

@@ -52,6 +52,7 @@ def test_list_prints_every_job_with_next_run(rt: Runtime) -> None:
         "money.client_reminders",
         "approvals.remind_and_escalate",
         "outbox.sweep",
+        "inbound.prune",
     ]
     assert all("CST" in line for line in lines)  # next run shown in the company time zone
     assert "未实现" not in result.output

@@ -15,9 +15,10 @@ from redis import Redis
 
 import runtime
 from runtime import Runtime, build_runtime
+from tests.fakes.live import LIVE_AES_KEY
 from tests.fakes.wecom_server import FakeWeCom
 from tests.fakes.wire import Wire, make_wire
-from tests.test_outbox import LIVE_AES_KEY, rows
+from tests.test_outbox import rows
 from wecom import tokens
 from wecom.client import WeComClient
 from wecom.ratelimit import Limit, RateLimiter, RateLimits, limits_for

@@ -19,13 +19,12 @@ from services.collections import money_summary, overdue_for
 from services.payment_plans import generate_plan
 from services.receipts import record_receipt
 from services.staff import get_active_staff
+from tests.fakes.live import fake_wecom, go_live
 from tests.fakes.wecom_server import FakeWeCom
 from tests.money_world import contract_of, order_with_contract, staff
-from wecom import delivery, tokens
-from wecom.client import WeComClient
+from wecom import delivery
 
 D = Decimal
-LIVE_AES_KEY = "TGl2ZU1vZGVLZXlGb3JPdXRib3hUZXN0c09ubHkxMjM"
 DUE = date(2026, 6, 1)  # a Monday
 
 
@@ -36,33 +35,14 @@ def at(day: date, hh: int = 10, mm: int = 17) -> datetime:
 
 @pytest.fixture
 def fake() -> Iterator[FakeWeCom]:
-    server = FakeWeCom().start()
-    yield server
-    server.stop()
+    with fake_wecom() as server:
+        yield server
 
 
 @pytest.fixture
 def live(rt: Runtime, fake: FakeWeCom) -> Iterator[Runtime]:
-    tokens.clear_local_cache()
-    rt.settings = rt.settings.with_overrides(
-        wecom_mode="live",
-        wecom_api_base=fake.base,
-        wecom_secret="money-test-secret",
-        wecom_token="livetoken",
-        wecom_aes_key=LIVE_AES_KEY,
-        secret_key="x" * 32,
-    )
-    rt.extensions["wecom.client"] = WeComClient(
-        corp_id=rt.settings.wecom_corp_id,
-        secret=rt.settings.wecom_secret,
-        agent_id=rt.settings.wecom_agent_id,
-        api_base=fake.base,
-        redis=rt.redis,
-        namespace=rt.settings.redis_namespace,
-        timeout=(1.0, 1.0),
-    )
-    yield rt
-    tokens.clear_local_cache()
+    with go_live(rt, fake) as live_rt:
+        yield live_rt
 
 
 @pytest.fixture

@@ -18,49 +18,29 @@ from sqlalchemy import select
 from models.wecom import OutboxMessage
 from runtime import Runtime
 from services import clock
+from tests.fakes.live import fake_wecom, go_live
 from tests.fakes.wecom_server import FakeWeCom
-from wecom import cards, delivery, outbox, tokens
-from wecom.client import WeComClient
+from wecom import cards, delivery, outbox
 from wecom.ratelimit import RateLimits
 
 ROOT = Path(__file__).resolve().parent.parent
-LIVE_AES_KEY = "TGl2ZU1vZGVLZXlGb3JPdXRib3hUZXN0c09ubHkxMjM"
+
 LATER = timedelta(hours=2)  # beyond any backoff
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeWeCom]:
-    server = FakeWeCom().start()
-    yield server
-    server.stop()
+    with fake_wecom() as server:
+        yield server
 
 
 @pytest.fixture
 def live(rt: Runtime, fake: FakeWeCom) -> Iterator[Runtime]:
     """`rt` switched to WECOM_MODE=live against the fake server, with a fast-failing client."""
-    tokens.clear_local_cache()
-    rt.settings = rt.settings.with_overrides(
-        wecom_mode="live",
-        wecom_api_base=fake.base,
-        wecom_secret="outbox-test-secret",
-        wecom_token="livetoken",
-        wecom_aes_key=LIVE_AES_KEY,
-        secret_key="x" * 32,
-        outbox_max_attempts=4,
-    )
-    rt.extensions["wecom.client"] = WeComClient(
-        corp_id=rt.settings.wecom_corp_id,
-        secret=rt.settings.wecom_secret,
-        agent_id=rt.settings.wecom_agent_id,
-        api_base=fake.base,
-        redis=rt.redis,
-        namespace=rt.settings.redis_namespace,
-        timeout=(1.0, 0.5),
-        busy_retries=1,
-        busy_backoff=0.01,
-    )
-    yield rt
-    tokens.clear_local_cache()
+    with go_live(
+        rt, fake, timeout=(1.0, 0.5), busy_retries=1, busy_backoff=0.01, outbox_max_attempts=4
+    ) as live_rt:
+        yield live_rt
 
 
 def queue(rt: Runtime, *items: tuple[str, str, str, dict[str, Any]]) -> list[int]:

@@ -10,38 +10,23 @@ from click.testing import CliRunner, Result
 import runtime
 from cli import main
 from runtime import Runtime
+from tests.fakes.live import fake_wecom, go_live
 from tests.fakes.wecom_server import FakeWeCom
 from tests.test_outbox import _worker_env, queue, rows, texts
-from wecom import cards, delivery, tokens
-from wecom.client import WeComClient
+from wecom import cards, delivery
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeWeCom]:
-    server = FakeWeCom().start()
-    yield server
-    server.stop()
+    with fake_wecom() as server:
+        yield server
 
 
 @pytest.fixture
 def live(rt: Runtime, fake: FakeWeCom) -> Iterator[Runtime]:
-    from tests.test_outbox import LIVE_AES_KEY
-
-    tokens.clear_local_cache()
-    rt.settings = rt.settings.with_overrides(
-        wecom_mode="live",
-        wecom_api_base=fake.base,
-        wecom_secret="outbox-cli-secret",
-        wecom_token="livetoken",
-        wecom_aes_key=LIVE_AES_KEY,
-        secret_key="y" * 32,
-        outbox_max_attempts=2,
-    )
-    rt.extensions["wecom.client"] = WeComClient.from_settings(rt.settings, rt.redis)
-    rt.extensions["wecom.client"].busy_backoff = 0.01
-    yield rt
-    runtime.install(rt)  # the CLI installed (and closed) its own runtime
-    tokens.clear_local_cache()
+    with go_live(rt, fake, busy_backoff=0.01, outbox_max_attempts=2) as live_rt:
+        yield live_rt
+        runtime.install(rt)  # the CLI installed (and closed) its own runtime
 
 
 def run(rt: Runtime, *args: str) -> Result:

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from models import BusinessLine, Customer, Department, Installment, Order, PaymentPlan, Staff
 from services import clock
+from services.clock import company_tz
 from services.collections import OPEN_STATUSES
 from services.errors import ValidationFailed
 from services.permissions import MONEY_ROLES
-from services.schedule_rules import company_tz
 
 BUCKETS = ("not_due", "d1_30", "d31_60", "d61_90", "d90_plus")
 BUCKET_ZH = {

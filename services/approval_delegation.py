@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from models import Delegation, Staff
 from services import clock, timeline
+from services.clock import company_tz
 from services.errors import NotFound, ValidationFailed
-from services.notify import company_tz
 from services.staff import get_active_staff
 
 

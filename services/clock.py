@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 _now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 
@@ -41,3 +45,15 @@ def frozen(at: datetime) -> Iterator[Callable[[timedelta], None]]:
         yield advance
     finally:
         _now = previous
+
+
+def current_settings() -> Settings:
+    """This process's settings (services read the company's configuration through here)."""
+    import runtime  # late: runtime builds on services' models, never the other way round
+
+    return runtime.current().settings
+
+
+def company_tz() -> ZoneInfo:
+    """The company's time zone (TIMEZONE): what 'today' and schedules mean to people."""
+    return current_settings().tz

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from models import Customer, Installment, Order, PaymentPlan, Staff
 from services import clock
+from services.clock import company_tz
 from services.permissions import can_see_money, order_scope
-from services.schedule_rules import company_tz
 
 ZERO = Decimal("0.00")
 OPEN_STATUSES = ("planned", "due", "partially_paid")

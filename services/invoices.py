@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from models import Installment, Invoice, Staff
 from services import clock, timeline
+from services.clock import company_tz
 from services.errors import Conflict, NotFound, ValidationFailed
 from services.permissions import require_role
 from services.receipts import parse_amount
-from services.schedule_rules import company_tz
 
 MAX_TAX_RATE = Decimal("0.5")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +18,7 @@ from services import clock
 from wecom import cards, outbox
 
 if TYPE_CHECKING:
-    from settings import Settings
+    pass
 
 # replace_name has no documented byte limit of its own; the spec'd "已同意 · 张三 · 10:32" is
 # 31 bytes, just over the 30-byte button-text budget, so allow up to 20 CJK characters.
@@ -27,19 +26,9 @@ REPLACE_NAME_MAX = 60
 DECISION_ZH = {"approve": "已同意", "reject": "已驳回", "withdraw": "已撤回"}
 
 
-def settings() -> Settings:
-    import runtime
-
-    return runtime.current().settings
-
-
-def company_tz() -> ZoneInfo:
-    return settings().tz
-
-
 def hhmm(at: datetime) -> str:
     """A time as people in the company read it."""
-    return at.astimezone(company_tz()).strftime("%H:%M")
+    return at.astimezone(clock.company_tz()).strftime("%H:%M")
 
 
 def recipients(people: Iterable[Staff | None]) -> str:
@@ -70,7 +59,7 @@ def approval_card_body(
     if order.discount_rate:
         fields.append(("折扣", f"{order.discount_rate * 100:.1f}%"))
     fields.append(("审批步骤", f"{assignment.step_sequence}/{total} {step['name']}"))
-    detail = cards.approval_jump(settings(), request.id)
+    detail = cards.approval_jump(clock.current_settings(), request.id)
     return cards.button_interaction(
         task_id=assignment.card_task_id or f"appr-{assignment.id}",
         title=f"订单审批 {order.number}",

@@ -23,12 +23,6 @@ NUMBER_RE = re.compile(r"^\s*SO[-_ ]?(\d{4})[-_ ]?(\d{1,6})\s*$", re.IGNORECASE)
 MAX_ATTEMPTS = 25
 
 
-def company_tz() -> ZoneInfo:
-    import runtime
-
-    return runtime.current().settings.tz
-
-
 def format_number(year: int, seq: int) -> str:
     return f"SO-{year}-{seq:04d}"
 
@@ -56,7 +50,7 @@ def next_number(session: Session, year: int) -> str:
 
 def insert_with_number(session: Session, order: Order, *, tz: ZoneInfo | None = None) -> str:
     """Give `order` the next free number and INSERT it (flush); retried on a collision."""
-    year = clock.today(tz or company_tz()).year
+    year = clock.today(tz or clock.company_tz()).year
     for _ in range(MAX_ATTEMPTS):
         candidate = next_number(session, year)
         order.number = candidate

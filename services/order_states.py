@@ -175,8 +175,8 @@ def apply_status(
         )
         notify_status(session, order, before=before, actor=actor)
         # Installments due "N days after <status>" (e.g. delivered) start counting today.
+        from services.clock import company_tz
         from services.payment_plans import on_event
-        from services.schedule_rules import company_tz
 
         on_event(session, order=order, event=to, on_date=clock.today(company_tz()))
     return order

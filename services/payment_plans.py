@@ -36,8 +36,8 @@ from sqlalchemy.orm import Session
 from models import Contract, Installment, Milestone, Order, PaymentPlan, Project
 from models.money import TRIGGERS
 from services import timeline
+from services.clock import company_tz
 from services.errors import ValidationFailed
-from services.schedule_rules import company_tz
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from models import Milestone, Order, Project, Staff, Task, TimeEntry
 from services import clock, timeline
+from services.clock import company_tz
 from services.errors import AlreadyDecided, NotFound, PermissionDenied, ValidationFailed
-from services.notify import company_tz
 from services.staff import staff_with_role
 
 TASK_STATUSES = {"todo": "待办", "doing": "进行中", "done": "已完成"}

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from models import ChatBinding, Installment, Order, OutboxMessage, Receipt, ReceiptAllocation, Staff
 from services import clock, timeline
+from services.clock import company_tz
 from services.collections import MoneySummary, money_summary, plan_of
 from services.errors import Conflict, NotFound, ValidationFailed
 from services.orders import get_order
 from services.permissions import require_role
-from services.schedule_rules import company_tz
 from wecom import cards, outbox
 
 ZERO = Decimal("0.00")

@@ -29,16 +29,6 @@ NUDGE_MINUTES = 3
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def current_settings() -> Settings:
-    import runtime
-
-    return runtime.current().settings
-
-
-def company_tz() -> ZoneInfo:
-    return current_settings().tz
-
-
 def _hhmm(raw: str) -> time:
     hh, mm = raw.strip().split(":")
     return time(int(hh), int(mm))

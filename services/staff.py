@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models import Staff
 from services.errors import NotFound
@@ -13,7 +13,15 @@ NOT_ENABLED = "您还没有开通 OrderDesk,请联系管理员"
 
 def get_active_staff(session: Session, userid: str) -> Staff:
     """The active staff member with this WeCom userid, or NotFound with the standard message."""
-    staff = session.scalar(select(Staff).where(Staff.userid == userid))
+    # Roles in the same round trip (the mapper default, selectin, costs a second query): every
+    # chat message resolves its sender here before anything else.
+    staff = (
+        session.scalars(
+            select(Staff).options(joinedload(Staff.role_rows)).where(Staff.userid == userid)
+        )
+        .unique()
+        .first()
+    )
     if staff is None or not staff.active:
         raise NotFound(NOT_ENABLED)
     return staff

@@ -471,26 +471,33 @@ def main() -> None:
 
 NOTES = """Before (2026-11-27 16:02 UTC, load average 3.6 while other engineers' suites ran; no CPU
 accounting yet): bare 1,441 req/s, callback 145 req/s (ratio 0.10), callback p50 47.8 ms,
-p99 178.7 ms; at half the peak p99 34.3 ms; RSS 95-96 MB per worker. A re-run of that code at
-16:13 UTC (load average 2.3) gave 1,864 vs 148 req/s (ratio 0.08): the figure was not a load
-artefact.
+p99 178.7 ms; at half the peak p99 34.3 ms; RSS 95-96 MB per worker. The same code re-run at
+16:13 UTC (load average 2.3): bare 1,864 vs callback 148 req/s (ratio 0.08), p99 128.4 ms, half
+peak p99 36.8 ms. So the low ratio was not a load artefact.
 
-Profile (cProfile and per-statement timers, in-process against the same schema): the sender's
-staff row was read with its roles by a second `selectin` query; resolving the sender took
-3.2 ms wall / 2.9 ms CPU and is now one joined query, 1.9 ms / 1.7 ms
-(`services.staff.get_active_staff`). What is left per callback: PostgreSQL pre-ping, BEGIN, the
-staff + roles query, the handler's query and COMMIT (SQLAlchemy ORM costs ~0.6-1.5 ms CPU per
-statement here; the pre-ping is ~0.3 ms and stays: it keeps a restarted database from failing
-requests), two Redis SETs (claim, then the cached reply: 0.2 ms CPU together, both needed for
-dedupe before effect and retries), the hand-off to the handler thread (0.04 ms, needed for the
-3 s budget), and verify + decrypt + parse + seal (0.26 ms CPU).
+Change: the sender's staff row was read and then its roles by a second `selectin` query; now one
+joined query (`services.staff.get_active_staff`): resolving the sender in a transaction went from
+3.2 ms wall / 2.9 ms CPU to 1.9 ms / 1.7 ms (in-process, 15 interleaved rounds of 100). Callback
+peak 148 -> 196 req/s on the quiet machine; p99 at half the peak 36.8 -> 18.8 ms.
 
-Why 0.5x is out of reach by design: with 2 sync workers on 2 cores, throughput is bounded by CPU
-per request. The bare endpoint costs the workers ~0.9 ms CPU a request (gunicorn + Flask); half
-its rate would allow ~1.8 ms of worker CPU for a callback, less than resolving the sender alone
-(1.7 ms) before the handler's query, the transaction, Redis and crypto, and PostgreSQL's own
-CPU is spent on the same 2 cores. The worker-CPU line above is the fair comparison: the load
-generator's CPU (also listed) is paid out of the same cores in both runs.
+What one callback costs now (measured separately, in-process, CPU): verify + decrypt + parse +
+seal 0.26 ms; two Redis SETs (claim before any effect, then the cached reply for retries) 0.21 ms;
+hand-off to the handler thread (the 3 s budget) 0.04 ms; Flask + werkzeug ~0.4-0.6 ms (the bare
+endpoint); router + SQLAlchemy + psycopg for pre-ping, BEGIN, staff + roles, the handler's
+query, COMMIT ~3.7-5 ms. The whole request in-process (Flask test client) is 6.6-8.0 ms CPU,
+matching the 8.0 ms per request read from the gunicorn workers; about 2 ms of that I could not
+attribute to one place (spread over SQLAlchemy statement building, cache keys and row loading).
+Kept on purpose: the pre-ping (~0.3 ms; a restarted PostgreSQL must not fail callbacks), both
+Redis round trips and the thread hand-off (dedupe before effect, reply caching, deadline).
+
+Why 0.5x is out of reach by design: both servers are CPU-bound on the same 2 cores, so the rate
+is 2 cores / (CPU per request of workers + load generator + PostgreSQL + Redis). Bare costs
+0.62 ms (workers) + 0.24 ms (load generator) = 0.86 ms, i.e. 2,286 req/s. Half of that, 1,143
+req/s, allows 1.75 ms of CPU per callback in total, while the floor of a callback without any
+waste is already above it: 0.6 (Flask) + 0.26 (crypto) + 0.21 (Redis) + 1.7 (one staff query in a
+transaction) + ~1 (the handler's query) + PostgreSQL's own CPU = ~4 ms, i.e. ~0.2x at best. The
+worker-CPU line above is the fair comparison (the load generator's CPU, listed too, comes out of
+the same cores in both runs). p99 at half the peak and RSS per worker are within target.
 """
 
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from models import ChatBinding, Order
+from services.bindings import group_binding
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -24,25 +23,11 @@ if TYPE_CHECKING:
     from models import Staff
     from wecom.events import Event
 
-BOUND_KIND = "bot_group"
-
-
-def binding_for(session: Session, chat_id: str | None) -> ChatBinding | None:
-    if not chat_id:
-        return None
-    return session.scalar(
-        select(ChatBinding).where(
-            ChatBinding.kind == BOUND_KIND,
-            ChatBinding.chat_id == chat_id,
-            ChatBinding.active.is_(True),
-        )
-    )
-
 
 def chat_audience(session: Session, event: Event) -> str:
     if getattr(event, "chat_type", "single") != "group":
         return "private"
-    binding = binding_for(session, getattr(event, "chat_id", None))
+    binding = group_binding(session, getattr(event, "chat_id", None))
     if binding is not None and binding.audience == "client":
         return "client"
     return "internal"
@@ -96,6 +81,6 @@ class View:
 def view_for(session: Session, event: Event, actor: Staff) -> View:
     audience = chat_audience(session, event)
     binding = (
-        binding_for(session, getattr(event, "chat_id", None)) if audience != "private" else None
+        group_binding(session, getattr(event, "chat_id", None)) if audience != "private" else None
     )
     return View(audience=audience, actor=actor, binding=binding)

@@ -106,17 +106,24 @@ def bind_chat(
     return binding
 
 
-def unbind_chat(session: Session, *, actor: Staff, chat_id: str) -> ChatBinding:
-    """Stop pushing to this group. Only someone who could bind it again may unbind it."""
-    from services.permissions import SEE_ALL_ROLES, can_see_order
-
-    binding = session.scalar(
+def group_binding(session: Session, chat_id: str | None) -> ChatBinding | None:
+    """The active binding of a bot group chat (what the group may see and hear about)."""
+    if not chat_id:
+        return None
+    return session.scalar(
         select(ChatBinding).where(
             ChatBinding.kind == BOT_GROUP,
             ChatBinding.chat_id == chat_id,
             ChatBinding.active.is_(True),
         )
     )
+
+
+def unbind_chat(session: Session, *, actor: Staff, chat_id: str) -> ChatBinding:
+    """Stop pushing to this group. Only someone who could bind it again may unbind it."""
+    from services.permissions import SEE_ALL_ROLES, can_see_order
+
+    binding = group_binding(session, chat_id)
     if binding is None:
         raise NotFound("这个群还没有绑定订单或客户")
     order = session.get(Order, binding.order_id) if binding.order_id else None

@@ -8,7 +8,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
@@ -21,6 +21,9 @@ from app import create_app
 from migrations.run import upgrade
 from runtime import Runtime, build_runtime, install
 from settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 BACKEND = os.environ.get("ORDERDESK_TEST_BACKEND", "sqlite")
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -85,8 +88,7 @@ def redis_url() -> Iterator[str]:
     except Exception as exc:
         _unreachable("Redis", exc)
     yield REDIS_URL
-    for key in client.scan_iter(match=f"*{RUN_ID}*", count=1000):
-        client.delete(key)
+    _purge_redis(client)
     client.close()
 
 
@@ -125,11 +127,30 @@ def _truncate_all(rt: Runtime) -> None:
             conn.execute(text(f"SELECT {resets}"))
 
 
+def _purge_redis(client: Redis) -> None:
+    """Remove everything this run put in Redis: namespaced keys, our queues in RQ's queue set,
+    and RQ job hashes (named by job id only, so found by their `origin` queue)."""
+    marker = RUN_ID.encode()
+    for key in client.scan_iter(match=f"*{RUN_ID}*", count=1000):
+        client.delete(key)
+    ours = [q for q in client.smembers("rq:queues") if marker in q]
+    if ours:
+        client.srem("rq:queues", *ours)
+    jobs = [k for k in client.scan_iter(match="rq:job:*", count=1000) if k.count(b":") == 2]
+    if jobs:
+        pipe = client.pipeline()
+        for key in jobs:
+            pipe.hget(key, "origin")
+        stale = [
+            k for k, origin in zip(jobs, pipe.execute(), strict=True) if origin and marker in origin
+        ]
+        for key in stale:
+            client.delete(key, key + b":dependents", key + b":dependencies")
+
+
 def _flush_namespace(rt: Runtime) -> None:
-    if rt.redis is None:
-        return
-    for key in rt.redis.scan_iter(match=f"*{RUN_ID}*", count=1000):
-        rt.redis.delete(key)
+    if rt.redis is not None:
+        _purge_redis(rt.redis)
 
 
 @pytest.fixture

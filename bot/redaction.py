@@ -24,13 +24,18 @@ if TYPE_CHECKING:
     from wecom.events import Event
 
 
-def chat_audience(session: Session, event: Event) -> str:
+def _audience(event: Event, binding: ChatBinding | None) -> str:
     if getattr(event, "chat_type", "single") != "group":
         return "private"
-    binding = group_binding(session, getattr(event, "chat_id", None))
     if binding is not None and binding.audience == "client":
         return "client"
     return "internal"
+
+
+def _binding(session: Session, event: Event) -> ChatBinding | None:
+    if getattr(event, "chat_type", "single") != "group":
+        return None
+    return group_binding(session, getattr(event, "chat_id", None))
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,6 @@ class View:
 
 
 def view_for(session: Session, event: Event, actor: Staff) -> View:
-    audience = chat_audience(session, event)
-    binding = (
-        group_binding(session, getattr(event, "chat_id", None)) if audience != "private" else None
-    )
-    return View(audience=audience, actor=actor, binding=binding)
+    """Who will read the reply; one binding look-up (the router does it once per message)."""
+    binding = _binding(session, event)
+    return View(audience=_audience(event, binding), actor=actor, binding=binding)

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from bot.parsing import BadArguments, normalize
 from services.errors import DomainError
@@ -26,6 +26,7 @@ from wecom.replies import Reply, TextReply
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from bot.redaction import View
     from models import Staff
     from runtime import Runtime
 
@@ -88,6 +89,14 @@ class Context:
         return getattr(self.event, "chat_type", "single") == "group"
 
     @property
+    def view(self) -> View:
+        """Who reads the reply (set once per message by the channel middleware)."""
+        view = self.extras.get("view")
+        if view is None:  # pragma: no cover - the middleware runs first
+            raise RuntimeError("handler ran before the channel middleware")
+        return cast("View", view)
+
+    @property
     def audience(self) -> str:
         """'private' (1:1), 'internal' or 'client' (group); set by the channel middleware."""
         return str(self.extras.get("audience", "private"))
@@ -140,9 +149,11 @@ def staff_middleware(ctx: Context, next: Next) -> Reply | None:
 
 def channel_middleware(ctx: Context, next: Next) -> Reply | None:
     """Work out who may read the reply, and refuse what a client group must not do."""
-    from bot.redaction import chat_audience
+    from bot.redaction import view_for
 
-    ctx.extras["audience"] = chat_audience(ctx.session, ctx.event)
+    view = view_for(ctx.session, ctx.event, ctx.actor)
+    ctx.extras["view"] = view
+    ctx.extras["audience"] = view.audience
     cmd = ctx.command
     if cmd is not None:
         if cmd.group_only and not ctx.in_group:

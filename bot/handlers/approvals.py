@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot.parsing import BadArguments, order_ref, split_args
-from bot.redaction import view_for
 from bot.render import (
     REJECT_REASON_KEY,
     money,
@@ -55,7 +54,7 @@ def pending_command(ctx: Context) -> Reply:
     items = approvals.pending_for(ctx.session, actor=ctx.actor)
     if not items:
         return TextReply("没有等你审批的订单 👍")
-    view = view_for(ctx.session, ctx.event, ctx.actor)
+    view = ctx.view
     if len(items) == 1 and not ctx.in_group:
         return CardReply(_card_for(ctx, items[0]))
     lines = [f"你有 {len(items)} 条待审批:"]

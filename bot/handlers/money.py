@@ -10,7 +10,6 @@ from bot.parsing import (
     parse_date,
     split_args,
 )
-from bot.redaction import view_for
 from bot.render import overdue_text, receipt_text
 from bot.router import Context, router
 from services import clock
@@ -62,7 +61,7 @@ def paid_command(ctx: Context) -> Reply:
 def overdue_command(ctx: Context) -> Reply:
     from services import collections
 
-    view = view_for(ctx.session, ctx.event, ctx.actor)
+    view = ctx.view
     if ctx.in_group and view.binding is None:
         # An unbound group could hold anyone: money stays in the 1:1 chat.
         return TextReply("逾期金额只在单聊或已绑定客户的群里显示,请私聊我发送「逾期」")

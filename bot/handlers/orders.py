@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.parsing import BadArguments
-from bot.redaction import View, view_for
+from bot.redaction import View
 from bot.render import OrderFacts, counts_line, not_found, order_card, order_list, order_markdown
 from bot.router import Context, router
 from services.errors import NotFound
@@ -73,7 +73,7 @@ def order_command(ctx: Context) -> Reply:
     query = ctx.args.strip()
     if not query:
         raise BadArguments("请告诉我要查什么")
-    view = view_for(ctx.session, ctx.event, ctx.actor)
+    view = ctx.view
     if normalize_number(query):
         try:
             order = orders.get_order(ctx.session, actor=ctx.actor, number=query)
@@ -109,7 +109,7 @@ def order_command(ctx: Context) -> Reply:
 def my_command(ctx: Context) -> Reply:
     from services import orders
 
-    view = view_for(ctx.session, ctx.event, ctx.actor)
+    view = ctx.view
     mine = orders.my_orders(ctx.session, actor=ctx.actor)
     counts = orders.order_counts(ctx.session, actor=ctx.actor)
     if not mine:

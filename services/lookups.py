@@ -24,8 +24,8 @@ from models import (
     Staff,
     Task,
 )
-from services.errors import NotFound
-from services.permissions import can_see_order, order_scope
+from services.errors import NotFound, PermissionDenied
+from services.permissions import can_see_money, can_see_order, order_scope
 
 
 def activity_page(
@@ -101,10 +101,13 @@ class Payments:
     receipts: list[tuple[Receipt, Decimal]]  # (receipt, amount allocated to this order)
 
 
-def payments_of(session: Session, order: Order) -> Payments:
-    """The order's plan, its invoices, and the receipts allocated to it (with the share)."""
+def payments_of(session: Session, *, actor: Staff, order: Order) -> Payments:
+    """The order's plan, its invoices, and the receipts allocated to it (with the share), for
+    someone who may see the order's money."""
     from services.collections import plan_of
 
+    if not can_see_money(actor, order):
+        raise PermissionDenied("您无权查看这笔订单的金额")
     plan = plan_of(session, order)
     if plan is None:
         return Payments(None, [], [], [])

@@ -163,3 +163,10 @@ def test_a_retry_while_the_first_delivery_runs_is_not_a_second_effect(world: Wor
     t.join(timeout=10)
     assert _json(first[0][1])["stream"]["content"] == "慢慢来:并发"
     assert world.effects == [("slow", "zhangsan")]
+
+
+def test_bot_reply_carries_the_callback_urls_nonce(world: World) -> None:
+    # D:101033: "需要用回调url中的nonce"; a fresh nonce gets the reply refused.
+    req = signing.bot_text(world.settings, "zhangsan", "回声 nonce", chat_id="g")
+    resp = world.client.post(req.url, data=req.body, content_type=req.content_type)
+    assert json.loads(resp.get_data(as_text=True))["nonce"] == req.query["nonce"]

@@ -329,45 +329,26 @@ def app_markdown(content: str) -> dict[str, Any]:
     return {"msgtype": "markdown", "markdown": {"content": truncate_bytes(content, TEXT_MAX)}}
 
 
-def app_textcard(*, title: str, description: str, url: str, btntxt: str = "详情") -> dict[str, Any]:
-    return {
-        "msgtype": "textcard",
-        "textcard": {
-            "title": truncate_bytes(title, 128),
-            "description": truncate_bytes(description, 512),
-            "url": url[:URL_MAX],
-            "btntxt": truncate_bytes(btntxt, 12),
-        },
-    }
-
-
 def app_template_card(card: Mapping[str, Any]) -> dict[str, Any]:
     return {"msgtype": "template_card", "template_card": dict(card)}
 
 
-def app_miniprogram_notice(
-    *,
-    appid: str,
-    title: str,
-    page: str | None = None,
-    description: str | None = None,
-    items: Iterable[tuple[str, str]] = (),
-    emphasis_first_item: bool = False,
-) -> dict[str, Any]:
-    notice: dict[str, Any] = {
-        "appid": appid,
-        "title": truncate_bytes(title, 36),
-        "emphasis_first_item": emphasis_first_item,
-        "content_item": [
-            {"key": truncate_bytes(k, 30), "value": truncate_bytes(str(v), 90)}
-            for k, v in list(items)[:10]
-        ],
-    }
-    if page:
-        notice["page"] = page
-    if description:
-        notice["description"] = truncate_bytes(description, 60)
-    return {"msgtype": "miniprogram_notice", "miniprogram_notice": notice}
+def card_markdown(card: Mapping[str, Any]) -> str:
+    """The readable content of a template card as markdown, for a channel that cannot carry the
+    card (the bot's response_url answering a group callback, D:101138). Buttons are dropped:
+    a click needs the card itself."""
+    main = card.get("main_title") or {}
+    lines = [f"**{main.get('title', '')}**"] if main.get("title") else []
+    if main.get("desc"):
+        lines.append(str(main["desc"]))
+    emphasis = card.get("emphasis_content") or {}
+    if emphasis.get("title"):
+        lines.append(f"**{emphasis['title']}** {emphasis.get('desc', '')}".rstrip())
+    if card.get("sub_title_text"):
+        lines.append(str(card["sub_title_text"]))
+    for row in card.get("horizontal_content_list") or []:
+        lines.append(f"> {row.get('keyname', '')}:{row.get('value', '')}")
+    return "\n".join(lines)
 
 
 def webhook_text(content: str, *, mentioned: Sequence[str] = ()) -> dict[str, Any]:

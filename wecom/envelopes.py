@@ -129,13 +129,8 @@ def _render_app(reply: Reply, event: Event, corp_id: str, now: int) -> Rendered:
     if isinstance(reply, TextReply) and not is_card:
         text = cdata(cards.truncate_bytes(reply.content, cards.TEXT_MAX))
         return Rendered(_app_xml(event, corp_id, "text", f"<Content>{text}</Content>", now))
-    if isinstance(reply, MarkdownReply) and not is_card:
-        # Passive markdown: the shape community code uses; D:90241 lists text only, so this is
-        # the one passive form that is unconfirmed. message/send markdown is documented.
-        text = cdata(cards.truncate_bytes(reply.content, cards.TEXT_MAX))
-        inner = f"<Markdown><Content>{text}</Content></Markdown>"
-        return Rendered(_app_xml(event, corp_id, "markdown", inner, now))
-    # A new card (or text answering a click) cannot be a passive reply: send it as a message.
+    # Markdown and a new card are send-only (D:90241 has no passive form for either), and text
+    # answering a click would replace nothing: all of them go out through message/send.
     return Rendered("", late_messages(reply, event))
 
 
@@ -185,6 +180,16 @@ def _render_bot(reply: Reply, event: Event) -> Rendered:
     return Rendered("")
 
 
+def _response_url_payload(reply: Reply, event: Event) -> dict[str, Any]:
+    """D:101138: response_url takes markdown, or a template_card only when the callback came
+    from a single chat; in a group the card's content goes as markdown."""
+    card = reply.card if isinstance(reply, (CardReply, UpdateCardReply)) else None
+    if card is not None and getattr(event, "chat_type", "single") == "single":
+        return {"msgtype": "template_card", "template_card": dict(card)}
+    text = cards.card_markdown(card) if card is not None else _text_of(reply)
+    return {"msgtype": "markdown", "markdown": {"content": cards.truncate_bytes(text, STREAM_MAX)}}
+
+
 def _text_of(reply: Reply) -> str:
     if isinstance(reply, (TextReply, MarkdownReply)):
         return reply.content
@@ -211,15 +216,7 @@ def late_messages(reply: Reply | None, event: Event) -> list[OutboxItem]:
     key = reply_key(event)
     response_url = getattr(event, "response_url", None)
     if event.channel == "bot" and response_url:
-        card = reply.card if isinstance(reply, (CardReply, UpdateCardReply)) else None
-        if card is not None:
-            payload: dict[str, Any] = {"msgtype": "template_card", "template_card": dict(card)}
-        else:
-            payload = {
-                "msgtype": "markdown",
-                "markdown": {"content": cards.truncate_bytes(_text_of(reply), STREAM_MAX)},
-            }
-        return [OutboxItem(key, "bot_response", response_url, payload)]
+        return [OutboxItem(key, "bot_response", response_url, _response_url_payload(reply, event))]
     if isinstance(reply, UpdateCardReply):
         code = getattr(event, "response_code", None)
         if code:
@@ -246,7 +243,7 @@ def late_messages(reply: Reply | None, event: Event) -> list[OutboxItem]:
 # -- sealing -------------------------------------------------------------------------------------
 
 
-def seal_app(crypto: CallbackCrypto, plaintext: str, *, nonce: str | None = None) -> str:
+def seal_app(crypto: CallbackCrypto, plaintext: str, *, nonce: str) -> str:
     env = crypto.encrypt(plaintext, nonce=nonce)
     return (
         f"<xml><Encrypt>{cdata(env.encrypt)}</Encrypt>"
@@ -255,7 +252,7 @@ def seal_app(crypto: CallbackCrypto, plaintext: str, *, nonce: str | None = None
     )
 
 
-def seal_bot(crypto: CallbackCrypto, plaintext: str, *, nonce: str | None = None) -> str:
+def seal_bot(crypto: CallbackCrypto, plaintext: str, *, nonce: str) -> str:
     env = crypto.encrypt(plaintext, nonce=nonce)
     return json.dumps(
         {

@@ -21,6 +21,7 @@ from runtime import Runtime
 from services import approvals, payment_plans, projects
 from settings import Settings
 from tests.approvals_world import build, make_order
+from tests.fakes.wecom_rules import check_passive
 from wecom import signing
 from wecom.envelopes import PROCESSING_TEXT
 from wecom.events import CardEvent, EnterEvent, TextMessage
@@ -159,7 +160,7 @@ class Chat:
         before = self._last_outbox_id()
         resp = self.client.post(req.url, data=req.body, content_type=req.content_type)
         assert resp.status_code == 200, resp.get_data(as_text=True)
-        plain = signing.open_reply(self.settings, req.channel, resp.get_data(as_text=True))
+        plain = check_passive(self.settings, req, resp.get_data(as_text=True))
         if plain and PROCESSING_TEXT not in plain:
             return _parse_passive(req.channel, plain)
         # No passive reply: the answer travels through the outbox, either at once (a new card

@@ -96,7 +96,7 @@ def test_live_delivery_stores_msgid_and_response_code(live: Runtime, fake: FakeW
         ("card", "app_message", "zhangsan|lisi", cards.app_template_card(card)),
         ("hook", "webhook", "robot-key", cards.webhook_markdown("**日报**")),
         ("chat", "appchat", "chat1", cards.app_text("群消息")),
-        ("bot", "bot_response", f"{fake.base}/aibot/response?code=1", cards.app_markdown("完成")),
+        ("bot", "bot_response", fake.response_url("group"), cards.app_markdown("完成")),
         (
             "ext",
             "external_template",
@@ -374,7 +374,7 @@ def test_a_row_taken_over_during_a_long_batch_is_not_sent_twice(
 def test_bot_response_url_older_than_an_hour_is_dead_not_posted(
     live: Runtime, fake: FakeWeCom
 ) -> None:
-    url = f"{fake.base}/aibot/response?code=old"
+    url = fake.response_url("group")
     queue(live, ("late", "bot_response", url, cards.app_markdown("太晚了")))
     fake.down = True
     delivery.deliver_due(live)  # fails while WeCom is down: retried later...

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from bot.router import Context
+from services import clock
 from tests import callback_world
 from tests.callback_world import World
 from wecom import signing
 from wecom.events import TextMessage
-from wecom.replies import CardReply, MarkdownReply, Reply, UpdateCardReply
+from wecom.replies import CardReply, MarkdownReply, Reply, TextReply, UpdateCardReply
 
 # The scenario fixtures (module-scoped runtime, per-test world).
 edge_rt = callback_world.edge_rt
@@ -170,3 +172,31 @@ def test_bot_reply_carries_the_callback_urls_nonce(world: World) -> None:
     req = signing.bot_text(world.settings, "zhangsan", "回声 nonce", chat_id="g")
     resp = world.client.post(req.url, data=req.body, content_type=req.content_type)
     assert json.loads(resp.get_data(as_text=True))["nonce"] == req.query["nonce"]
+
+
+def test_late_welcome_to_enter_chat_is_not_sent_through_the_app(world: World) -> None:
+    from bot import deadline
+
+    @world.router.on_enter
+    def slow_welcome(ctx: Context) -> Reply | None:
+        world.release.wait(timeout=10)
+        return TextReply("欢迎")
+
+    world.rt.settings = world.rt.settings.with_overrides(handler_budget_seconds=0.2)
+    assert world.post(signing.bot_enter(world.settings, "zhangsan")) == (200, None)
+    world.release.set()
+    assert deadline.drain(timeout=10)
+    assert world.outbox() == []  # answer within the deadline or not at all
+
+
+def test_bot_event_retried_without_create_time_is_one_event(world: World) -> None:
+    # D:101027: bot events carry a msgid; a callback without create_time must not get a fresh
+    # "now" per delivery (two keys, two effects) when WeCom retries it seconds later.
+    data = json.loads(signing.bot_card_json("zhangsan", "appr-7", "approve:7", chat_id="g"))
+    data.pop("create_time")
+    plaintext = json.dumps(data, ensure_ascii=False)
+    with clock.frozen(datetime(2026, 11, 2, 9, 0, tzinfo=UTC)) as advance:
+        for _ in range(2):
+            assert world.post(signing.seal(world.settings, "bot", plaintext))[0] == 200
+            advance(timedelta(seconds=6))
+    assert world.effects == [("approve:7", "zhangsan")]

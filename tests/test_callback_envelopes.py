@@ -6,7 +6,7 @@ from defusedxml.ElementTree import fromstring
 
 from wecom import cards
 from wecom.envelopes import card_xml, cdata, late_messages, render
-from wecom.events import CardEvent, TextMessage
+from wecom.events import CardEvent, EnterEvent, TextMessage
 from wecom.replies import CardReply, MarkdownReply, TextReply, UpdateCardReply
 
 
@@ -56,11 +56,12 @@ def test_late_card_update_uses_the_response_code() -> None:
     }
 
 
-def test_late_bot_reply_without_response_url_falls_back_to_a_message() -> None:
+def test_late_bot_reply_without_response_url_never_goes_through_the_app() -> None:
+    # The app's message/send is another chat (the user's 1:1 with the app): wrong channel.
     event = TextMessage(channel="bot", user_id="u1", create_time=1, content="x", msg_id="9")
-    [item] = late_messages(MarkdownReply("**好**"), event)
-    assert (item.channel, item.recipient) == ("app_message", "u1")
-    assert item.payload == {"msgtype": "markdown", "markdown": {"content": "**好**"}}
+    assert late_messages(MarkdownReply("**好**"), event) == []
+    enter = EnterEvent(channel="bot", user_id="u1", create_time=1, msg_id="e1")
+    assert late_messages(TextReply("欢迎"), enter) == []
 
 
 def _bot_text(chat_type: str) -> TextMessage:

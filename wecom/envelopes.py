@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from wecom import cards
 from wecom.crypto import CallbackCrypto
 from wecom.events import CardEvent, EnterEvent, Event, TextMessage
 from wecom.replies import CardReply, MarkdownReply, Reply, TextReply, UpdateCardReply
+
+log = logging.getLogger(__name__)
 
 PROCESSING_TEXT = "⏳ 处理中,结果稍后发送给你"
 STREAM_MAX = 20480  # bytes of a bot stream's markdown content
@@ -215,7 +218,13 @@ def late_messages(reply: Reply | None, event: Event) -> list[OutboxItem]:
         return []
     key = reply_key(event)
     response_url = getattr(event, "response_url", None)
-    if event.channel == "bot" and response_url:
+    if event.channel == "bot":
+        # The bot answers late only through the callback's response_url (D:101138). Without
+        # one (enter_chat has none) there is no late answer: the app's message/send would put
+        # a group's or the bot's answer into another chat (the user's 1:1 with the app).
+        if not response_url:
+            log.info("late bot reply to %s dropped: no response_url", event.dedupe_key)
+            return []
         return [OutboxItem(key, "bot_response", response_url, _response_url_payload(reply, event))]
     if isinstance(reply, UpdateCardReply):
         code = getattr(event, "response_code", None)

@@ -161,7 +161,8 @@ def parse_bot(plaintext: str) -> Event:
     if not user or not msg_type:
         raise BadRequest("from.userid / msgtype missing")
     raw_time = data.get("create_time")
-    # Text callbacks may carry no create_time; message dedupe uses msgid, so "now" is harmless.
+    # A callback may carry no create_time: every dedupe key of the bot is its msgid
+    # (D:100719, D:101027), so "now" never splits a retried delivery into two events.
     create_time = (
         _int(raw_time, "create_time") if raw_time is not None else int(clock.now().timestamp())
     )
@@ -192,7 +193,13 @@ def parse_bot(plaintext: str) -> Event:
             raise BadRequest("event missing")
         event_type = _str(event, "eventtype") or ""
         if event_type == "enter_chat":
-            return EnterEvent(channel="bot", user_id=user, create_time=create_time, chat_id=chat_id)
+            return EnterEvent(
+                channel="bot",
+                user_id=user,
+                create_time=create_time,
+                chat_id=chat_id,
+                msg_id=msg_id,
+            )
         if event_type == "template_card_event":
             detail = event.get("template_card_event")
             if not isinstance(detail, dict):
@@ -209,6 +216,7 @@ def parse_bot(plaintext: str) -> Event:
                 chat_id=chat_id,
                 chat_type=chat_type,
                 response_url=response_url,
+                msg_id=msg_id,
             )
         return UnknownEvent(
             channel="bot",

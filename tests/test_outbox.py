@@ -384,3 +384,20 @@ def test_bot_response_url_older_than_an_hour_is_dead_not_posted(
     [row] = rows(live)
     assert row.status == "dead" and "过期" in (row.last_error or "")
     assert len(fake.calls_to("aibot/response")) == tried
+
+
+def test_card_update_with_a_response_code_older_than_72h_is_spent_not_retried(
+    live: Runtime, fake: FakeWeCom
+) -> None:
+    # D:94888: a response_code works once within 72 h; past that it is dead at once.
+    card = cards.button_interaction(task_id="appr-6", title="审批", buttons=[("同意", "approve:6")])
+    queue(live, ("approval-card:6", "app_message", "zhangsan", cards.app_template_card(card)))
+    assert delivery.deliver_batches(live).sent == 1
+    with clock.frozen(clock.now() + timedelta(hours=72, minutes=1)):
+        update = {"response_code_from": "approval-card:6", "button": {"replace_name": "已同意"}}
+        queue(live, ("approval-card-update:6", "card_update", "zhangsan", update))
+        report = delivery.deliver_batches(live)
+    assert (report.dead, report.retrying) == (1, 0)
+    row = rows(live)[-1]
+    assert row.status == "dead" and "72" in (row.last_error or "")
+    assert fake.calls_to("message/update_template_card") == []

@@ -39,6 +39,8 @@ BACKOFF_BASE = 15.0  # seconds before the first retry; doubles per attempt
 BACKOFF_CAP = 3600.0
 REF_WAIT = timedelta(seconds=10)  # a card update waiting for its card's response_code
 RESPONSE_URL_TTL = timedelta(hours=1)  # the bot's response_url accepts one POST within 1 h
+RESPONSE_CODE_TTL = timedelta(hours=72)  # a response_code works once, within 72 h (D:94888)
+ISSUED_AT = "response_code_issued_at"  # payload field (ISO time) where the code's age is known
 
 API_OF_CHANNEL = {
     "app_message": "message/send",
@@ -384,17 +386,26 @@ def _call(
 
 def _resolve_card_update(rt: Runtime, claim: Claim, payload: dict[str, Any]) -> dict[str, Any]:
     """A card update may name the card's outbox key instead of a response_code
-    (`response_code_from`), because the update can be queued before the card was delivered."""
+    (`response_code_from`), because the update can be queued before the card was delivered.
+    A code older than 72 h is spent (D:94888): the row is dead at once, not retried."""
     ref = payload.pop("response_code_from", None)
-    if payload.get("response_code") or not ref:
-        return payload
+    issued = payload.pop(ISSUED_AT, None)
+    issued_at = datetime.fromisoformat(issued) if issued else claim.created_at
+    if not payload.get("response_code") and ref:
+        payload["response_code"], issued_at = _card_response_code(rt, ref)
+    if issued_at is not None and clock.now() - issued_at > RESPONSE_CODE_TTL:
+        raise _Dead("response_code 已失效(超过 72 小时)/ response_code spent (older than 72 h)")
+    return payload
+
+
+def _card_response_code(rt: Runtime, ref: str) -> tuple[str, datetime | None]:
     with rt.db.transaction() as session:
         card = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == ref))
         status = card.status if card is not None else None
         code = card.response_code if card is not None else None
+        sent_at = card.sent_at if card is not None else None
     if status == "sent" and code:
-        payload["response_code"] = code
-        return payload
+        return code, sent_at  # WeCom issued the code when it accepted the card
     if status in (None, "dead") or status == "sent":
         raise _Dead(f"card {ref!r} has no response_code (status {status})")
     raise _Wait(REF_WAIT.total_seconds(), f"waiting for card {ref!r} to be delivered")

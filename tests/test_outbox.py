@@ -21,6 +21,7 @@ from services import clock
 from tests.fakes.live import fake_wecom, go_live
 from tests.fakes.wecom_server import FakeWeCom
 from wecom import cards, delivery, outbox
+from wecom.client import get_client
 from wecom.ratelimit import RateLimits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -401,3 +402,38 @@ def test_card_update_with_a_response_code_older_than_72h_is_spent_not_retried(
     row = rows(live)[-1]
     assert row.status == "dead" and "72" in (row.last_error or "")
     assert fake.calls_to("message/update_template_card") == []
+
+
+def _group(chatid: str) -> tuple[tuple[str, str, str, dict[str, Any]], ...]:
+    create = {"name": "项目群", "owner": "zhangsan", "userlist": ["zhangsan", "lisi"]}
+    welcome = {"chatid": chatid, **cards.app_text("欢迎"), outbox.AFTER: f"create:{chatid}"}
+    return (
+        (f"create:{chatid}", "appchat_create", chatid, create),
+        (f"welcome:{chatid}", "appchat", chatid, welcome),
+    )
+
+
+def test_appchat_create_retried_after_a_lost_answer_is_success(
+    live: Runtime, fake: FakeWeCom
+) -> None:
+    # The first attempt reached WeCom but its answer was lost: the retry gets 86215.
+    client = get_client(live)
+    client.appchat_create(
+        name="项目群", owner="zhangsan", userlist=["zhangsan", "lisi"], chatid="p77"
+    )
+    queue(live, *_group("p77"))
+    report = delivery.deliver_batches(live)
+    assert report.sent == 2, [r.last_error for r in rows(live)]
+    assert [r.status for r in rows(live)] == ["sent", "sent"]
+    assert len(fake.calls_to("appchat/send")) == 1
+
+
+def test_group_welcome_waits_for_the_group_to_exist(live: Runtime, fake: FakeWeCom) -> None:
+    queue(live, *_group("p78"))
+    fake.fail("appchat/create", 45009, 45009)
+    first = delivery.deliver_batches(live)
+    assert (first.retrying, first.waiting) == (1, 1)
+    assert fake.calls_to("appchat/send") == []  # never spoken to before it exists
+    assert deliver_later(live).sent == 2
+    body = fake.calls_to("appchat/send")[0].body or {}
+    assert outbox.AFTER not in body and body["chatid"] == "p78"

@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 
 from models.wecom import OutboxMessage
 from services import clock
+from wecom import outbox
 from wecom.errors import WeComError
 from wecom.ratelimit import RateLimiter, RateLimits, limits_for
 
@@ -41,6 +42,7 @@ REF_WAIT = timedelta(seconds=10)  # a card update waiting for its card's respons
 RESPONSE_URL_TTL = timedelta(hours=1)  # the bot's response_url accepts one POST within 1 h
 RESPONSE_CODE_TTL = timedelta(hours=72)  # a response_code works once, within 72 h (D:94888)
 ISSUED_AT = "response_code_issued_at"  # payload field (ISO time) where the code's age is known
+CHATID_TAKEN = 86215  # appchat/create: 会话ID已经存在 (D:90313)
 
 API_OF_CHANNEL = {
     "app_message": "message/send",
@@ -329,6 +331,7 @@ def _send(rt: Runtime, client: WeComClient, claim: Claim) -> tuple[dict[str, Any
         and clock.now() - claim.created_at > RESPONSE_URL_TTL
     ):
         raise _Dead("response_url 已过期(超过 1 小时)/ response_url expired")
+    _wait_for(rt, payload.pop(outbox.AFTER, None))
     if claim.channel == "card_update":
         payload = _resolve_card_update(rt, claim, payload)
     limits = limits_for(
@@ -373,7 +376,7 @@ def _call(
     if channel == "appchat":
         return client.appchat_send(recipient, payload)
     if channel == "appchat_create":
-        return dict(client.post("appchat/create", data={**payload, "chatid": recipient}))
+        return _appchat_create(client, recipient, payload)
     if channel == "webhook":
         return client.webhook_send(recipient, payload)
     if channel == "bot_response":
@@ -382,6 +385,35 @@ def _call(
         payload.setdefault("sender", recipient)
         return client.add_msg_template(payload)
     raise _Dead(f"unknown channel {channel!r}")
+
+
+def _appchat_create(client: WeComClient, chatid: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Create an internal group under our own chatid. "chatid already exists" means an earlier
+    attempt got through and only its answer was lost (our chatids are derived from our own
+    rows, see notify.project_chat_id, so nobody else creates them): that is success."""
+    try:
+        return dict(client.post("appchat/create", data={**payload, "chatid": chatid}))
+    except WeComError as exc:
+        if exc.code != CHATID_TAKEN:
+            raise
+        log.info("appchat/create %s: already exists (an earlier attempt); done", chatid)
+        return {"errcode": 0, "errmsg": "chatid already exists", "chatid": chatid}
+
+
+def _wait_for(rt: Runtime, key: str | None) -> None:
+    """A row that depends on another (a group's welcome on the group's creation) waits until
+    that row is sent, and dies with it."""
+    if not key:
+        return
+    with rt.db.transaction() as session:
+        status = session.scalar(
+            select(OutboxMessage.status).where(OutboxMessage.idempotency_key == key)
+        )
+    if status == "sent":
+        return
+    if status in (None, "dead"):
+        raise _Dead(f"{key!r} was not delivered (status {status})")
+    raise _Wait(REF_WAIT.total_seconds(), f"waiting for {key!r} to be delivered")
 
 
 def _resolve_card_update(rt: Runtime, claim: Claim, payload: dict[str, Any]) -> dict[str, Any]:

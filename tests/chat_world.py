@@ -212,6 +212,9 @@ class Chat:
         )
         return self._post(req)
 
+    def bot_click(self, user: str, key: str, *, task_id: str, chat: str = "grp-team") -> Answer:
+        return self._post(signing.bot_click(self.settings, user, task_id, key, chat_id=chat))
+
     def enter(self, user: str) -> Answer:
         return self._post(signing.app_enter(self.settings, user))
 

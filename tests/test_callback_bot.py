@@ -82,14 +82,19 @@ def test_card_click_updates_the_card_with_the_callback_task_id(world: World) -> 
     assert world.effects == [("ok", "zhangsan"), ("ok", "lisi")]
 
 
-def test_replace_name_on_the_bot_goes_out_through_response_url(world: World) -> None:
-    # The bot has no update_button: the text goes to the chat via response_url instead.
+def test_a_click_in_a_group_greys_out_the_clickers_card_passively(world: World) -> None:
+    # The bot has no update_button (D:101031): a rename becomes a passive update_template_card
+    # without buttons; without userids it would replace the card for the whole group.
     req = signing.bot_click(world.settings, "zhangsan", "appr-3", "approve:3", chat_id="g")
-    assert world.post(req) == (200, None)
-    [row] = world.outbox()
-    assert row.channel == "bot_response"
-    assert row.recipient.startswith("https://qyapi.weixin.qq.com/cgi-bin/aibot/response")
-    assert row.payload == {"msgtype": "markdown", "markdown": {"content": "已同意 · 张三"}}
+    _, reply = world.post(req)
+    body = _json(reply)
+    assert body["response_type"] == "update_template_card"
+    assert body["userids"] == ["zhangsan"]
+    card = body["template_card"]
+    assert (card["card_type"], card["task_id"]) == ("text_notice", "appr-3")
+    assert card["main_title"]["title"] == "已同意 · 张三"
+    assert "button_list" not in card
+    assert world.outbox() == []  # no second message in the chat
 
 
 def test_enter_chat_welcome_is_a_text_reply(world: World) -> None:

@@ -3,6 +3,7 @@ through the Flask app, the real router and the real services."""
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 
@@ -231,3 +232,13 @@ def test_approve_in_a_group_chat(co: Co) -> None:
         action = s.scalar(select(ApprovalAction).where(ApprovalAction.request_id == co.request_id))
         assert action is not None and action.comment == "价格合理"
     assert co.order("SO-2026-0001").status == "pending_approval"  # finance is next
+
+
+def test_approve_by_card_in_a_group_greys_the_card_for_everyone(co: Co) -> None:
+    clicked = co.chat.bot_click("mgr1", f"approve:{co.request_id}", task_id="appr-1")
+    assert clicked.kind == "update_card" and clicked.card is not None
+    assert "已同意" in clicked.card["main_title"]["title"]
+    assert "userids" not in json.loads(clicked.raw)  # decided: every member's copy shows it
+    asked = co.chat.bot_click("fin1", f"reject:{co.request_id}", task_id="appr-2")
+    assert asked.card is not None and asked.card["card_type"] == "multiple_interaction"
+    assert json.loads(asked.raw)["userids"] == ["fin1"]  # the reason picker is the clicker's

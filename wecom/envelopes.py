@@ -155,16 +155,9 @@ def _stream(event: Event, content: str) -> str:
 
 def _render_bot(reply: Reply, event: Event) -> Rendered:
     if isinstance(event, CardEvent):
-        if isinstance(reply, UpdateCardReply) and reply.card is not None:
-            card = dict(reply.card)
-            card.setdefault("task_id", event.task_id)  # D:101031: must equal the callback's
-            return Rendered(
-                json.dumps(
-                    {"response_type": "update_template_card", "template_card": card},
-                    ensure_ascii=False,
-                )
-            )
-        # No update_button on the bot (D:101031): anything else goes out via response_url.
+        if isinstance(reply, UpdateCardReply):
+            return Rendered(json.dumps(_bot_card_update(reply, event), ensure_ascii=False))
+        # Text answering a click is no update: it goes out via response_url.
         return Rendered("", late_messages(reply, event))
     if isinstance(reply, CardReply):
         return Rendered(
@@ -191,6 +184,22 @@ def _response_url_payload(reply: Reply, event: Event) -> dict[str, Any]:
         return {"msgtype": "template_card", "template_card": dict(card)}
     text = cards.card_markdown(card) if card is not None else _text_of(reply)
     return {"msgtype": "markdown", "markdown": {"content": cards.truncate_bytes(text, STREAM_MAX)}}
+
+
+def _bot_card_update(reply: UpdateCardReply, event: CardEvent) -> dict[str, Any]:
+    """The bot's passive answer to a click (D:101031). It has no update_button: a rename
+    becomes a card without buttons, so the clicked card stops being clickable. Without
+    `userids` the update replaces the card for everyone in a group, so it names the clicker
+    unless the click settled the card for all."""
+    if reply.card is not None:
+        card = dict(reply.card)
+    else:
+        card = cards.text_notice(task_id=event.task_id, title=reply.replace_name or "已处理")
+    card["task_id"] = event.task_id  # D:101031: must equal the callback's
+    body: dict[str, Any] = {"response_type": "update_template_card", "template_card": card}
+    if event.in_group and not reply.for_everyone:
+        body["userids"] = [event.user_id]
+    return body
 
 
 def _text_of(reply: Reply) -> str:

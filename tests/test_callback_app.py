@@ -232,3 +232,26 @@ def test_app_reply_carries_the_callback_urls_nonce(world: World) -> None:
     resp = world.client.post(req.url, data=req.body, content_type=req.content_type)
     nonce = fromstring(resp.get_data(as_text=True)).findtext("Nonce")
     assert nonce == req.query["nonce"]
+
+
+def test_result_of_a_delivery_that_a_retry_found_running_reaches_the_user_once(
+    world: World,
+) -> None:
+    import threading
+
+    plaintext = signing.app_text_xml(world.settings, "zhangsan", "慢 重试", msg_id="900003")
+    first: list[tuple[int, str | None]] = []
+    t = threading.Thread(
+        target=lambda: first.append(world.post(signing.seal(world.settings, "app", plaintext)))
+    )
+    t.start()
+    assert world.started.wait(timeout=10)  # the first delivery is inside its handler
+    assert world.post(signing.seal(world.settings, "app", plaintext)) == (200, None)
+    world.release.set()
+    t.join(timeout=10)
+    assert first == [(200, None)]  # WeCom no longer listens on the first connection
+    [row] = world.outbox()
+    assert (row.channel, row.recipient) == ("app_message", "zhangsan")
+    assert row.payload == {"msgtype": "text", "text": {"content": "慢慢来:重试"}}
+    assert world.post(signing.seal(world.settings, "app", plaintext)) == (200, None)
+    assert world.effects == [("slow", "zhangsan")] and len(world.outbox()) == 1

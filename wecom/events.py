@@ -29,6 +29,7 @@ class TextMessage(Event):
     chat_id: str | None = None  # bot group chats only
     chat_type: Literal["single", "group"] = "single"
     response_url: str | None = None  # bot only: one POST within 1 h
+    images: tuple[str, ...] = ()  # bot `mixed` messages: encrypted image download URLs
 
     @property
     def in_group(self) -> bool:

@@ -172,11 +172,10 @@ def parse_bot(plaintext: str) -> Event:
     )
     chat_id = _str(data, "chatid") if chat_type == "group" else None
     response_url = _str(data, "response_url")
-    if msg_type == "text":
-        text = data.get("text")
-        content = _str(text, "content") if isinstance(text, dict) else None
+    if msg_type in ("text", "mixed"):
+        content, images = _bot_text(data) if msg_type == "text" else _bot_mixed(data)
         if content is None or not msg_id:
-            raise BadRequest("text.content / msgid missing")
+            raise BadRequest(f"{msg_type} content / msgid missing")
         return TextMessage(
             channel="bot",
             user_id=user,
@@ -186,6 +185,7 @@ def parse_bot(plaintext: str) -> Event:
             chat_id=chat_id,
             chat_type=chat_type,
             response_url=response_url,
+            images=images,
         )
     if msg_type == "event":
         event = data.get("event")
@@ -228,6 +228,31 @@ def parse_bot(plaintext: str) -> Event:
     return UnknownEvent(
         channel="bot", user_id=user, create_time=create_time, kind=msg_type, msg_id=msg_id
     )
+
+
+def _bot_text(data: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+    text = data.get("text")
+    return (_str(text, "content") if isinstance(text, dict) else None), ()
+
+
+def _bot_mixed(data: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+    """`mixed` (text and images in one message, D:100719): the texts joined are the command,
+    the images' download URLs its attachments."""
+    mixed = data.get("mixed")
+    items = mixed.get("msg_item") if isinstance(mixed, dict) else None
+    if not isinstance(items, list):
+        return None, ()
+    texts: list[str] = []
+    images: list[str] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        part = item.get(str(item.get("msgtype")))
+        if item.get("msgtype") == "text" and isinstance(part, dict):
+            texts.append(_str(part, "content") or "")
+        elif item.get("msgtype") == "image" and isinstance(part, dict) and _str(part, "url"):
+            images.append(str(part["url"]))
+    return " ".join(t.strip() for t in texts if t.strip()), tuple(images)
 
 
 def _bot_selected(raw: Any) -> dict[str, list[str]]:

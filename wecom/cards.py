@@ -46,10 +46,15 @@ URL_MAX = 2048
 _TASK_ID_OK = re.compile(r"[0-9a-zA-Z_\-@]+")
 _TASK_ID_BAD = re.compile(r"[^0-9a-zA-Z_\-@]")
 
-# Button styles of button_interaction cards (1 blue, 2 gray, 3 red, 4 green in the client).
-STYLE_PRIMARY = 1
+# Button styles of button_interaction cards. The text of D:90236 (app) and D:101032 (bot) only
+# says "1~4, 不填或错填默认1"; the colours are in per-channel style images that differ between
+# the app and the bot, and third-party reports of them disagree (the "1 blue, 2 gray, 3 red,
+# 4 green" once written here is one of them). Not settled by the documentation we can read, so:
+# no meaning rides on colour. A destructive button says what it does in its text (驳回) and
+# uses a style other than the default 1 on both channels; the fake WeCom enforces only 1..4.
+STYLE_PRIMARY = 1  # the documented default
 STYLE_DEFAULT = 2
-STYLE_DANGER = 3
+STYLE_DANGER = 3  # colour unverified per channel: see above
 STYLE_SUCCESS = 4
 
 

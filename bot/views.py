@@ -123,7 +123,10 @@ def _receive(rt: Runtime, channel: Channel, started: float) -> Response:
         log.info("wecom %s: retried delivery of %s; same reply", channel, event.dedupe_key)
         return sealed(claim.reply)
     if claim.state == "busy":
-        return sealed(envelopes.processing_body(event))
+        # WeCom retried: it has given up on the first delivery, which is still running. Say
+        # "processing"; the first delivery then sends its reply through the outbox.
+        cached = dedupe.wait_for_first(rt, claim)
+        return sealed(cached if cached is not None else envelopes.processing_body(event))
 
     outcome = deadline.run(_dispatcher(), event, rt, started=started)
     if outcome.error is not None:
@@ -135,12 +138,16 @@ def _receive(rt: Runtime, channel: Channel, started: float) -> Response:
         return Response("error", status=500, mimetype="text/plain")
     if not outcome.finished:
         body_text = envelopes.processing_body(event)
-        dedupe.complete(rt, claim, body_text)
+        dedupe.complete(rt, claim, body_text, late=body_text)  # the late reply is queued anyway
         return sealed(body_text)
 
     rendered = envelopes.render(outcome.reply, event, corp_id=rt.settings.wecom_corp_id)
     deadline.queue(rt, rendered.followups)
-    dedupe.complete(rt, claim, rendered.body)
+    if dedupe.complete(rt, claim, rendered.body, late=envelopes.processing_body(event)):
+        # A retry answered "processing" while we ran: this connection is dead to WeCom, so
+        # the reply reaches the user once, through the outbox (same key as any followup).
+        deadline.queue(rt, envelopes.late_messages(outcome.reply, event))
+        return Response("", status=200)
     return sealed(rendered.body)
 
 

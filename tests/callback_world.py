@@ -25,7 +25,7 @@ from models import InboundEvent, OutboxMessage, Staff
 from runtime import Runtime, build_runtime, install
 from settings import Settings, load_settings
 from tests.conftest import RUN_ID, _truncate_all
-from tests.fakes.wecom_rules import check_passive
+from tests.fakes.wecom_rules import check_outbox, check_passive
 from wecom import signing
 from wecom.replies import Reply, TextReply, UpdateCardReply
 
@@ -56,8 +56,12 @@ class World:
             return int(s.scalar(select(func.count()).select_from(model)) or 0)
 
     def outbox(self) -> list[OutboxMessage]:
+        """The queued messages, each held to WeCom's rules (nothing is sent in sandbox mode)."""
         with self.rt.db.transaction() as s:
-            return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+            rows = list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        for row in rows:
+            check_outbox(row.channel, row.recipient, row.payload)
+        return rows
 
 
 @pytest.fixture(scope="module")

@@ -204,12 +204,13 @@ def check_update_card(body: Mapping[str, Any]) -> None:
         check_card(body["template_card"])
 
 
-def check_response_url(body: Mapping[str, Any], *, chat_type: str) -> None:
+def check_response_url(body: Mapping[str, Any], *, chat_type: str | None) -> None:
+    """`chat_type` of the callback that carried the URL (None: not known to the caller)."""
     msgtype = body.get("msgtype")
     if msgtype not in ("markdown", "template_card"):
         raise Refused("response_url_type", f"msgtype {msgtype!r}")
     if msgtype == "template_card":
-        if chat_type != "single":
+        if chat_type not in ("single", None):
             raise Refused("response_url_card_single", f"callback came from a {chat_type} chat")
         check_card(body.get("template_card") or {})
 
@@ -228,6 +229,26 @@ def check_body(path: str, body: Mapping[str, Any] | None) -> None:
     check = BODY_CHECKS.get(path)
     if check is not None:
         check(body or {})
+
+
+def check_outbox(
+    channel: str, recipient: str, payload: Mapping[str, Any], *, chat_type: str | None = None
+) -> None:
+    """An outbox row as the request delivery would make of it (wecom.delivery._call), for
+    tests that run in sandbox mode and never reach the fake server."""
+    body = {k: v for k, v in payload.items() if k not in ("after", "response_code_issued_at")}
+    if channel == "app_message":
+        check_message_send({**body, "touser": recipient, "agentid": 1})
+    elif channel == "card_update" and "template_card" in body:
+        check_card(body["template_card"])
+    elif channel == "appchat":
+        check_appchat_send(body)
+    elif channel == "appchat_create":
+        check_appchat_create({**body, "chatid": recipient})
+    elif channel == "webhook":
+        check_webhook(body)
+    elif channel == "bot_response":
+        check_response_url(body, chat_type=chat_type)
 
 
 # -------------------------------------------------------------------------------- passive replies

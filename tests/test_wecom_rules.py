@@ -273,6 +273,9 @@ def test_a_customer_gets_at_most_four_templates_a_month(fake: FakeWeCom) -> None
     only_a = {**body, "external_userid": ["wmA"]}
     assert _call(fake, "externalcontact/add_msg_template", only_a)["fail_list"] == []
     assert _call(fake, "externalcontact/add_msg_template", body)["fail_list"] == ["wmA"]
+    group = {"sender": "zhangsan", "chat_type": "group", "chat_id_list": ["wrG"], "text": {}}
+    answers = [_call(fake, "externalcontact/add_msg_template", group) for _ in range(5)]
+    assert [a["fail_list"] for a in answers] == [[], [], [], [], ["wrG"]]
 
 
 # -------------------------------------------------------------------------------- passive replies

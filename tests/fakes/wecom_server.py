@@ -301,7 +301,9 @@ class FakeWeCom:
         month = datetime.fromtimestamp(self.now, UTC).strftime("%Y-%m")
         fail_list: list[str] = []
         with self._lock:
-            for customer in body.get("external_userid") or []:
+            # each customer and each customer group counts (D:92135)
+            targets = [*(body.get("external_userid") or []), *(body.get("chat_id_list") or [])]
+            for customer in targets:
                 if self._templates[(customer, month)] >= MSG_TEMPLATES_PER_MONTH:
                     fail_list.append(customer)  # D:92135: refused customers come back here
                 else:

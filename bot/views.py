@@ -113,12 +113,20 @@ def _receive(rt: Runtime, channel: Channel, started: float) -> Response:
         log.info("wecom %s: ignoring %s from %s", channel, event.kind, event.user_id)
         return Response("", status=200)
 
+    # D:101033: a reply is sealed with the nonce of the callback URL (the bot refuses any
+    # other); Tencent's sample does the same for the app, so both channels reuse it.
+    def sealed(plaintext: str) -> Response:
+        return _sealed(crypto, channel, plaintext, nonce=nonce)
+
     claim = dedupe.claim(rt, event.dedupe_key, channel)
     if claim.state == "done":
         log.info("wecom %s: retried delivery of %s; same reply", channel, event.dedupe_key)
-        return _sealed(crypto, channel, claim.reply)
+        return sealed(claim.reply)
     if claim.state == "busy":
-        return _sealed(crypto, channel, envelopes.processing_body(event))
+        # WeCom retried: it has given up on the first delivery, which is still running. Say
+        # "processing"; the first delivery then sends its reply through the outbox.
+        cached = dedupe.wait_for_first(rt, claim)
+        return sealed(cached if cached is not None else envelopes.processing_body(event))
 
     outcome = deadline.run(_dispatcher(), event, rt, started=started)
     if outcome.error is not None:
@@ -130,13 +138,17 @@ def _receive(rt: Runtime, channel: Channel, started: float) -> Response:
         return Response("error", status=500, mimetype="text/plain")
     if not outcome.finished:
         body_text = envelopes.processing_body(event)
-        dedupe.complete(rt, claim, body_text)
-        return _sealed(crypto, channel, body_text)
+        dedupe.complete(rt, claim, body_text, late=body_text)  # the late reply is queued anyway
+        return sealed(body_text)
 
     rendered = envelopes.render(outcome.reply, event, corp_id=rt.settings.wecom_corp_id)
     deadline.queue(rt, rendered.followups)
-    dedupe.complete(rt, claim, rendered.body)
-    return _sealed(crypto, channel, rendered.body)
+    if dedupe.complete(rt, claim, rendered.body, late=envelopes.processing_body(event)):
+        # A retry answered "processing" while we ran: this connection is dead to WeCom, so
+        # the reply reaches the user once, through the outbox (same key as any followup).
+        deadline.queue(rt, envelopes.late_messages(outcome.reply, event))
+        return Response("", status=200)
+    return sealed(rendered.body)
 
 
 def _dispatcher() -> deadline.Dispatch:
@@ -150,9 +162,11 @@ def _dispatcher() -> deadline.Dispatch:
     return router.dispatch
 
 
-def _sealed(crypto: CallbackCrypto, channel: Channel, plaintext: str) -> Response:
+def _sealed(crypto: CallbackCrypto, channel: Channel, plaintext: str, *, nonce: str) -> Response:
     if not plaintext:
         return Response("", status=200)  # "no passive reply"
     if channel == "app":
-        return Response(envelopes.seal_app(crypto, plaintext), status=200, mimetype="text/xml")
-    return Response(envelopes.seal_bot(crypto, plaintext), status=200, mimetype="application/json")
+        body = envelopes.seal_app(crypto, plaintext, nonce=nonce)
+        return Response(body, status=200, mimetype="text/xml")
+    body = envelopes.seal_bot(crypto, plaintext, nonce=nonce)
+    return Response(body, status=200, mimetype="application/json")

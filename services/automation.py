@@ -69,13 +69,15 @@ def _bind_project_chat(
         active=True,
     )
     session.add(binding)
+    welcome = cards.app_text(notify.order_summary(order, project))
     outbox.add(
         session,
         key=f"appchat-welcome:{project.id}",
         channel="appchat",
         recipient=chat_id,
-        payload={"chatid": chat_id, **cards.app_text(notify.order_summary(order, project))},
+        payload={"chatid": chat_id, **welcome},
         order_id=order.id,
+        after=f"appchat-create:{project.id}",  # the group must exist before it is spoken to
     )
     timeline.record(
         session,

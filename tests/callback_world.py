@@ -25,6 +25,7 @@ from models import InboundEvent, OutboxMessage, Staff
 from runtime import Runtime, build_runtime, install
 from settings import Settings, load_settings
 from tests.conftest import RUN_ID, _truncate_all
+from tests.fakes.wecom_rules import check_outbox, check_passive
 from wecom import signing
 from wecom.replies import Reply, TextReply, UpdateCardReply
 
@@ -48,15 +49,19 @@ class World:
         body = resp.get_data(as_text=True)
         if resp.status_code != 200:
             return resp.status_code, body
-        return 200, signing.open_reply(self.settings, req.channel, body)
+        return 200, check_passive(self.settings, req, body)
 
     def count(self, model: Any) -> int:
         with self.rt.db.transaction() as s:
             return int(s.scalar(select(func.count()).select_from(model)) or 0)
 
     def outbox(self) -> list[OutboxMessage]:
+        """The queued messages, each held to WeCom's rules (nothing is sent in sandbox mode)."""
         with self.rt.db.transaction() as s:
-            return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+            rows = list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        for row in rows:
+            check_outbox(row.channel, row.recipient, row.payload)
+        return rows
 
 
 @pytest.fixture(scope="module")

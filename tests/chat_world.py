@@ -21,6 +21,7 @@ from runtime import Runtime
 from services import approvals, payment_plans, projects
 from settings import Settings
 from tests.approvals_world import build, make_order
+from tests.fakes.wecom_rules import check_outbox, check_passive
 from wecom import signing
 from wecom.envelopes import PROCESSING_TEXT
 from wecom.events import CardEvent, EnterEvent, TextMessage
@@ -157,9 +158,22 @@ class Chat:
 
     def _post(self, req: signing.SignedRequest) -> Answer:
         before = self._last_outbox_id()
+        answer = self._answer(req, before)
+        self._check_outbox(req, before)
+        return answer
+
+    def _check_outbox(self, req: signing.SignedRequest, before: int) -> None:
+        """Sandbox mode sends nothing: hold what the message queued to WeCom's rules too."""
+        chat_type = json.loads(req.plaintext).get("chattype") if req.channel == "bot" else None
+        with self.rt.db.transaction() as s:
+            rows = s.scalars(select(OutboxMessage).where(OutboxMessage.id > before)).all()
+            for row in rows:
+                check_outbox(row.channel, row.recipient, row.payload, chat_type=chat_type)
+
+    def _answer(self, req: signing.SignedRequest, before: int) -> Answer:
         resp = self.client.post(req.url, data=req.body, content_type=req.content_type)
         assert resp.status_code == 200, resp.get_data(as_text=True)
-        plain = signing.open_reply(self.settings, req.channel, resp.get_data(as_text=True))
+        plain = check_passive(self.settings, req, resp.get_data(as_text=True))
         if plain and PROCESSING_TEXT not in plain:
             return _parse_passive(req.channel, plain)
         # No passive reply: the answer travels through the outbox, either at once (a new card
@@ -210,6 +224,9 @@ class Chat:
             create_time=when,
         )
         return self._post(req)
+
+    def bot_click(self, user: str, key: str, *, task_id: str, chat: str = "grp-team") -> Answer:
+        return self._post(signing.bot_click(self.settings, user, task_id, key, chat_id=chat))
 
     def enter(self, user: str) -> Answer:
         return self._post(signing.app_enter(self.settings, user))

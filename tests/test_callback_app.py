@@ -11,7 +11,7 @@ from tests import callback_world
 from tests.callback_world import World
 from wecom import signing
 from wecom.events import CardEvent, Channel
-from wecom.replies import CardReply, Reply, UpdateCardReply
+from wecom.replies import CardReply, MarkdownReply, Reply, UpdateCardReply
 
 # The scenario fixtures (module-scoped runtime, per-test world).
 edge_rt = callback_world.edge_rt
@@ -212,3 +212,46 @@ def test_card_event_fields_reach_the_handler(world: World) -> None:
     )
     assert event.selected_items == {"reason": ["r1", "r2"], "who": ["u"]}
     assert json.dumps(event.selected_items)  # plain data
+
+
+def test_markdown_reply_goes_out_through_message_send_not_passively(world: World) -> None:
+    # D:90241: markdown is not an app passive reply type (it is send-only), e.g. 逾期 in 1:1.
+    @world.router.command("表")
+    def table(ctx: Context) -> Reply | None:
+        return MarkdownReply("**逾期** 2 笔")
+
+    status, reply = world.post(signing.app_text(world.settings, "zhangsan", "表"))
+    assert (status, reply) == (200, None)
+    [row] = world.outbox()
+    assert (row.channel, row.recipient) == ("app_message", "zhangsan")
+    assert row.payload == {"msgtype": "markdown", "markdown": {"content": "**逾期** 2 笔"}}
+
+
+def test_app_reply_carries_the_callback_urls_nonce(world: World) -> None:
+    req = signing.app_text(world.settings, "zhangsan", "回声 nonce")
+    resp = world.client.post(req.url, data=req.body, content_type=req.content_type)
+    nonce = fromstring(resp.get_data(as_text=True)).findtext("Nonce")
+    assert nonce == req.query["nonce"]
+
+
+def test_result_of_a_delivery_that_a_retry_found_running_reaches_the_user_once(
+    world: World,
+) -> None:
+    import threading
+
+    plaintext = signing.app_text_xml(world.settings, "zhangsan", "慢 重试", msg_id="900003")
+    first: list[tuple[int, str | None]] = []
+    t = threading.Thread(
+        target=lambda: first.append(world.post(signing.seal(world.settings, "app", plaintext)))
+    )
+    t.start()
+    assert world.started.wait(timeout=10)  # the first delivery is inside its handler
+    assert world.post(signing.seal(world.settings, "app", plaintext)) == (200, None)
+    world.release.set()
+    t.join(timeout=10)
+    assert first == [(200, None)]  # WeCom no longer listens on the first connection
+    [row] = world.outbox()
+    assert (row.channel, row.recipient) == ("app_message", "zhangsan")
+    assert row.payload == {"msgtype": "text", "text": {"content": "慢慢来:重试"}}
+    assert world.post(signing.seal(world.settings, "app", plaintext)) == (200, None)
+    assert world.effects == [("slow", "zhangsan")] and len(world.outbox()) == 1

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from bot.router import Context
+from services import clock
 from tests import callback_world
 from tests.callback_world import World
 from wecom import signing
 from wecom.events import TextMessage
-from wecom.replies import CardReply, MarkdownReply, Reply, UpdateCardReply
+from wecom.replies import CardReply, MarkdownReply, Reply, TextReply, UpdateCardReply
 
 # The scenario fixtures (module-scoped runtime, per-test world).
 edge_rt = callback_world.edge_rt
@@ -80,14 +82,19 @@ def test_card_click_updates_the_card_with_the_callback_task_id(world: World) -> 
     assert world.effects == [("ok", "zhangsan"), ("ok", "lisi")]
 
 
-def test_replace_name_on_the_bot_goes_out_through_response_url(world: World) -> None:
-    # The bot has no update_button: the text goes to the chat via response_url instead.
+def test_a_click_in_a_group_greys_out_the_clickers_card_passively(world: World) -> None:
+    # The bot has no update_button (D:101031): a rename becomes a passive update_template_card
+    # without buttons; without userids it would replace the card for the whole group.
     req = signing.bot_click(world.settings, "zhangsan", "appr-3", "approve:3", chat_id="g")
-    assert world.post(req) == (200, None)
-    [row] = world.outbox()
-    assert row.channel == "bot_response"
-    assert row.recipient.startswith("https://qyapi.weixin.qq.com/cgi-bin/aibot/response")
-    assert row.payload == {"msgtype": "markdown", "markdown": {"content": "已同意 · 张三"}}
+    _, reply = world.post(req)
+    body = _json(reply)
+    assert body["response_type"] == "update_template_card"
+    assert body["userids"] == ["zhangsan"]
+    card = body["template_card"]
+    assert (card["card_type"], card["task_id"]) == ("text_notice", "appr-3")
+    assert card["main_title"]["title"] == "已同意 · 张三"
+    assert "button_list" not in card
+    assert world.outbox() == []  # no second message in the chat
 
 
 def test_enter_chat_welcome_is_a_text_reply(world: World) -> None:
@@ -161,5 +168,46 @@ def test_a_retry_while_the_first_delivery_runs_is_not_a_second_effect(world: Wor
     assert status == 200 and "处理中" in _json(reply)["stream"]["content"]
     world.release.set()
     t.join(timeout=10)
-    assert _json(first[0][1])["stream"]["content"] == "慢慢来:并发"
-    assert world.effects == [("slow", "zhangsan")]
+    # WeCom dropped the first connection when it retried: the result goes out once, late.
+    assert first == [(200, None)]
+    [row] = world.outbox()
+    assert row.channel == "bot_response"
+    assert row.payload == {"msgtype": "markdown", "markdown": {"content": "慢慢来:并发"}}
+    again = world.post(signing.seal(world.settings, "bot", plaintext))
+    assert "处理中" in _json(again[1])["stream"]["content"]  # a third try: no second copy
+    assert world.effects == [("slow", "zhangsan")] and len(world.outbox()) == 1
+
+
+def test_bot_reply_carries_the_callback_urls_nonce(world: World) -> None:
+    # D:101033: "需要用回调url中的nonce"; a fresh nonce gets the reply refused.
+    req = signing.bot_text(world.settings, "zhangsan", "回声 nonce", chat_id="g")
+    resp = world.client.post(req.url, data=req.body, content_type=req.content_type)
+    assert json.loads(resp.get_data(as_text=True))["nonce"] == req.query["nonce"]
+
+
+def test_late_welcome_to_enter_chat_is_not_sent_through_the_app(world: World) -> None:
+    from bot import deadline
+
+    @world.router.on_enter
+    def slow_welcome(ctx: Context) -> Reply | None:
+        world.release.wait(timeout=10)
+        return TextReply("欢迎")
+
+    world.rt.settings = world.rt.settings.with_overrides(handler_budget_seconds=0.2)
+    assert world.post(signing.bot_enter(world.settings, "zhangsan")) == (200, None)
+    world.release.set()
+    assert deadline.drain(timeout=10)
+    assert world.outbox() == []  # answer within the deadline or not at all
+
+
+def test_bot_event_retried_without_create_time_is_one_event(world: World) -> None:
+    # D:101027: bot events carry a msgid; a callback without create_time must not get a fresh
+    # "now" per delivery (two keys, two effects) when WeCom retries it seconds later.
+    data = json.loads(signing.bot_card_json("zhangsan", "appr-7", "approve:7", chat_id="g"))
+    data.pop("create_time")
+    plaintext = json.dumps(data, ensure_ascii=False)
+    with clock.frozen(datetime(2026, 11, 2, 9, 0, tzinfo=UTC)) as advance:
+        for _ in range(2):
+            assert world.post(signing.seal(world.settings, "bot", plaintext))[0] == 200
+            advance(timedelta(seconds=6))
+    assert world.effects == [("approve:7", "zhangsan")]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from defusedxml.ElementTree import fromstring
 
+from wecom import cards
 from wecom.envelopes import card_xml, cdata, late_messages, render
-from wecom.events import CardEvent, TextMessage
-from wecom.replies import MarkdownReply, TextReply, UpdateCardReply
+from wecom.events import CardEvent, EnterEvent, TextMessage
+from wecom.replies import CardReply, MarkdownReply, TextReply, UpdateCardReply
 
 
 def test_card_xml_follows_the_passive_reply_element_names() -> None:
@@ -55,8 +56,33 @@ def test_late_card_update_uses_the_response_code() -> None:
     }
 
 
-def test_late_bot_reply_without_response_url_falls_back_to_a_message() -> None:
+def test_late_bot_reply_without_response_url_never_goes_through_the_app() -> None:
+    # The app's message/send is another chat (the user's 1:1 with the app): wrong channel.
     event = TextMessage(channel="bot", user_id="u1", create_time=1, content="x", msg_id="9")
-    [item] = late_messages(MarkdownReply("**好**"), event)
-    assert (item.channel, item.recipient) == ("app_message", "u1")
-    assert item.payload == {"msgtype": "markdown", "markdown": {"content": "**好**"}}
+    assert late_messages(MarkdownReply("**好**"), event) == []
+    enter = EnterEvent(channel="bot", user_id="u1", create_time=1, msg_id="e1")
+    assert late_messages(TextReply("欢迎"), enter) == []
+
+
+def _bot_text(chat_type: str) -> TextMessage:
+    return TextMessage(
+        channel="bot",
+        user_id="u1",
+        create_time=1,
+        content="x",
+        msg_id="9",
+        chat_id="g1" if chat_type == "group" else None,
+        chat_type="group" if chat_type == "group" else "single",
+        response_url="https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=r",
+    )
+
+
+def test_late_card_through_response_url_is_markdown_in_a_group() -> None:
+    # D:101138: template_card through response_url only when the callback came from a single chat.
+    card = cards.text_notice(task_id="q-1", title="SO-1", fields=[("客户", "华东")])
+    [item] = late_messages(CardReply(card), _bot_text("group"))
+    assert item.channel == "bot_response" and item.payload["msgtype"] == "markdown"
+    assert "SO-1" in item.payload["markdown"]["content"]
+    assert "华东" in item.payload["markdown"]["content"]
+    [single] = late_messages(CardReply(card), _bot_text("single"))
+    assert single.payload == {"msgtype": "template_card", "template_card": card}

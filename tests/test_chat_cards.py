@@ -16,6 +16,7 @@ from runtime import Runtime
 from services import approvals
 from tests.approvals_world import build, make_order
 from tests.chat_world import Chat
+from tests.fakes.wecom_rules import check_passive
 from wecom import signing
 
 
@@ -73,8 +74,8 @@ def test_the_same_click_delivered_twice_decides_once(two: TwoManagers) -> None:
     first = two.chat.client.post(req.url, data=req.body, content_type=req.content_type)
     again = two.chat.client.post(req.url, data=req.body, content_type=req.content_type)
     assert first.status_code == again.status_code == 200
-    plain_first = signing.open_reply(two.chat.settings, "app", first.get_data(as_text=True))
-    plain_again = signing.open_reply(two.chat.settings, "app", again.get_data(as_text=True))
+    plain_first = check_passive(two.chat.settings, req, first.get_data(as_text=True))
+    plain_again = check_passive(two.chat.settings, req, again.get_data(as_text=True))
     assert plain_first is not None and "已同意 · 张经理" in plain_first
     assert plain_again == plain_first  # the retry gets the identical answer
     with two.rt.db.transaction() as s:

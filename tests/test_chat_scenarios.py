@@ -3,14 +3,26 @@ through the Flask app, the real router and the real services."""
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 
+import responses
 from sqlalchemy import select
 
-from models import ApprovalAction, ApprovalRequest, ChatBinding, Order, Receipt, TimeEntry
+from models import (
+    Activity,
+    ApprovalAction,
+    ApprovalRequest,
+    Attachment,
+    ChatBinding,
+    Order,
+    Receipt,
+    TimeEntry,
+)
 from services.staff import NOT_ENABLED
 from tests.chat_world import Co, company  # noqa: F401 - provides the `co` fixture
+from wecom import signing
 
 # -- help / welcome ----------
 
@@ -231,3 +243,40 @@ def test_approve_in_a_group_chat(co: Co) -> None:
         action = s.scalar(select(ApprovalAction).where(ApprovalAction.request_id == co.request_id))
         assert action is not None and action.comment == "价格合理"
     assert co.order("SO-2026-0001").status == "pending_approval"  # finance is next
+
+
+def test_approve_by_card_in_a_group_greys_the_card_for_everyone(co: Co) -> None:
+    clicked = co.chat.bot_click("mgr1", f"approve:{co.request_id}", task_id="appr-1")
+    assert clicked.kind == "update_card" and clicked.card is not None
+    assert "已同意" in clicked.card["main_title"]["title"]
+    assert "userids" not in json.loads(clicked.raw)  # decided: every member's copy shows it
+    asked = co.chat.bot_click("fin1", f"reject:{co.request_id}", task_id="appr-2")
+    assert asked.card is not None and asked.card["card_type"] == "multiple_interaction"
+    assert json.loads(asked.raw)["userids"] == ["fin1"]  # the reason picker is the clicker's
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"progress-photo" * 20
+
+
+@responses.activate
+def test_progress_with_a_photo_from_a_bot_mixed_message(co: Co) -> None:
+    # D:100719: an @-mention with text and an image arrives as `mixed`; the image is fetched
+    # from its URL and decrypted with the bot's key, then stored with the progress entry.
+    url = "https://qyapi.weixin.qq.com/cgi-bin/aibot/image?code=p1"
+    crypto = signing.crypto(co.chat.settings, "bot")
+    responses.get(url, body=crypto.encrypt_file(PNG))
+    plaintext = signing.bot_mixed_json("pm1", "进度 SO-2026-0002 现场已安装", [url], chat_id="g")
+    said = co.chat._post(signing.seal(co.chat.settings, "bot", plaintext))
+    assert said.text.startswith("已记录 SO-2026-0002 的进度(含 1 张图片)")
+    with co.rt.db.transaction() as s:
+        activity = s.scalar(select(Activity).where(Activity.kind == "progress"))
+        assert activity is not None and activity.body == "现场已安装"
+        [photo] = s.scalars(select(Attachment)).all()
+        assert (photo.name, photo.size, photo.activity_id) == ("图片1.png", len(PNG), activity.id)
+    expired = "https://qyapi.weixin.qq.com/cgi-bin/aibot/image?code=old"
+    responses.get(expired, status=403)
+    plaintext = signing.bot_mixed_json("pm1", "进度 SO-2026-0002 第二张", [expired], chat_id="g")
+    again = co.chat._post(signing.seal(co.chat.settings, "bot", plaintext))
+    assert "图片下载失败" in again.text
+    with co.rt.db.transaction() as s:  # nothing recorded: the user sends it again
+        assert len(s.scalars(select(Activity).where(Activity.kind == "progress")).all()) == 1

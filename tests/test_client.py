@@ -13,6 +13,7 @@ import responses
 
 from runtime import Runtime
 from tests.fakes.procs import fetch_tokens
+from tests.fakes.wecom_rules import strict
 from tests.fakes.wecom_server import FakeWeCom
 from tests.fakes.wire import Wire, make_wire
 from wecom import tokens
@@ -56,6 +57,11 @@ def _client(wire: Wire, base: str = BASE, **kwargs: object) -> tuple[WeComClient
     return client, slept
 
 
+def _post(url: str, **kwargs: object) -> None:
+    """`responses.post` that only answers a body WeCom would accept (tests/fakes/wecom_rules)."""
+    responses.post(url, match=[strict()], **kwargs)
+
+
 def _token(rsps: responses.RequestsMock, value: str) -> None:
     rsps.get(f"{BASE}/gettoken", json={"errcode": 0, "access_token": value, "expires_in": 7200})
 
@@ -64,9 +70,9 @@ def _token(rsps: responses.RequestsMock, value: str) -> None:
 def test_token_refreshed_once_on_42001_then_retried(wire: Wire) -> None:
     client, _ = _client(wire)
     _token(responses.mock, "T1")
-    responses.post(f"{BASE}/message/send", json={"errcode": 42001, "errmsg": "expired"})
+    _post(f"{BASE}/message/send", json={"errcode": 42001, "errmsg": "expired"})
     _token(responses.mock, "T2")
-    responses.post(f"{BASE}/message/send", json={"errcode": 0, "msgid": "m1"})
+    _post(f"{BASE}/message/send", json={"errcode": 0, "msgid": "m1"})
 
     assert client.send_text("zhangsan", "你好")["msgid"] == "m1"
 
@@ -77,7 +83,7 @@ def test_token_refreshed_once_on_42001_then_retried(wire: Wire) -> None:
     assert body["touser"] == "zhangsan" and body["agentid"] == 1000002
     assert body["enable_duplicate_check"] == 1
     # The refreshed token is cached: the next call fetches nothing.
-    responses.post(f"{BASE}/message/send", json={"errcode": 0, "msgid": "m2"})
+    _post(f"{BASE}/message/send", json={"errcode": 0, "msgid": "m2"})
     client.send_text("zhangsan", "again")
     assert sum("gettoken" in str(c.request.url) for c in responses.calls) == 2
 
@@ -86,9 +92,9 @@ def test_token_refreshed_once_on_42001_then_retried(wire: Wire) -> None:
 def test_token_error_twice_is_raised_not_looped(wire: Wire) -> None:
     client, _ = _client(wire)
     _token(responses.mock, "T1")
-    responses.post(f"{BASE}/message/send", json={"errcode": 40014, "errmsg": "invalid"})
+    _post(f"{BASE}/message/send", json={"errcode": 40014, "errmsg": "invalid"})
     _token(responses.mock, "T2")
-    responses.post(f"{BASE}/message/send", json={"errcode": 40014, "errmsg": "invalid"})
+    _post(f"{BASE}/message/send", json={"errcode": 40014, "errmsg": "invalid"})
     with pytest.raises(WeComError) as err:
         client.send_text("zhangsan", "x")
     assert err.value.code == 40014
@@ -100,8 +106,8 @@ def test_backoff_with_jitter_on_45009(wire: Wire) -> None:
     client, slept = _client(wire, busy_retries=3, busy_backoff=0.5)
     _token(responses.mock, "T1")
     for _ in range(2):
-        responses.post(f"{BASE}/message/send", json={"errcode": 45009, "errmsg": "limit"})
-    responses.post(f"{BASE}/message/send", json={"errcode": 0, "msgid": "ok"})
+        _post(f"{BASE}/message/send", json={"errcode": 45009, "errmsg": "limit"})
+    _post(f"{BASE}/message/send", json={"errcode": 0, "msgid": "ok"})
     assert client.send_text("u1", "x")["msgid"] == "ok"
     assert len(slept) == 2
     assert 0.25 <= slept[0] <= 0.5 and 0.5 <= slept[1] <= 1.0
@@ -112,7 +118,7 @@ def test_busy_errors_raise_after_bounded_retries(wire: Wire) -> None:
     client, slept = _client(wire, busy_retries=2)
     _token(responses.mock, "T1")
     for code in (45033, -1, 45009):
-        responses.post(f"{BASE}/message/send", json={"errcode": code, "errmsg": "busy"})
+        _post(f"{BASE}/message/send", json={"errcode": code, "errmsg": "busy"})
     with pytest.raises(WeComError) as err:
         client.send_text("u1", "x")
     assert err.value.code == 45009 and err.value.busy and err.value.retryable
@@ -123,7 +129,7 @@ def test_busy_errors_raise_after_bounded_retries(wire: Wire) -> None:
 def test_other_errors_are_typed_and_not_retried(wire: Wire) -> None:
     client, slept = _client(wire)
     _token(responses.mock, "T1")
-    responses.post(f"{BASE}/message/send", json={"errcode": 81013, "errmsg": "all invalid"})
+    _post(f"{BASE}/message/send", json={"errcode": 81013, "errmsg": "all invalid"})
     with pytest.raises(WeComError) as err:
         client.send_text("nobody", "x")
     assert (err.value.code, err.value.msg) == (81013, "all invalid")
@@ -222,7 +228,12 @@ def test_expired_token_across_clients_refreshes_once(wire: Wire, fake: FakeWeCom
 
 def test_senders_and_directory_against_fake_server(wire: Wire, fake: FakeWeCom) -> None:
     client, _ = _client(wire, fake.base)
-    card = {"card_type": "button_interaction", "task_id": "appr-1", "main_title": {"title": "x"}}
+    card = {
+        "card_type": "button_interaction",
+        "task_id": "appr-1",
+        "main_title": {"title": "x"},
+        "button_list": [{"text": "同意", "key": "approve:1", "style": 1}],
+    }
     sent = client.send_template_card("zhangsan|lisi", card)
     assert sent["response_code"].startswith("rc-")
     client.update_template_card(
@@ -265,7 +276,7 @@ def test_webhook_url_is_derived_from_api_base(wire: Wire) -> None:
 def test_bot_response_url_posts_without_token(wire: Wire) -> None:
     client, _ = _client(wire)
     url = "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=abc"
-    responses.post(url, json={"errcode": 0, "errmsg": "ok"})
+    _post(url, json={"errcode": 0, "errmsg": "ok"})
     client.bot_respond(url, {"msgtype": "markdown", "markdown": {"content": "处理完成"}})
     assert len(responses.calls) == 1
     assert "access_token" not in str(responses.calls[0].request.url)

@@ -21,6 +21,7 @@ from services import clock
 from tests.fakes.live import fake_wecom, go_live
 from tests.fakes.wecom_server import FakeWeCom
 from wecom import cards, delivery, outbox
+from wecom.client import get_client
 from wecom.ratelimit import RateLimits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +97,7 @@ def test_live_delivery_stores_msgid_and_response_code(live: Runtime, fake: FakeW
         ("card", "app_message", "zhangsan|lisi", cards.app_template_card(card)),
         ("hook", "webhook", "robot-key", cards.webhook_markdown("**日报**")),
         ("chat", "appchat", "chat1", cards.app_text("群消息")),
-        ("bot", "bot_response", f"{fake.base}/aibot/response?code=1", cards.app_markdown("完成")),
+        ("bot", "bot_response", fake.response_url("group"), cards.app_markdown("完成")),
         (
             "ext",
             "external_template",
@@ -374,7 +375,7 @@ def test_a_row_taken_over_during_a_long_batch_is_not_sent_twice(
 def test_bot_response_url_older_than_an_hour_is_dead_not_posted(
     live: Runtime, fake: FakeWeCom
 ) -> None:
-    url = f"{fake.base}/aibot/response?code=old"
+    url = fake.response_url("group")
     queue(live, ("late", "bot_response", url, cards.app_markdown("太晚了")))
     fake.down = True
     delivery.deliver_due(live)  # fails while WeCom is down: retried later...
@@ -384,3 +385,55 @@ def test_bot_response_url_older_than_an_hour_is_dead_not_posted(
     [row] = rows(live)
     assert row.status == "dead" and "过期" in (row.last_error or "")
     assert len(fake.calls_to("aibot/response")) == tried
+
+
+def test_card_update_with_a_response_code_older_than_72h_is_spent_not_retried(
+    live: Runtime, fake: FakeWeCom
+) -> None:
+    # D:94888: a response_code works once within 72 h; past that it is dead at once.
+    card = cards.button_interaction(task_id="appr-6", title="审批", buttons=[("同意", "approve:6")])
+    queue(live, ("approval-card:6", "app_message", "zhangsan", cards.app_template_card(card)))
+    assert delivery.deliver_batches(live).sent == 1
+    with clock.frozen(clock.now() + timedelta(hours=72, minutes=1)):
+        update = {"response_code_from": "approval-card:6", "button": {"replace_name": "已同意"}}
+        queue(live, ("approval-card-update:6", "card_update", "zhangsan", update))
+        report = delivery.deliver_batches(live)
+    assert (report.dead, report.retrying) == (1, 0)
+    row = rows(live)[-1]
+    assert row.status == "dead" and "72" in (row.last_error or "")
+    assert fake.calls_to("message/update_template_card") == []
+
+
+def _group(chatid: str) -> tuple[tuple[str, str, str, dict[str, Any]], ...]:
+    create = {"name": "项目群", "owner": "zhangsan", "userlist": ["zhangsan", "lisi"]}
+    welcome = {"chatid": chatid, **cards.app_text("欢迎"), outbox.AFTER: f"create:{chatid}"}
+    return (
+        (f"create:{chatid}", "appchat_create", chatid, create),
+        (f"welcome:{chatid}", "appchat", chatid, welcome),
+    )
+
+
+def test_appchat_create_retried_after_a_lost_answer_is_success(
+    live: Runtime, fake: FakeWeCom
+) -> None:
+    # The first attempt reached WeCom but its answer was lost: the retry gets 86215.
+    client = get_client(live)
+    client.appchat_create(
+        name="项目群", owner="zhangsan", userlist=["zhangsan", "lisi"], chatid="p77"
+    )
+    queue(live, *_group("p77"))
+    report = delivery.deliver_batches(live)
+    assert report.sent == 2, [r.last_error for r in rows(live)]
+    assert [r.status for r in rows(live)] == ["sent", "sent"]
+    assert len(fake.calls_to("appchat/send")) == 1
+
+
+def test_group_welcome_waits_for_the_group_to_exist(live: Runtime, fake: FakeWeCom) -> None:
+    queue(live, *_group("p78"))
+    fake.fail("appchat/create", 45009, 45009)
+    first = delivery.deliver_batches(live)
+    assert (first.retrying, first.waiting) == (1, 1)
+    assert fake.calls_to("appchat/send") == []  # never spoken to before it exists
+    assert deliver_later(live).sent == 2
+    body = fake.calls_to("appchat/send")[0].body or {}
+    assert outbox.AFTER not in body and body["chatid"] == "p78"

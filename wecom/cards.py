@@ -46,10 +46,15 @@ URL_MAX = 2048
 _TASK_ID_OK = re.compile(r"[0-9a-zA-Z_\-@]+")
 _TASK_ID_BAD = re.compile(r"[^0-9a-zA-Z_\-@]")
 
-# Button styles of button_interaction cards (1 blue, 2 gray, 3 red, 4 green in the client).
-STYLE_PRIMARY = 1
+# Button styles of button_interaction cards. The text of D:90236 (app) and D:101032 (bot) only
+# says "1~4, 不填或错填默认1"; the colours are in per-channel style images that differ between
+# the app and the bot, and third-party reports of them disagree (the "1 blue, 2 gray, 3 red,
+# 4 green" once written here is one of them). Not settled by the documentation we can read, so:
+# no meaning rides on colour. A destructive button says what it does in its text (驳回) and
+# uses a style other than the default 1 on both channels; the fake WeCom enforces only 1..4.
+STYLE_PRIMARY = 1  # the documented default
 STYLE_DEFAULT = 2
-STYLE_DANGER = 3
+STYLE_DANGER = 3  # colour unverified per channel: see above
 STYLE_SUCCESS = 4
 
 
@@ -329,45 +334,26 @@ def app_markdown(content: str) -> dict[str, Any]:
     return {"msgtype": "markdown", "markdown": {"content": truncate_bytes(content, TEXT_MAX)}}
 
 
-def app_textcard(*, title: str, description: str, url: str, btntxt: str = "详情") -> dict[str, Any]:
-    return {
-        "msgtype": "textcard",
-        "textcard": {
-            "title": truncate_bytes(title, 128),
-            "description": truncate_bytes(description, 512),
-            "url": url[:URL_MAX],
-            "btntxt": truncate_bytes(btntxt, 12),
-        },
-    }
-
-
 def app_template_card(card: Mapping[str, Any]) -> dict[str, Any]:
     return {"msgtype": "template_card", "template_card": dict(card)}
 
 
-def app_miniprogram_notice(
-    *,
-    appid: str,
-    title: str,
-    page: str | None = None,
-    description: str | None = None,
-    items: Iterable[tuple[str, str]] = (),
-    emphasis_first_item: bool = False,
-) -> dict[str, Any]:
-    notice: dict[str, Any] = {
-        "appid": appid,
-        "title": truncate_bytes(title, 36),
-        "emphasis_first_item": emphasis_first_item,
-        "content_item": [
-            {"key": truncate_bytes(k, 30), "value": truncate_bytes(str(v), 90)}
-            for k, v in list(items)[:10]
-        ],
-    }
-    if page:
-        notice["page"] = page
-    if description:
-        notice["description"] = truncate_bytes(description, 60)
-    return {"msgtype": "miniprogram_notice", "miniprogram_notice": notice}
+def card_markdown(card: Mapping[str, Any]) -> str:
+    """The readable content of a template card as markdown, for a channel that cannot carry the
+    card (the bot's response_url answering a group callback, D:101138). Buttons are dropped:
+    a click needs the card itself."""
+    main = card.get("main_title") or {}
+    lines = [f"**{main.get('title', '')}**"] if main.get("title") else []
+    if main.get("desc"):
+        lines.append(str(main["desc"]))
+    emphasis = card.get("emphasis_content") or {}
+    if emphasis.get("title"):
+        lines.append(f"**{emphasis['title']}** {emphasis.get('desc', '')}".rstrip())
+    if card.get("sub_title_text"):
+        lines.append(str(card["sub_title_text"]))
+    for row in card.get("horizontal_content_list") or []:
+        lines.append(f"> {row.get('keyname', '')}:{row.get('value', '')}")
+    return "\n".join(lines)
 
 
 def webhook_text(content: str, *, mentioned: Sequence[str] = ()) -> dict[str, Any]:

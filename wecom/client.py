@@ -168,9 +168,9 @@ class WeComClient(WeChatClient):
     def send_message(
         self, touser: str, body: Mapping[str, Any], *, duplicate_check_interval: int = 1800
     ) -> dict[str, Any]:
-        """`message/send` of a body built by `wecom.cards` (text, markdown, textcard,
-        template_card, miniprogram_notice). Duplicate check is always on: a second guard
-        against double delivery after a crash."""
+        """`message/send` of a body built by `wecom.cards` (text, markdown, template_card;
+        miniprogram_notice is a mini-program app's, not ours: D:90236). Duplicate check is
+        always on: a second guard against double delivery after a crash."""
         data = dict(body)
         data.update(
             touser=touser,

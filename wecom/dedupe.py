@@ -6,7 +6,9 @@ so a reply lost on the way reaches the user on the retry without the command run
 
 Store: Redis `SET NX` with a 48 h expiry when the runtime has Redis, else an `InboundEvent` row
 (unique key). If Redis fails at callback time we fall back to the row: the callback must still be
-answered. Values: "P" while the first delivery is being handled, "D" + reply once answered.
+answered. Values: "P" while the first delivery is being handled, "W" once a retry found it still
+running and answered "processing" (WeCom has dropped the first connection then, so the first
+delivery's reply must go through the outbox), "D" + reply once answered.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from models.wecom import InboundEvent
@@ -30,7 +32,21 @@ log = logging.getLogger(__name__)
 
 TTL_SECONDS = 48 * 3600
 _PENDING = "P"
+_WAITING = "W"  # Redis value; in the database the row's reply holds it (a real reply never is)
 _DONE = "D"
+
+# Atomic on Redis: a retry marks a running claim, and the first delivery learns of the mark.
+_MARK_WAITING = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end
+return 0
+"""
+_COMPLETE = """
+local was = redis.call('GET', KEYS[1])
+if was == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4]) return 1 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[4]) return 0
+"""
 
 State = Literal["new", "done", "busy"]
 
@@ -88,24 +104,64 @@ def _claim_db(rt: Runtime, key: str, channel: str) -> Claim:
         pass
     with rt.db.transaction() as session:
         reply = session.scalar(select(InboundEvent.reply).where(InboundEvent.dedupe_key == key))
-    if reply is None:
+    if reply is None or reply == _WAITING:
         return Claim(key, channel, "busy", "db")
     return Claim(key, channel, "done", "db", reply)
 
 
-def complete(rt: Runtime, c: Claim, reply: str) -> None:
-    """Record the plaintext reply we answered with (may be "": no passive reply)."""
+def wait_for_first(rt: Runtime, c: Claim) -> str | None:
+    """A retry found the first delivery still running (`busy`): mark the claim so the first
+    delivery sends its reply through the outbox, and answer "processing" (None). If the first
+    finished in the meantime, return its cached reply instead."""
+    try:
+        if c.store == "redis" and rt.redis is not None:
+            args = (_PENDING, _WAITING, TTL_SECONDS)
+            if rt.redis.eval(_MARK_WAITING, 1, _redis_key(rt, c.key), *args):
+                return None
+        else:
+            with rt.db.transaction() as session:
+                marked = session.execute(
+                    update(InboundEvent)
+                    .where(InboundEvent.dedupe_key == c.key, InboundEvent.reply.is_(None))
+                    .values(reply=_WAITING)
+                )
+            if getattr(marked, "rowcount", 0):
+                return None
+    except Exception:
+        log.warning("dedupe: could not mark %s as waited for", c.key, exc_info=True)
+        return None
+    again = claim(rt, c.key, c.channel)
+    return again.reply if again.state == "done" else None
+
+
+def complete(rt: Runtime, c: Claim, reply: str, *, late: str = "") -> bool:
+    """Record the plaintext reply we answered with (may be "": no passive reply).
+
+    True when a retry answered "processing" while we ran: WeCom has dropped this delivery's
+    connection, so the caller sends the reply through the outbox; `late` (what the retry
+    said) is then what later retries get."""
     if c.store == "redis" and rt.redis is not None:
         try:
-            rt.redis.set(_redis_key(rt, c.key), _DONE + reply, ex=TTL_SECONDS)
-            return
+            args = (_WAITING, _DONE + reply, _DONE + late, TTL_SECONDS)
+            return bool(rt.redis.eval(_COMPLETE, 1, _redis_key(rt, c.key), *args))
         except Exception as exc:
             log.warning("dedupe: could not cache the reply in Redis (%s)", type(exc).__name__)
             _claim_db(rt, c.key, c.channel)  # keep the claim somewhere durable
     with rt.db.transaction() as session:
-        session.execute(
-            update(InboundEvent).where(InboundEvent.dedupe_key == c.key).values(reply=reply)
+        done = session.execute(
+            update(InboundEvent)
+            .where(
+                InboundEvent.dedupe_key == c.key,
+                or_(InboundEvent.reply.is_(None), InboundEvent.reply != _WAITING),
+            )
+            .values(reply=reply)
         )
+        if getattr(done, "rowcount", 0):
+            return False
+        session.execute(
+            update(InboundEvent).where(InboundEvent.dedupe_key == c.key).values(reply=late)
+        )
+        return True
 
 
 def release(rt: Runtime, c: Claim) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 
 from models.wecom import OutboxMessage
 from services import clock
+from wecom import outbox
 from wecom.errors import WeComError
 from wecom.ratelimit import RateLimiter, RateLimits, limits_for
 
@@ -39,6 +40,9 @@ BACKOFF_BASE = 15.0  # seconds before the first retry; doubles per attempt
 BACKOFF_CAP = 3600.0
 REF_WAIT = timedelta(seconds=10)  # a card update waiting for its card's response_code
 RESPONSE_URL_TTL = timedelta(hours=1)  # the bot's response_url accepts one POST within 1 h
+RESPONSE_CODE_TTL = timedelta(hours=72)  # a response_code works once, within 72 h (D:94888)
+ISSUED_AT = "response_code_issued_at"  # payload field (ISO time) where the code's age is known
+CHATID_TAKEN = 86215  # appchat/create: 会话ID已经存在 (D:90313)
 
 API_OF_CHANNEL = {
     "app_message": "message/send",
@@ -327,6 +331,7 @@ def _send(rt: Runtime, client: WeComClient, claim: Claim) -> tuple[dict[str, Any
         and clock.now() - claim.created_at > RESPONSE_URL_TTL
     ):
         raise _Dead("response_url 已过期(超过 1 小时)/ response_url expired")
+    _wait_for(rt, payload.pop(outbox.AFTER, None))
     if claim.channel == "card_update":
         payload = _resolve_card_update(rt, claim, payload)
     limits = limits_for(
@@ -371,7 +376,7 @@ def _call(
     if channel == "appchat":
         return client.appchat_send(recipient, payload)
     if channel == "appchat_create":
-        return dict(client.post("appchat/create", data={**payload, "chatid": recipient}))
+        return _appchat_create(client, recipient, payload)
     if channel == "webhook":
         return client.webhook_send(recipient, payload)
     if channel == "bot_response":
@@ -382,19 +387,57 @@ def _call(
     raise _Dead(f"unknown channel {channel!r}")
 
 
+def _appchat_create(client: WeComClient, chatid: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Create an internal group under our own chatid. "chatid already exists" means an earlier
+    attempt got through and only its answer was lost (our chatids are derived from our own
+    rows, see notify.project_chat_id, so nobody else creates them): that is success."""
+    try:
+        return dict(client.post("appchat/create", data={**payload, "chatid": chatid}))
+    except WeComError as exc:
+        if exc.code != CHATID_TAKEN:
+            raise
+        log.info("appchat/create %s: already exists (an earlier attempt); done", chatid)
+        return {"errcode": 0, "errmsg": "chatid already exists", "chatid": chatid}
+
+
+def _wait_for(rt: Runtime, key: str | None) -> None:
+    """A row that depends on another (a group's welcome on the group's creation) waits until
+    that row is sent, and dies with it."""
+    if not key:
+        return
+    with rt.db.transaction() as session:
+        status = session.scalar(
+            select(OutboxMessage.status).where(OutboxMessage.idempotency_key == key)
+        )
+    if status == "sent":
+        return
+    if status in (None, "dead"):
+        raise _Dead(f"{key!r} was not delivered (status {status})")
+    raise _Wait(REF_WAIT.total_seconds(), f"waiting for {key!r} to be delivered")
+
+
 def _resolve_card_update(rt: Runtime, claim: Claim, payload: dict[str, Any]) -> dict[str, Any]:
     """A card update may name the card's outbox key instead of a response_code
-    (`response_code_from`), because the update can be queued before the card was delivered."""
+    (`response_code_from`), because the update can be queued before the card was delivered.
+    A code older than 72 h is spent (D:94888): the row is dead at once, not retried."""
     ref = payload.pop("response_code_from", None)
-    if payload.get("response_code") or not ref:
-        return payload
+    issued = payload.pop(ISSUED_AT, None)
+    issued_at = datetime.fromisoformat(issued) if issued else claim.created_at
+    if not payload.get("response_code") and ref:
+        payload["response_code"], issued_at = _card_response_code(rt, ref)
+    if issued_at is not None and clock.now() - issued_at > RESPONSE_CODE_TTL:
+        raise _Dead("response_code 已失效(超过 72 小时)/ response_code spent (older than 72 h)")
+    return payload
+
+
+def _card_response_code(rt: Runtime, ref: str) -> tuple[str, datetime | None]:
     with rt.db.transaction() as session:
         card = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == ref))
         status = card.status if card is not None else None
         code = card.response_code if card is not None else None
+        sent_at = card.sent_at if card is not None else None
     if status == "sent" and code:
-        payload["response_code"] = code
-        return payload
+        return code, sent_at  # WeCom issued the code when it accepted the card
     if status in (None, "dead") or status == "sent":
         raise _Dead(f"card {ref!r} has no response_code (status {status})")
     raise _Wait(REF_WAIT.total_seconds(), f"waiting for card {ref!r} to be delivered")

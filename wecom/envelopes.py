@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from wecom import cards
 from wecom.crypto import CallbackCrypto
 from wecom.events import CardEvent, EnterEvent, Event, TextMessage
 from wecom.replies import CardReply, MarkdownReply, Reply, TextReply, UpdateCardReply
+
+log = logging.getLogger(__name__)
 
 PROCESSING_TEXT = "⏳ 处理中,结果稍后发送给你"
 STREAM_MAX = 20480  # bytes of a bot stream's markdown content
@@ -129,13 +132,8 @@ def _render_app(reply: Reply, event: Event, corp_id: str, now: int) -> Rendered:
     if isinstance(reply, TextReply) and not is_card:
         text = cdata(cards.truncate_bytes(reply.content, cards.TEXT_MAX))
         return Rendered(_app_xml(event, corp_id, "text", f"<Content>{text}</Content>", now))
-    if isinstance(reply, MarkdownReply) and not is_card:
-        # Passive markdown: the shape community code uses; D:90241 lists text only, so this is
-        # the one passive form that is unconfirmed. message/send markdown is documented.
-        text = cdata(cards.truncate_bytes(reply.content, cards.TEXT_MAX))
-        inner = f"<Markdown><Content>{text}</Content></Markdown>"
-        return Rendered(_app_xml(event, corp_id, "markdown", inner, now))
-    # A new card (or text answering a click) cannot be a passive reply: send it as a message.
+    # Markdown and a new card are send-only (D:90241 has no passive form for either), and text
+    # answering a click would replace nothing: all of them go out through message/send.
     return Rendered("", late_messages(reply, event))
 
 
@@ -157,16 +155,9 @@ def _stream(event: Event, content: str) -> str:
 
 def _render_bot(reply: Reply, event: Event) -> Rendered:
     if isinstance(event, CardEvent):
-        if isinstance(reply, UpdateCardReply) and reply.card is not None:
-            card = dict(reply.card)
-            card.setdefault("task_id", event.task_id)  # D:101031: must equal the callback's
-            return Rendered(
-                json.dumps(
-                    {"response_type": "update_template_card", "template_card": card},
-                    ensure_ascii=False,
-                )
-            )
-        # No update_button on the bot (D:101031): anything else goes out via response_url.
+        if isinstance(reply, UpdateCardReply):
+            return Rendered(json.dumps(_bot_card_update(reply, event), ensure_ascii=False))
+        # Text answering a click is no update: it goes out via response_url.
         return Rendered("", late_messages(reply, event))
     if isinstance(reply, CardReply):
         return Rendered(
@@ -183,6 +174,32 @@ def _render_bot(reply: Reply, event: Event) -> Rendered:
     if isinstance(event, TextMessage):
         return Rendered(_stream(event, text))
     return Rendered("")
+
+
+def _response_url_payload(reply: Reply, event: Event) -> dict[str, Any]:
+    """D:101138: response_url takes markdown, or a template_card only when the callback came
+    from a single chat; in a group the card's content goes as markdown."""
+    card = reply.card if isinstance(reply, (CardReply, UpdateCardReply)) else None
+    if card is not None and getattr(event, "chat_type", "single") == "single":
+        return {"msgtype": "template_card", "template_card": dict(card)}
+    text = cards.card_markdown(card) if card is not None else _text_of(reply)
+    return {"msgtype": "markdown", "markdown": {"content": cards.truncate_bytes(text, STREAM_MAX)}}
+
+
+def _bot_card_update(reply: UpdateCardReply, event: CardEvent) -> dict[str, Any]:
+    """The bot's passive answer to a click (D:101031). It has no update_button: a rename
+    becomes a card without buttons, so the clicked card stops being clickable. Without
+    `userids` the update replaces the card for everyone in a group, so it names the clicker
+    unless the click settled the card for all."""
+    if reply.card is not None:
+        card = dict(reply.card)
+    else:
+        card = cards.text_notice(task_id=event.task_id, title=reply.replace_name or "已处理")
+    card["task_id"] = event.task_id  # D:101031: must equal the callback's
+    body: dict[str, Any] = {"response_type": "update_template_card", "template_card": card}
+    if event.in_group and not reply.for_everyone:
+        body["userids"] = [event.user_id]
+    return body
 
 
 def _text_of(reply: Reply) -> str:
@@ -210,16 +227,14 @@ def late_messages(reply: Reply | None, event: Event) -> list[OutboxItem]:
         return []
     key = reply_key(event)
     response_url = getattr(event, "response_url", None)
-    if event.channel == "bot" and response_url:
-        card = reply.card if isinstance(reply, (CardReply, UpdateCardReply)) else None
-        if card is not None:
-            payload: dict[str, Any] = {"msgtype": "template_card", "template_card": dict(card)}
-        else:
-            payload = {
-                "msgtype": "markdown",
-                "markdown": {"content": cards.truncate_bytes(_text_of(reply), STREAM_MAX)},
-            }
-        return [OutboxItem(key, "bot_response", response_url, payload)]
+    if event.channel == "bot":
+        # The bot answers late only through the callback's response_url (D:101138). Without
+        # one (enter_chat has none) there is no late answer: the app's message/send would put
+        # a group's or the bot's answer into another chat (the user's 1:1 with the app).
+        if not response_url:
+            log.info("late bot reply to %s dropped: no response_url", event.dedupe_key)
+            return []
+        return [OutboxItem(key, "bot_response", response_url, _response_url_payload(reply, event))]
     if isinstance(reply, UpdateCardReply):
         code = getattr(event, "response_code", None)
         if code:
@@ -246,7 +261,7 @@ def late_messages(reply: Reply | None, event: Event) -> list[OutboxItem]:
 # -- sealing -------------------------------------------------------------------------------------
 
 
-def seal_app(crypto: CallbackCrypto, plaintext: str, *, nonce: str | None = None) -> str:
+def seal_app(crypto: CallbackCrypto, plaintext: str, *, nonce: str) -> str:
     env = crypto.encrypt(plaintext, nonce=nonce)
     return (
         f"<xml><Encrypt>{cdata(env.encrypt)}</Encrypt>"
@@ -255,7 +270,7 @@ def seal_app(crypto: CallbackCrypto, plaintext: str, *, nonce: str | None = None
     )
 
 
-def seal_bot(crypto: CallbackCrypto, plaintext: str, *, nonce: str | None = None) -> str:
+def seal_bot(crypto: CallbackCrypto, plaintext: str, *, nonce: str) -> str:
     env = crypto.encrypt(plaintext, nonce=nonce)
     return json.dumps(
         {

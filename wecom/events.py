@@ -29,6 +29,7 @@ class TextMessage(Event):
     chat_id: str | None = None  # bot group chats only
     chat_type: Literal["single", "group"] = "single"
     response_url: str | None = None  # bot only: one POST within 1 h
+    images: tuple[str, ...] = ()  # bot `mixed` messages: encrypted image download URLs
 
     @property
     def in_group(self) -> bool:
@@ -49,6 +50,7 @@ class CardEvent(Event):
     chat_id: str | None = None
     chat_type: Literal["single", "group"] = "single"
     response_url: str | None = None
+    msg_id: str | None = None  # bot callbacks carry one (D:101027); the app's click has none
 
     @property
     def in_group(self) -> bool:
@@ -56,6 +58,8 @@ class CardEvent(Event):
 
     @property
     def dedupe_key(self) -> str:
+        if self.msg_id:
+            return f"{self.channel}:event:{self.msg_id}"
         # Two different clicks in the same second must not collide: include key and task.
         return (
             f"{self.channel}:card:{self.user_id}:{self.create_time}:{self.event_key}:{self.task_id}"
@@ -67,9 +71,12 @@ class EnterEvent(Event):
     """enter_agent (app) or enter_chat (bot)."""
 
     chat_id: str | None = None
+    msg_id: str | None = None  # enter_chat carries one (D:101027); enter_agent has none
 
     @property
     def dedupe_key(self) -> str:
+        if self.msg_id:
+            return f"{self.channel}:event:{self.msg_id}"
         return f"{self.channel}:enter:{self.user_id}:{self.create_time}"
 
 

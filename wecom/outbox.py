@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from models.wecom import OUTBOX_CHANNELS, OutboxMessage
 from services import clock
 
+AFTER = "after"  # payload field read (and removed) by wecom.delivery before sending
+
 
 def add(
     session: Session,
@@ -22,8 +24,10 @@ def add(
     recipient: str,
     payload: dict[str, Any],
     order_id: int | None = None,
+    after: str | None = None,
 ) -> OutboxMessage:
     """Queue a message once: a second call with the same idempotency key returns the first row.
+    `after`: the key of a row that must be sent first (delivery waits for it, dies with it).
 
     The caller commits; the runtime enqueues delivery after the commit (never before the row
     exists), and the sweeper catches anything whose enqueue was lost.
@@ -39,6 +43,8 @@ def add(
     existing = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
     if existing is not None:
         return existing
+    if after:
+        payload = {**payload, AFTER: after}
     row = OutboxMessage(
         idempotency_key=key,
         channel=channel,

@@ -161,7 +161,8 @@ def parse_bot(plaintext: str) -> Event:
     if not user or not msg_type:
         raise BadRequest("from.userid / msgtype missing")
     raw_time = data.get("create_time")
-    # Text callbacks may carry no create_time; message dedupe uses msgid, so "now" is harmless.
+    # A callback may carry no create_time: every dedupe key of the bot is its msgid
+    # (D:100719, D:101027), so "now" never splits a retried delivery into two events.
     create_time = (
         _int(raw_time, "create_time") if raw_time is not None else int(clock.now().timestamp())
     )
@@ -171,11 +172,10 @@ def parse_bot(plaintext: str) -> Event:
     )
     chat_id = _str(data, "chatid") if chat_type == "group" else None
     response_url = _str(data, "response_url")
-    if msg_type == "text":
-        text = data.get("text")
-        content = _str(text, "content") if isinstance(text, dict) else None
+    if msg_type in ("text", "mixed"):
+        content, images = _bot_text(data) if msg_type == "text" else _bot_mixed(data)
         if content is None or not msg_id:
-            raise BadRequest("text.content / msgid missing")
+            raise BadRequest(f"{msg_type} content / msgid missing")
         return TextMessage(
             channel="bot",
             user_id=user,
@@ -185,6 +185,7 @@ def parse_bot(plaintext: str) -> Event:
             chat_id=chat_id,
             chat_type=chat_type,
             response_url=response_url,
+            images=images,
         )
     if msg_type == "event":
         event = data.get("event")
@@ -192,7 +193,13 @@ def parse_bot(plaintext: str) -> Event:
             raise BadRequest("event missing")
         event_type = _str(event, "eventtype") or ""
         if event_type == "enter_chat":
-            return EnterEvent(channel="bot", user_id=user, create_time=create_time, chat_id=chat_id)
+            return EnterEvent(
+                channel="bot",
+                user_id=user,
+                create_time=create_time,
+                chat_id=chat_id,
+                msg_id=msg_id,
+            )
         if event_type == "template_card_event":
             detail = event.get("template_card_event")
             if not isinstance(detail, dict):
@@ -209,6 +216,7 @@ def parse_bot(plaintext: str) -> Event:
                 chat_id=chat_id,
                 chat_type=chat_type,
                 response_url=response_url,
+                msg_id=msg_id,
             )
         return UnknownEvent(
             channel="bot",
@@ -220,6 +228,31 @@ def parse_bot(plaintext: str) -> Event:
     return UnknownEvent(
         channel="bot", user_id=user, create_time=create_time, kind=msg_type, msg_id=msg_id
     )
+
+
+def _bot_text(data: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+    text = data.get("text")
+    return (_str(text, "content") if isinstance(text, dict) else None), ()
+
+
+def _bot_mixed(data: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+    """`mixed` (text and images in one message, D:100719): the texts joined are the command,
+    the images' download URLs its attachments."""
+    mixed = data.get("mixed")
+    items = mixed.get("msg_item") if isinstance(mixed, dict) else None
+    if not isinstance(items, list):
+        return None, ()
+    texts: list[str] = []
+    images: list[str] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        part = item.get(str(item.get("msgtype")))
+        if item.get("msgtype") == "text" and isinstance(part, dict):
+            texts.append(_str(part, "content") or "")
+        elif item.get("msgtype") == "image" and isinstance(part, dict) and _str(part, "url"):
+            images.append(str(part["url"]))
+    return " ".join(t.strip() for t in texts if t.strip()), tuple(images)
 
 
 def _bot_selected(raw: Any) -> dict[str, list[str]]:

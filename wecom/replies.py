@@ -27,10 +27,14 @@ class CardReply:
 
 @dataclass(frozen=True)
 class UpdateCardReply:
-    """Answer to a card click: replace the clicked card, or just rename the buttons."""
+    """Answer to a card click: replace the clicked card, or just rename the buttons.
+
+    `for_everyone`: in a bot group chat the update replaces the card for every member (the
+    click settled it for all, e.g. an approval decided); by default only the clicker's copy."""
 
     card: dict[str, Any] | None = None
     replace_name: str | None = None
+    for_everyone: bool = False
 
 
 Reply = TextReply | MarkdownReply | CardReply | UpdateCardReply

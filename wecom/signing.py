@@ -194,6 +194,18 @@ def bot_text_json(
     return json.dumps(data, ensure_ascii=False)
 
 
+def bot_mixed_json(
+    user: str, content: str, image_urls: list[str], *, chat_id: str | None = None
+) -> str:
+    """A bot `mixed` callback: an @-mention with text and images (D:100719)."""
+    data = json.loads(bot_text_json(user, content, chat_id=chat_id))
+    text = data.pop("text")
+    images = [{"msgtype": "image", "image": {"url": url}} for url in image_urls]
+    data["msgtype"] = "mixed"
+    data["mixed"] = {"msg_item": [{"msgtype": "text", "text": text}, *images]}
+    return json.dumps(data, ensure_ascii=False)
+
+
 def bot_event_json(
     user: str,
     event: dict[str, Any],

@@ -146,8 +146,9 @@ def _click_decide(ctx: Context, decision: str, comment: str | None = None) -> Re
             comment=comment,
         )
     except AlreadyDecided as exc:
-        return UpdateCardReply(replace_name=exc.message)
-    return UpdateCardReply(replace_name=result.replace_name)
+        return UpdateCardReply(replace_name=exc.message, for_everyone=True)
+    # Decided for everyone: in a bot group every member's copy of the card shows it.
+    return UpdateCardReply(replace_name=result.replace_name, for_everyone=True)
 
 
 @router.action("approve:")
@@ -165,7 +166,8 @@ def reject_click(ctx: Context) -> Reply:
     if request is None:
         raise NotFound("这张卡片已失效")
     if request.status != "pending":
-        return UpdateCardReply(replace_name=already_decided_error(ctx.session, request).message)
+        message = already_decided_error(ctx.session, request).message
+        return UpdateCardReply(replace_name=message, for_everyone=True)
     event = ctx.event
     task_id = event.task_id if isinstance(event, CardEvent) and event.task_id else "reject"
     card = reject_reason_card(request.id, request.order.number, task_id=task_id)

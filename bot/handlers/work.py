@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.parsing import BadArguments, order_ref, parse_hours, split_args
 from bot.router import Context, router
+from wecom.events import TextMessage
 from wecom.replies import Reply, TextReply
+
+if TYPE_CHECKING:
+    from models import Attachment
 
 
 @router.command(
@@ -19,13 +25,46 @@ from wecom.replies import Reply, TextReply
 def progress_command(ctx: Context) -> Reply:
     from services import orders
 
+    images = ctx.event.images if isinstance(ctx.event, TextMessage) else ()
     parts = split_args(ctx.args, 1)
-    if len(parts) < 2:
+    if not parts or (len(parts) < 2 and not images):
         raise BadArguments("请写上订单号和进度内容")
     number = order_ref(parts[0])
-    activity = orders.add_progress(ctx.session, actor=ctx.actor, number=number, text=parts[1])
+    files = _photos(ctx, images)
+    text = parts[1] if len(parts) > 1 else ""
+    activity = orders.add_progress(
+        ctx.session, actor=ctx.actor, number=number, text=text, files=files
+    )
     pushed = activity.data.get("pushed_groups", 0)
-    return TextReply(f"已记录 {number} 的进度" + (f",已推送到 {pushed} 个项目群" if pushed else ""))
+    said = f"已记录 {number} 的进度" + (f"(含 {len(files)} 张图片)" if files else "")
+    return TextReply(said + (f",已推送到 {pushed} 个项目群" if pushed else ""))
+
+
+def _photos(ctx: Context, urls: tuple[str, ...]) -> list[Attachment]:
+    """The images of a bot `mixed` message, downloaded and stored (nothing is recorded when
+    one cannot be had: the user sends it again)."""
+    from services.attachments import store_file
+    from services.errors import ValidationFailed
+    from wecom import media
+    from wecom.errors import WeComError
+
+    stored = []
+    for index, url in enumerate(urls, start=1):
+        try:
+            image = media.bot_image(ctx.rt.settings, url, index=index)
+        except WeComError as exc:
+            raise ValidationFailed("图片下载失败(链接只在几分钟内有效),请重新发送") from exc
+        stored.append(
+            store_file(
+                ctx.session,
+                rt_settings=ctx.rt.settings,
+                actor=ctx.actor,
+                name=image.name,
+                content=image.content,
+                content_type="application/octet-stream",
+            )
+        )
+    return stored
 
 
 @router.command(

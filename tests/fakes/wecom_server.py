@@ -6,6 +6,14 @@ delivered again, as WeCom does), template-card `response_code`s, webhook keys, a
 Tests script failures: `fail(path, *codes)` answers the next calls with those errcodes;
 `down = True` answers HTTP 503; `delay` slows every answer; `hold(path)` keeps the next request on
 `path` open until `release()` (to kill a worker mid-delivery).
+
+Strict: every call is checked against `tests/fakes/wecom_rules.py` (one table of what WeCom
+refuses, each rule with its D: page) and refused with the documented errcode; `refusals` lists
+what was refused. The stateful rules live here: a bot `response_url` must be one the fake issued
+(`response_url(chat_type)`), takes one POST within 1 h; a `response_code` (issued on a card's
+message/send, or registered with `issue_response_code`) works once within 72 h; a customer gets
+at most 4 `add_msg_template` per natural month; an existing chatid cannot be created again.
+`now` is the fake's clock (seconds; tests move it to age codes and URLs).
 """
 
 from __future__ import annotations
@@ -15,9 +23,18 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes import wecom_rules
+from tests.fakes.wecom_rules import Refused
+
+RESPONSE_URL_TTL = 3600.0  # D:101138
+RESPONSE_CODE_TTL = 72 * 3600.0  # D:94888
+MSG_TEMPLATES_PER_MONTH = 4  # D:92135
+POLL_INTERVAL = 0.01  # serve_forever's shutdown poll (the default 0.5 s costs every test)
 
 
 @dataclass
@@ -44,6 +61,12 @@ class FakeWeCom:
         self._dupes: dict[str, float] = {}
         self._lock = threading.Lock()
         self._n = 0
+        self.now: float = time.time()
+        self.refusals: list[Refused] = []
+        self._response_urls: dict[str, tuple[str, float, bool]] = {}  # code: chat, issued, used
+        self._response_codes: dict[str, tuple[float, bool]] = {}  # code: issued, used
+        self._templates: dict[tuple[str, str], int] = defaultdict(int)  # (customer, month): n
+        self._chats: set[str] = set()
         self.directory: dict[str, Any] = {
             "department": [{"id": 1, "name": "公司", "parentid": 0}],
             "userlist": [{"userid": "zhangsan", "name": "张三", "department": [1]}],
@@ -64,7 +87,9 @@ class FakeWeCom:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL}, daemon=True
+        )
 
     # ------------------------------------------------------------------ control
 
@@ -102,6 +127,23 @@ class FakeWeCom:
     def calls_to(self, path: str) -> list[Call]:
         return [c for c in self.calls if c.path == path]
 
+    def response_url(self, chat_type: str = "single") -> str:
+        """A bot callback's response_url, as WeCom issues it (one POST within 1 h)."""
+        with self._lock:
+            self._n += 1
+            code = f"ru-{self._n}"
+            self._response_urls[code] = (chat_type, self.now, False)
+        return f"{self.base}/aibot/response?response_code={code}"
+
+    def issue_response_code(self, code: str) -> str:
+        """Register a card click's ResponseCode (as if WeCom had put it in a callback)."""
+        with self._lock:
+            self._response_codes[code] = (self.now, False)
+        return code
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
     # ------------------------------------------------------------------ serving
 
     def _handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
@@ -123,7 +165,13 @@ class FakeWeCom:
         if self.down:
             self._send(req, 503, {"error": "down"})
             return
-        self._send(req, 200, self._answer(path, query, body))
+        try:
+            answer = self._answer(path, query, body)
+        except Refused as exc:
+            with self._lock:
+                self.refusals.append(exc)
+            answer = exc.answer()
+        self._send(req, 200, answer)
 
     def _send(self, req: BaseHTTPRequestHandler, status: int, data: dict[str, Any]) -> None:
         raw = json.dumps(data, ensure_ascii=False).encode("utf-8")
@@ -153,21 +201,27 @@ class FakeWeCom:
         if path == "webhook/send":
             if not query.get("key"):
                 return {"errcode": 93000, "errmsg": "invalid webhook url"}
+            wecom_rules.check_body(path, body)
             return self._deliver(path, body or {}, dedupe=False)
         if path.startswith("aibot/"):  # the bot's response_url: the URL itself is the credential
+            self._use_response_url(query.get("response_code", ""), body or {})
             return self._deliver(path, body or {}, dedupe=False)
         if query.get("access_token") not in self.tokens:
             return {"errcode": 42001, "errmsg": "access_token expired"}
+        wecom_rules.check_body(path, body)
         if path == "message/send":
             return self._deliver(
                 path, body or {}, dedupe=bool((body or {}).get("enable_duplicate_check"))
             )
-        if path in ("message/update_template_card", "appchat/send"):
+        if path == "message/update_template_card":
+            self._use_response_code(str((body or {}).get("response_code")))
+            return self._deliver(path, body or {}, dedupe=False)
+        if path == "appchat/send":
             return self._deliver(path, body or {}, dedupe=False)
         if path == "appchat/create":
-            return {"errcode": 0, "errmsg": "ok", "chatid": (body or {}).get("chatid") or "chat1"}
+            return self._create_chat(body or {})
         if path == "externalcontact/add_msg_template":
-            return {"errcode": 0, "errmsg": "ok", "msgid": "tmpl1", "fail_list": []}
+            return self._msg_template(body or {})
         if path == "miniprogram/jscode2session":
             if query.get("js_code") != "good-code":
                 return {"errcode": 40029, "errmsg": "invalid code"}
@@ -191,8 +245,9 @@ class FakeWeCom:
         with self._lock:
             self._n += 1
             answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "msgid": f"msg-{self._n}"}
-            if body.get("msgtype") == "template_card":
+            if body.get("msgtype") == "template_card" and path == "message/send":
                 answer["response_code"] = f"rc-{self._n}"
+                self._response_codes[answer["response_code"]] = (self.now, False)
             if dedupe:
                 fingerprint = json.dumps(
                     {k: v for k, v in body.items() if k != "duplicate_check_interval"},
@@ -206,3 +261,52 @@ class FakeWeCom:
                 self._dupes[fingerprint] = time.monotonic()
             self.delivered.append({"path": path, **body})
             return answer
+
+    # ------------------------------------------------------------------ stateful rules
+
+    def _use_response_url(self, code: str, body: dict[str, Any]) -> None:
+        with self._lock:
+            issued = self._response_urls.get(code)
+            if issued is None:
+                raise Refused("response_url_issued", f"unknown response_url {code!r}")
+            chat_type, at, used = issued
+            if used:
+                raise Refused("response_url_once")
+            if self.now - at > RESPONSE_URL_TTL:
+                raise Refused("response_url_1h")
+            wecom_rules.check_response_url(body, chat_type=chat_type)
+            self._response_urls[code] = (chat_type, at, True)
+
+    def _use_response_code(self, code: str) -> None:
+        with self._lock:
+            issued = self._response_codes.get(code)
+            if issued is None:
+                raise Refused("response_code_issued", f"unknown response_code {code!r}")
+            at, used = issued
+            if used:
+                raise Refused("response_code_once")
+            if self.now - at > RESPONSE_CODE_TTL:
+                raise Refused("response_code_72h")
+            self._response_codes[code] = (at, True)
+
+    def _create_chat(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            chatid = str(body.get("chatid") or f"chat{len(self._chats) + 1}")
+            if chatid in self._chats:
+                raise Refused("appchat_chatid_taken", f"chatid {chatid!r}")
+            self._chats.add(chatid)
+        return {"errcode": 0, "errmsg": "ok", "chatid": chatid}
+
+    def _msg_template(self, body: dict[str, Any]) -> dict[str, Any]:
+        month = datetime.fromtimestamp(self.now, UTC).strftime("%Y-%m")
+        fail_list: list[str] = []
+        with self._lock:
+            # each customer and each customer group counts (D:92135)
+            targets = [*(body.get("external_userid") or []), *(body.get("chat_id_list") or [])]
+            for customer in targets:
+                if self._templates[(customer, month)] >= MSG_TEMPLATES_PER_MONTH:
+                    fail_list.append(customer)  # D:92135: refused customers come back here
+                else:
+                    self._templates[(customer, month)] += 1
+            self._n += 1
+            return {"errcode": 0, "errmsg": "ok", "msgid": f"tmpl{self._n}", "fail_list": fail_list}

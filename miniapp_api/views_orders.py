@@ -55,7 +55,11 @@ EDITABLE = {
     "lines": {**array(LINE), "maxItems": 100},
     "amount": {**DECIMAL_INPUT, "description": "手工改价金额(需 override_reason)"},
     "override_reason": {"type": "string", "maxLength": 500},
-    "discount_rate": {"type": "string", "pattern": r"^0(\.\d{1,4})?$", "description": "0.15 = 15%"},
+    "discount_rate": {
+        "type": "string",
+        "pattern": r"^0(\.[0-9]{1,4})?$",
+        "description": "0.15 = 15%",
+    },
     "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
     "custom_fields": {"type": "object", "maxProperties": 50},
 }
@@ -87,7 +91,7 @@ DETAIL_QUERY = {
         "timeline_limit": {"type": "integer", "minimum": 1, "maximum": 100},
     },
 }
-ETAG_RE = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+ETAG_RE = re.compile(r'^(?:W/)?"?([0-9]{1,9})"?$')
 
 
 def etag(order: Order) -> dict[str, str]:

@@ -242,6 +242,9 @@ def _read_multipart(op: Operation) -> dict[str, Any]:
         fields,
     )
     files = [f for name in request.files for f in request.files.getlist(name)]
+    limit = props.get("files", {}).get("maxItems")
+    if limit is not None and len(files) > limit:
+        raise ApiError(422, fields={"files": f"最多 {limit} 项"})
     return {**fields, "files": files}
 
 

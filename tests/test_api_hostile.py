@@ -373,3 +373,16 @@ def test_hypothesis_headers_on_patch(
                 content_type=ctype or "application/json",
             ),
         )
+
+
+@pytest.mark.parametrize("hours", ["２", "٣", "𝟖"])
+def test_services_refuse_hours_in_non_ascii_digits(
+    world: World, rt: Runtime, session: Session, hours: str
+) -> None:
+    # The API's pattern stops these first; the service must hold on its own (chat, imports).
+    from services.errors import ValidationFailed
+    from services.projects import log_hours
+
+    dev1 = session.merge(world["dev1"])
+    with pytest.raises(ValidationFailed):
+        log_hours(session, actor=dev1, ref=world.project.code, hours=hours)

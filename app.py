@@ -7,6 +7,7 @@ import logging
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 
+from proxies import behind_proxies
 from runtime import Runtime, build_runtime, install
 from settings import Settings, load_settings
 
@@ -21,10 +22,22 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None) -
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=25 * 1024 * 1024)
     app.extensions["orderdesk"] = rt
+    app.wsgi_app = behind_proxies(app.wsgi_app, settings.trusted_proxies)  # type: ignore[assignment,method-assign]
+    _log_login_modes(settings)
 
     _register_health(app, rt)
     _register_blueprints(app)
     return app
+
+
+def _log_login_modes(settings: Settings) -> None:
+    # Said once at start so an operator sees at a glance who may log in without WeCom.
+    if not settings.sandbox:
+        log.info("WeCom live mode: dev login is off")
+    elif settings.dev_login:
+        log.warning("WeCom sandbox mode: dev login open to every client (DEV_LOGIN=1)")
+    else:
+        log.info("WeCom sandbox mode: dev login open to loopback clients only")
 
 
 def runtime_of(app: Flask) -> Runtime:

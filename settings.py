@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -38,6 +39,23 @@ SECRET_FIELDS = frozenset(
         "wecom_bot_aes_key",
     }
 )
+
+
+# Keys that only a real WeCom tenant has: setting any of them without WECOM_SECRET is a live
+# deployment missing its secret, not a sandbox (sandbox must be chosen with WECOM_MODE=sandbox).
+LIVE_KEYS = (
+    "WECOM_CORP_ID",
+    "WECOM_TOKEN",
+    "WECOM_AES_KEY",
+    "WECOM_BOT_TOKEN",
+    "WECOM_BOT_AES_KEY",
+)
+SANDBOX_VALUES = frozenset(
+    {SANDBOX_CORP_ID, SANDBOX_TOKEN, SANDBOX_AES_KEY, SANDBOX_BOT_TOKEN, SANDBOX_BOT_AES_KEY}
+)
+MAX_PROXY_HOPS = 5
+
+ProxySpec = int | tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
 
 
 class SettingsError(ValueError):
@@ -77,6 +95,8 @@ class Settings:
     holidays: str = ""
     cors_origins: str = ""
     jobs_sync: bool = False
+    dev_login: bool = False
+    trusted_proxies: str = ""
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
@@ -163,6 +183,27 @@ def _check_database_url(url: str) -> None:
         )
 
 
+def parse_trusted_proxies(raw: str) -> ProxySpec:
+    """TRUSTED_PROXIES: a number of proxy hops in front of the app, or the proxies' addresses
+    (CIDRs, comma-separated). 0 / empty: no proxy, REMOTE_ADDR is the client."""
+    raw = raw.strip()
+    if not raw:
+        return 0
+    if raw.isascii() and raw.isdigit():
+        if int(raw) > MAX_PROXY_HOPS:
+            raise SettingsError(f"TRUSTED_PROXIES: at most {MAX_PROXY_HOPS} hops, got {raw}")
+        return int(raw)
+    networks = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError as exc:
+            raise SettingsError(
+                f"TRUSTED_PROXIES: expected a hop count or CIDRs like 10.0.0.0/8, got {part!r}"
+            ) from exc
+    return tuple(networks)
+
+
 def _check_role_tags(spec: str) -> None:
     from models.staff import ROLES
 
@@ -197,6 +238,9 @@ def _validate(s: Settings) -> Settings:
             raise SettingsError("WECOM_TOKEN/WECOM_AES_KEY: sandbox values are not allowed live")
         if len(s.secret_key) < 16 or s.secret_key == Settings.secret_key:
             raise SettingsError("SECRET_KEY: at least 16 random characters are required live")
+    if s.dev_login and s.wecom_mode != "sandbox":
+        raise SettingsError("DEV_LOGIN: only allowed in sandbox mode (WECOM_MODE=sandbox)")
+    parse_trusted_proxies(s.trusted_proxies)
     _check_business_hours(s.business_hours)
     for day in filter(None, (d.strip() for d in s.holidays.split(","))):
         if not _is_iso_date(day):
@@ -227,6 +271,20 @@ def _validate(s: Settings) -> Settings:
     if s.handler_budget_seconds <= 0 or s.handler_budget_seconds > 4.5:
         raise SettingsError("HANDLER_BUDGET_SECONDS: must be in (0, 4.5] (WeCom waits 5 s)")
     return s
+
+
+def _live_value(value: str) -> bool:
+    return bool(value) and value not in SANDBOX_VALUES
+
+
+def _refuse_accidental_sandbox(live_keys: list[str]) -> None:
+    """Live keys without WECOM_SECRET used to fall back to sandbox silently, with its open dev
+    login: a deployment that forgot its secret. Stop instead; sandbox is chosen explicitly."""
+    if live_keys:
+        raise SettingsError(
+            f"WECOM_SECRET: required because {', '.join(live_keys)} set "
+            "(or set WECOM_MODE=sandbox to run the sandbox on purpose)"
+        )
 
 
 def load_settings(
@@ -266,6 +324,10 @@ def load_settings(
 
     secret = get("WECOM_SECRET")
     mode = get("WECOM_MODE") or ("live" if secret else "sandbox")
+    # Named before validation, refused after it (a malformed key is reported as such first).
+    accidental = (
+        [] if get("WECOM_MODE") or secret else [n for n in LIVE_KEYS if _live_value(get(n))]
+    )
     sandbox = mode == "sandbox"
     instance = ROOT / "instance"
     values: dict[str, Any] = {
@@ -293,6 +355,8 @@ def load_settings(
         "holidays": get("HOLIDAYS"),
         "cors_origins": get("CORS_ORIGINS"),
         "jobs_sync": _env_bool("JOBS_SYNC", get("JOBS_SYNC", "false")),
+        "dev_login": _env_bool("DEV_LOGIN", get("DEV_LOGIN", "false")),
+        "trusted_proxies": get("TRUSTED_PROXIES"),
         "extra": {k: v for k, v in env.items() if k.startswith("ORDERDESK_")},
     }
     values.update(overrides)
@@ -304,4 +368,6 @@ def load_settings(
             values["wecom_bot_token"] = values["wecom_token"]
         if not values["wecom_bot_aes_key"]:
             values["wecom_bot_aes_key"] = values["wecom_aes_key"]
-    return _validate(Settings(**values))
+    settings = _validate(Settings(**values))
+    _refuse_accidental_sandbox(accidental)
+    return settings

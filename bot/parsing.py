@@ -11,6 +11,8 @@ import unicodedata
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
+from services.inputs import day_in_range
+
 MAX_AMOUNT = Decimal("9999999999999999.99")  # Numeric(18, 2)
 CENT = Decimal("0.01")
 
@@ -138,9 +140,12 @@ def looks_like_date(text: str) -> bool:
 
 def _make_date(year: int, month: int, day: int, original: str) -> date:
     try:
-        return date(year, month, day)
+        result = date(year, month, day)
     except ValueError as exc:
         raise BadArguments(f"日期「{original.strip()}」不存在") from exc
+    if not day_in_range(result):  # same bounds as the API (services.inputs)
+        raise BadArguments(f"日期「{original.strip()}」超出范围(1990 至 2100 年)")
+    return result
 
 
 def order_ref(text: str) -> str:

@@ -3,7 +3,8 @@ bot, JSON). GET verifies the URL; POST verifies, decrypts, parses, dedupes, disp
 budget and answers with an encrypted passive reply.
 
 Order of checks (each answered at once, nothing changed): body size (413) -> query parameters
-(400) -> envelope (400) -> signature (403) -> decryption / receiver (400 / 403) -> plaintext (400).
+(400) -> envelope (400) -> timestamp within 10 minutes (403) -> signature (403) -> decryption /
+receiver (400 / 403) -> plaintext (400).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from flask import Blueprint, Response, current_app, request
 
 from bot import deadline
 from wecom import dedupe, envelopes, parsing
-from wecom.crypto import BadRequest, CallbackCrypto, CallbackError
+from wecom.crypto import BadRequest, CallbackCrypto, CallbackError, check_timestamp
 from wecom.events import Channel, UnknownEvent
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def _params(*names: str) -> list[str]:
 
 def _verify_url(rt: Runtime, channel: Channel) -> Response:
     signature, timestamp, nonce, echostr = _params("msg_signature", "timestamp", "nonce", "echostr")
+    check_timestamp(timestamp)
     plain = crypto_for(rt.settings, channel).verify_url(signature, timestamp, nonce, echostr)
     # The plaintext alone: no quotes, no newline (WeCom compares it byte for byte).
     return Response(plain, status=200, mimetype="text/plain")
@@ -107,6 +109,7 @@ def _receive(rt: Runtime, channel: Channel, started: float) -> Response:
     signature, timestamp, nonce = _params("msg_signature", "timestamp", "nonce")
     encrypt = parsing.app_envelope(body) if channel == "app" else parsing.bot_envelope(body)
     crypto = crypto_for(rt.settings, channel)
+    check_timestamp(timestamp)  # a replay after the dedupe window must not run again
     plaintext = crypto.decrypt_verified(signature, timestamp, nonce, encrypt)
     event = parsing.parse(channel, plaintext)
     if isinstance(event, UnknownEvent):

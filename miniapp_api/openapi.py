@@ -37,7 +37,7 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
                 "in": "header",
                 "required": True,
                 "description": "订单当前版本号(GET 详情返回的 ETag / version)",
-                "schema": {"type": "string", "pattern": r'^(W/)?"?\d{1,9}"?$'},
+                "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,9}"?$'},
             }
         )
     return params

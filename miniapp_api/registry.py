@@ -22,12 +22,15 @@ from miniapp_api import tokens
 from miniapp_api.errors import ApiError
 from miniapp_api.ratelimit import DEFAULT_LOGIN_LIMIT, LoginLimiter
 from miniapp_api.schemas import ID, MAX_ID
-from miniapp_api.validation import coerce_query, control_characters, validate
+from miniapp_api.validation import coerce_query, control_characters, nesting_depth, validate
 from models import Activity, ApiSession, Staff
 from runtime import Runtime
 from services import sessions
 
 MAX_JSON_BYTES = 1024 * 1024
+# Deeper than any body we accept (order -> lines -> line -> value is 3); the parser and the
+# validators recurse, so a deeper body is refused before they see it.
+MAX_JSON_DEPTH = 32
 
 # What a handler returns: a JSON payload (200), (payload, status), (payload, status, headers),
 # or None for 204 No Content.
@@ -105,6 +108,8 @@ class Operation:
             statuses.add(429)
         if self.body is not None or self.multipart is not None:
             statuses.update({413, 415, 422})
+        if self.body is not None:
+            statuses.add(400)  # JSON nested deeper than MAX_JSON_DEPTH
         if self.path_params():
             statuses.add(404)
         if self.if_match:
@@ -200,13 +205,23 @@ def _read_json_body(op: Operation) -> dict[str, Any]:
     else:
         if request.mimetype != "application/json":
             raise ApiError(415, "请使用 application/json 提交")
-        body = request.get_json(silent=True)
-        if body is None:
-            raise ApiError(422, "请求体不是合法的 JSON", fields={"body": "格式不正确"})
+        body = _parse_json()
     if not isinstance(body, dict):
         raise ApiError(422, "请求体应为 JSON 对象", fields={"body": "类型不正确,应为对象"})
     assert op.body is not None
     validate(op.body, body)
+    return body
+
+
+def _parse_json() -> Any:
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # the json module's own limit, far above MAX_JSON_DEPTH
+        raise ApiError(400, "请求体嵌套层级过深", code="too_deep") from None
+    if body is None:
+        raise ApiError(422, "请求体不是合法的 JSON", fields={"body": "格式不正确"})
+    if nesting_depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise ApiError(400, f"请求体嵌套层级过深(最多 {MAX_JSON_DEPTH} 层)", code="too_deep")
     return body
 
 
@@ -227,6 +242,9 @@ def _read_multipart(op: Operation) -> dict[str, Any]:
         fields,
     )
     files = [f for name in request.files for f in request.files.getlist(name)]
+    limit = props.get("files", {}).get("maxItems")
+    if limit is not None and len(files) > limit:
+        raise ApiError(422, fields={"files": f"最多 {limit} 项"})
     return {**fields, "files": files}
 
 

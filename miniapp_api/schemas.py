@@ -6,12 +6,15 @@ from typing import Any
 
 from models.order import ORDER_STATUSES
 
-MONEY_PATTERN = r"^-?\d+\.\d{2}$"
-DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$"
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+# [0-9], never \d: the validator's regex engine lets \d match any Unicode digit ("１００").
+MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
+DATETIME_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?[+-][0-9]{2}:[0-9]{2}$"
+)
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 # Request-side decimal strings: "1200", "1200.5", "1200.50".
-DECIMAL_INPUT = {"type": "string", "pattern": r"^\d{1,14}(\.\d{1,2})?$", "maxLength": 17}
+DECIMAL_INPUT = {"type": "string", "pattern": r"^[0-9]{1,14}(\.[0-9]{1,2})?$", "maxLength": 17}
 
 
 def obj(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:

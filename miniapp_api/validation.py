@@ -5,6 +5,7 @@ Messages are Chinese and keyed by field path, e.g. {"lines.0.quantity": "必须�
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -90,12 +91,16 @@ def field_errors(schema: Mapping[str, Any], instance: Any) -> dict[str, str]:
     return fields
 
 
+# C0 controls except tab and newlines, and lone UTF-16 surrogates ("\ud800" in JSON): neither
+# is text anybody typed, and the database refuses both (NUL; a surrogate cannot be encoded).
+_ILLEGAL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
 def control_characters(instance: Any, path: str = "") -> dict[str, str]:
-    """Fields whose text holds NUL or other C0 control characters (PostgreSQL refuses NUL in
-    text, and no legitimate input carries them; tab and newlines are fine)."""
+    """Fields whose text holds NUL or other C0 control characters, or lone surrogates."""
     found: dict[str, str] = {}
     if isinstance(instance, str):
-        if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in instance):
+        if _ILLEGAL_CHARS.search(instance):
             found[path or "body"] = "包含非法字符"
     elif isinstance(instance, dict):
         for key, value in instance.items():
@@ -106,6 +111,22 @@ def control_characters(instance: Any, path: str = "") -> dict[str, str]:
         for i, value in enumerate(instance):
             found.update(control_characters(value, f"{path}.{i}" if path else str(i)))
     return found
+
+
+def nesting_depth(instance: Any, limit: int) -> int:
+    """How deep lists and objects nest in `instance`, counted without recursion and only up to
+    `limit + 1` (a body of 100,000 brackets must not cost a stack frame per bracket)."""
+    deepest, stack = 0, [(instance, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if not isinstance(value, dict | list):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def validate(schema: Mapping[str, Any], instance: Any, *, what: str = "请求参数有误") -> None:
@@ -132,9 +153,10 @@ def coerce_query(schema: Mapping[str, Any], args: Mapping[str, list[str]]) -> di
         raw = raw_values[0]
         kind = props[name].get("type")
         if kind == "integer":
-            try:
+            # ASCII only: int() would also read "１２" and "1_000".
+            if re.fullmatch(r"-?[0-9]{1,12}", raw):
                 values[name] = int(raw)
-            except ValueError:
+            else:
                 fields[name] = "类型不正确,应为整数"
         else:
             values[name] = raw

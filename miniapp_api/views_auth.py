@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from miniapp_api import serialize, tokens
-from miniapp_api.auth import identify
+from miniapp_api.auth import identify, trusts_caller_word
 from miniapp_api.errors import ApiError
 from miniapp_api.registry import Ctx, Reply, endpoint
 from miniapp_api.schemas import obj, r
@@ -57,7 +57,7 @@ def _login(ctx: Ctx, *, userid: str, channel: str, session_key: str | None = Non
     errors=LOGIN_ERRORS,
 )
 def login_miniprogram(ctx: Ctx) -> Reply:
-    identity = identify(ctx.rt, "miniprogram", ctx.body["code"])
+    identity = identify(ctx.rt, "miniprogram", ctx.body["code"], ip=ctx.ip)
     return _login(
         ctx, userid=identity.userid, channel="miniprogram", session_key=identity.session_key
     )
@@ -75,7 +75,7 @@ def login_miniprogram(ctx: Ctx) -> Reply:
     errors=LOGIN_ERRORS,
 )
 def login_oauth(ctx: Ctx) -> Reply:
-    identity = identify(ctx.rt, "oauth", ctx.body["code"])
+    identity = identify(ctx.rt, "oauth", ctx.body["code"], ip=ctx.ip)
     return _login(ctx, userid=identity.userid, channel="oauth")
 
 
@@ -83,7 +83,7 @@ def login_oauth(ctx: Ctx) -> Reply:
     "POST",
     "/auth/dev",
     tag="auth",
-    summary="开发登录(仅沙箱模式;正式环境返回 404)",
+    summary="开发登录(仅沙箱模式、仅本机,DEV_LOGIN=1 时不限来源;否则返回 404)",
     auth=False,
     login=True,
     body=obj({"userid": {"type": "string", "minLength": 1, "maxLength": 64}}),
@@ -91,7 +91,7 @@ def login_oauth(ctx: Ctx) -> Reply:
     errors=(403, 404),
 )
 def login_dev(ctx: Ctx) -> Reply:
-    if not ctx.rt.settings.sandbox:
+    if not trusts_caller_word(ctx.rt.settings, ctx.ip):
         raise ApiError(404)
     return _login(ctx, userid=ctx.body["userid"], channel="dev")
 

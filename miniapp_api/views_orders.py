@@ -12,10 +12,10 @@ from miniapp_api.cursors import CURSOR_SCHEMA
 from miniapp_api.errors import ApiError
 from miniapp_api.registry import Ctx, Reply, endpoint
 from miniapp_api.schemas import DECIMAL_INPUT, ID, array, obj, r
-from models import Attachment, Order
+from models import Order
 from models.order import ORDER_STATUSES
 from services import approvals, orders
-from services.attachments import store_file
+from services.attachments import MAX_FILES, Upload, discard_files, store_files
 from services.collections import money_summary
 from services.errors import Conflict
 from services.lookups import activity_page, preload_order_refs
@@ -55,7 +55,11 @@ EDITABLE = {
     "lines": {**array(LINE), "maxItems": 100},
     "amount": {**DECIMAL_INPUT, "description": "手工改价金额(需 override_reason)"},
     "override_reason": {"type": "string", "maxLength": 500},
-    "discount_rate": {"type": "string", "pattern": r"^0(\.\d{1,4})?$", "description": "0.15 = 15%"},
+    "discount_rate": {
+        "type": "string",
+        "pattern": r"^0(\.[0-9]{1,4})?$",
+        "description": "0.15 = 15%",
+    },
     "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
     "custom_fields": {"type": "object", "maxProperties": 50},
 }
@@ -87,7 +91,7 @@ DETAIL_QUERY = {
         "timeline_limit": {"type": "integer", "minimum": 1, "maximum": 100},
     },
 }
-ETAG_RE = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+ETAG_RE = re.compile(r'^(?:W/)?"?([0-9]{1,9})"?$')
 
 
 def etag(order: Order) -> dict[str, str]:
@@ -296,7 +300,7 @@ PROGRESS_FORM = {
         "text": {"type": "string", "maxLength": 2000, "description": "进展内容"},
         "files": {
             "type": "array",
-            "maxItems": 9,
+            "maxItems": MAX_FILES,
             "items": {"type": "string", "contentMediaType": "application/octet-stream"},
             "description": "附件(每个不超过 20 MB,类型见允许列表)",
         },
@@ -328,28 +332,30 @@ PROGRESS_RESULT = obj(
 def add_progress(ctx: Ctx, no: str) -> Reply:
     # Scope first: nothing is stored for an order the caller may not see.
     order = orders.get_order(ctx.session, actor=ctx.actor, number=no)
-    stored: list[Attachment] = []
-    for upload in ctx.body.get("files", []):
-        stored.append(
-            store_file(
-                ctx.session,
-                rt_settings=ctx.rt.settings,
-                actor=ctx.actor,
-                name=upload.filename or "file",
-                content=upload.read(),
-                content_type=upload.mimetype or "application/octet-stream",
-                order_id=order.id,
-            )
-        )
-    ctx.session.flush()
-    activity = orders.add_progress(
+    uploads = [
+        Upload(f.filename or "file", f.read(), f.mimetype or "application/octet-stream")
+        for f in ctx.body.get("files", [])
+    ]
+    stored, created = store_files(
         ctx.session,
+        rt_settings=ctx.rt.settings,
         actor=ctx.actor,
-        number=order.number,
-        text=ctx.body.get("text", ""),
-        files=stored,
+        uploads=uploads,
+        order_id=order.id,
     )
-    ctx.session.flush()
+    try:
+        ctx.session.flush()
+        activity = orders.add_progress(
+            ctx.session,
+            actor=ctx.actor,
+            number=order.number,
+            text=ctx.body.get("text", ""),
+            files=stored,
+        )
+        ctx.session.flush()
+    except BaseException:
+        discard_files(created)  # refused after writing: leave no file without its row
+        raise
     return (
         {
             "activity": serialize.activity(activity, ctx.tz),

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from miniapp_api import serialize
 from miniapp_api.errors import ApiError
 from miniapp_api.registry import Ctx, Reply, endpoint
 from miniapp_api.schemas import DATE_PATTERN, DECIMAL_INPUT, INT, NSTR, STR, array, nullable, obj, r
 from services import orders
 from services.collections import money_summary, overdue_for
+from services.inputs import DAY_RULE_ZH, parse_day
 from services.lookups import payments_of
 from services.receipts import record_receipt
 
@@ -185,10 +184,9 @@ def add_receipt(ctx: Ctx, no: str) -> Reply:
     order = orders.get_order(ctx.session, actor=ctx.actor, number=no)
     received_on = None
     if "received_on" in ctx.body:
-        try:
-            received_on = date.fromisoformat(ctx.body["received_on"])
-        except ValueError:
-            raise ApiError(422, fields={"received_on": "日期无效"}) from None
+        received_on = parse_day(ctx.body["received_on"])
+        if received_on is None:
+            raise ApiError(422, fields={"received_on": f"日期无效({DAY_RULE_ZH})"})
     result = record_receipt(
         ctx.session,
         actor=ctx.actor,

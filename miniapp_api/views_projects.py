@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from miniapp_api import serialize
 from miniapp_api.errors import ApiError
 from miniapp_api.registry import Ctx, Reply, endpoint
@@ -21,6 +19,7 @@ from miniapp_api.schemas import (
 )
 from models import Milestone, Project, Task
 from services import projects
+from services.inputs import DAY_RULE_ZH, parse_day
 from services.lookups import get_project, get_task
 
 CODE = {"code": {"type": "string", "minLength": 1, "maxLength": 32, "description": "项目编号"}}
@@ -146,10 +145,9 @@ def log_hours(ctx: Ctx, code: str) -> Reply:
     project = get_project(ctx.session, actor=ctx.actor, code=code)
     work_date = None
     if "work_date" in ctx.body:
-        try:
-            work_date = date.fromisoformat(ctx.body["work_date"])
-        except ValueError:
-            raise ApiError(422, fields={"work_date": "日期无效"}) from None
+        work_date = parse_day(ctx.body["work_date"])
+        if work_date is None:
+            raise ApiError(422, fields={"work_date": f"日期无效({DAY_RULE_ZH})"})
     entry = projects.log_hours(
         ctx.session,
         actor=ctx.actor,

@@ -3,6 +3,9 @@
 The same bytes uploaded twice are stored once (content-addressed path); each upload still gets
 its own `Attachment` row (its own name, uploader and order). Writes go to a temporary file that
 is renamed into place, so a crash never leaves a half-written file under a valid hash.
+
+Several files are all validated before the first is written (`store_files`), and the files a
+refused request created are removed again (`discard_files`), so a refusal leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from sqlalchemy.orm import Session
@@ -22,6 +27,7 @@ from services.errors import ValidationFailed
 from settings import Settings
 
 MAX_BYTES = 20 * 1024 * 1024
+MAX_FILES = 9  # per upload (a progress log), as the API documents
 MAX_NAME_CHARS = 120
 # Extension -> accepted content types. A generic "application/octet-stream" (what many clients
 # send) is accepted for any allowed extension; a specific type must match the extension.
@@ -101,10 +107,35 @@ def _relative_path(digest: str) -> str:
     return f"{digest[:2]}/{digest[2:4]}/{digest}"
 
 
-def _write_once(root: Path, relative: str, content: bytes) -> None:
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    content: bytes
+    content_type: str
+
+
+def check_uploads(uploads: Sequence[Upload]) -> list[tuple[str, str]]:
+    """Validate every upload (count, then each file); every problem at once, keyed `files.N`."""
+    if len(uploads) > MAX_FILES:
+        msg = f"一次最多上传 {MAX_FILES} 个文件"
+        raise ValidationFailed(msg, fields={"files": msg})
+    checked: list[tuple[str, str]] = []
+    errors: dict[str, str] = {}
+    for i, up in enumerate(uploads):
+        try:
+            checked.append(check_file(up.name, up.content, up.content_type))
+        except ValidationFailed as exc:
+            errors[f"files.{i}"] = f"{sanitize_name(up.name)}:{exc.message}"
+    if errors:
+        raise ValidationFailed("附件不符合要求:" + ";".join(errors.values()), fields=errors)
+    return checked
+
+
+def _write_once(root: Path, relative: str, content: bytes) -> Path | None:
+    """Store `content` at `relative`; the path if this call created it, None if it was there."""
     target = root / relative
     if target.exists() and target.stat().st_size == len(content):
-        return
+        return None
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
     try:
@@ -116,6 +147,7 @@ def _write_once(root: Path, relative: str, content: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return target
 
 
 def store_file(
@@ -131,9 +163,58 @@ def store_file(
 ) -> Attachment:
     """Validate, store (once per content) and record an upload; the caller commits."""
     safe, ctype = check_file(name, content, content_type)
+    attachment, _created = _store_checked(
+        session, rt_settings, actor, safe, ctype, content, order_id=order_id, note=note
+    )
+    return attachment
+
+
+def store_files(
+    session: Session,
+    *,
+    rt_settings: Settings,
+    actor: Staff | None,
+    uploads: Sequence[Upload],
+    order_id: int | None = None,
+) -> tuple[list[Attachment], list[Path]]:
+    """Validate all `uploads`, then store and record them. Returns the rows and the files this
+    call created: give those to `discard_files` if the caller's work is refused afterwards."""
+    checked = check_uploads(uploads)
+    rows: list[Attachment] = []
+    created: list[Path] = []
+    try:
+        for up, (safe, ctype) in zip(uploads, checked, strict=True):
+            row, path = _store_checked(
+                session, rt_settings, actor, safe, ctype, up.content, order_id=order_id
+            )
+            rows.append(row)
+            created.extend([path] if path else [])
+    except BaseException:
+        discard_files(created)
+        raise
+    return rows, created
+
+
+def discard_files(paths: Sequence[Path]) -> None:
+    """Remove files a refused request created (files that existed before are never listed)."""
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _store_checked(
+    session: Session,
+    rt_settings: Settings,
+    actor: Staff | None,
+    safe: str,
+    ctype: str,
+    content: bytes,
+    *,
+    order_id: int | None,
+    note: str | None = None,
+) -> tuple[Attachment, Path | None]:
     digest = hashlib.sha256(content).hexdigest()
     relative = _relative_path(digest)
-    _write_once(rt_settings.storage_path, relative, content)
+    created = _write_once(rt_settings.storage_path, relative, content)
     attachment = Attachment(
         name=safe,
         content_type=ctype,
@@ -146,7 +227,7 @@ def store_file(
         created_at=clock.now(),
     )
     session.add(attachment)
-    return attachment
+    return attachment, created
 
 
 def open_path(rt_settings: Settings, attachment: Attachment) -> Path:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +22,9 @@ from sqlalchemy.orm import Session
 
 from models import Staff
 from services.errors import ValidationFailed
+from services.inputs import DAY_RULE_ZH, NUMBER_RULE_ZH, parse_day, parse_decimal, read_decimal
+
+__all__ = ["merge_values", "parse_decimal", "validate_schema", "validate_values"]
 
 FIELD_TYPES = ("string", "text", "number", "money", "date", "enum", "user")
 TYPE_NAMES_ZH = {
@@ -40,33 +43,8 @@ DEFAULT_MAX_LENGTH = {"string": 200, "text": 5000}
 CENT = Decimal("0.01")
 
 
-def parse_decimal(raw: Any) -> Decimal | None:
-    """Parse a number from text, int or Decimal (a float is read from its shortest text form)."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, float):
-        raw = repr(raw)
-    if isinstance(raw, int | Decimal):
-        value = Decimal(raw)
-    elif isinstance(raw, str):
-        try:
-            value = Decimal(raw.strip().replace(",", ""))
-        except InvalidOperation:
-            return None
-    else:
-        return None
-    return value if value.is_finite() else None
-
-
 def _date(raw: Any) -> date | None:
-    if isinstance(raw, date):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return date.fromisoformat(raw.strip())
-        except ValueError:
-            return None
-    return None
+    return parse_day(raw)
 
 
 def _plain(value: Decimal) -> str:
@@ -91,7 +69,7 @@ def _check_bound(ftype: str, name: str, raw: Any) -> tuple[Any, str | None]:
         return (value, None) if value is not None else (None, f"{name} 必须是数字")
     if ftype == "date":
         day = _date(raw)
-        return (day, None) if day is not None else (None, f"{name} 必须是日期 YYYY-MM-DD")
+        return (day, None) if day is not None else (None, f"{name} 必须是日期({DAY_RULE_ZH})")
     return None, f"{TYPE_NAMES_ZH.get(ftype, ftype)}类型不支持 {name}"
 
 
@@ -177,8 +155,10 @@ def _clean_one(
             return None, f"{label}最多 {hi} 个字"
         return text, None
     if ftype in ("number", "money"):
-        value = parse_decimal(raw)
+        value, problem = read_decimal(raw)
         if value is None:
+            if problem == "out_of_range":
+                return None, f"{label}超出范围({NUMBER_RULE_ZH})"
             return None, f"{label}必须是数字"
         if ftype == "money":
             if value != value.quantize(CENT):
@@ -192,7 +172,7 @@ def _clean_one(
     if ftype == "date":
         day = _date(raw)
         if day is None:
-            return None, f"{label}必须是日期,格式 YYYY-MM-DD"
+            return None, f"{label}必须是日期,{DAY_RULE_ZH}"
         if lo is not None and day < _date(lo):  # type: ignore[operator]
             return None, f"{label}不能早于 {lo}"
         if hi is not None and day > _date(hi):  # type: ignore[operator]

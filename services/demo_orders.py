@@ -19,7 +19,6 @@ from models import (
     ApprovalAction,
     ApprovalAssignment,
     ApprovalRequest,
-    ApprovalStep,
     Contract,
     Opportunity,
     Order,
@@ -30,6 +29,7 @@ from models import (
 )
 from services import clock
 from services import demo_data as data
+from services.approval_flows import snapshot_steps
 from services.custom_fields import validate_values
 from services.demo_money import build_plan
 from services.demo_projects import build_project
@@ -237,44 +237,34 @@ def _custom_fields(
     return validate_values(otype.field_schema, raw)
 
 
-def _approvers(w: DemoWorld, order: Order, step: ApprovalStep) -> list[Staff]:
-    if step.approver_kind == "owner_manager":
-        return [order.owner.manager or w.staff["chenjianguo"]]
-    return sorted(
-        (s for s in w.staff.values() if s.has_role(step.approver_value)), key=lambda s: s.userid
-    )
-
-
 def _approval(
     w: DemoWorld, order: Order, story: Story, created: datetime, *, rejected: bool
 ) -> datetime:
-    """The approval request an order's status implies; returns when the last decision fell."""
+    """The approval request an order's status implies; returns when the last decision fell.
+
+    The steps and approvers are the snapshot the approvals service itself takes at submission
+    (`snapshot_steps`), so a demo request has exactly the shape the decision code reads."""
     if order.status == "draft" or (order.status == "cancelled" and not rejected):
         return created
     rng = w.rng
     flow = order.order_type.approval_flow
     assert flow is not None
-    steps = [s for s in flow.steps if s.min_amount is None or order.amount >= s.min_amount]
+    with w.session.no_autoflush:  # the order is still being built
+        snapshot = snapshot_steps(w.session, flow, order)
+    staff_by_id = {s.id: s for s in w.staff.values()}
+
+    def approvers(step: dict[str, Any]) -> list[Staff]:
+        return [staff_by_id[i] for i in step["approver_ids"]]
+
     submitted = created + timedelta(hours=rng.randint(1, 5))
     order.submitted_at = submitted
     story.add(submitted, "status", order.owner, "提交审批")
-    snapshot = [
-        {
-            "sequence": s.sequence,
-            "name": s.name,
-            "mode": s.mode,
-            "approver_kind": s.approver_kind,
-            "approver_value": s.approver_value,
-            "approvers": [a.userid for a in _approvers(w, order, s)],
-        }
-        for s in steps
-    ]
     request = ApprovalRequest(
         order=order,
         flow=flow,
         status="pending",
         steps_snapshot=snapshot,
-        current_step=steps[0].sequence,
+        current_step=1,
         step_started_at=submitted,
         submitted_by=order.owner,
         created_at=submitted,
@@ -284,18 +274,18 @@ def _approval(
     if rejected:
         decide_count = 1
     elif order.status == "pending_approval":
-        decide_count = rng.randint(0, len(steps) - 1)
+        decide_count = rng.randint(0, len(snapshot) - 1)
     else:
-        decide_count = len(steps)
+        decide_count = len(snapshot)
     at = submitted
-    for n, step in enumerate(steps[:decide_count]):
+    for n, step in enumerate(snapshot[:decide_count]):
         at = at + timedelta(hours=rng.randint(1, 20))
-        approver = rng.choice(_approvers(w, order, step))
+        approver = rng.choice(approvers(step))
         reject = rejected and n == 0
         comment = rng.choice(data.REJECT_REASONS) if reject else "同意"
         request.assignments.append(
             ApprovalAssignment(
-                step_sequence=step.sequence,
+                step_sequence=step["sequence"],
                 approver=approver,
                 status="rejected" if reject else "approved",
                 created_at=request.step_started_at,
@@ -304,7 +294,7 @@ def _approval(
         )
         request.actions.append(
             ApprovalAction(
-                step_sequence=step.sequence,
+                step_sequence=step["sequence"],
                 actor=approver,
                 decision="reject" if reject else "approve",
                 comment=comment,
@@ -312,19 +302,19 @@ def _approval(
             )
         )
         verb = "驳回" if reject else "同意"
-        story.add(at, "approval", approver, f"{step.name}:{approver.name}{verb}({comment})")
+        story.add(at, "approval", approver, f"{step['name']}:{approver.name}{verb}({comment})")
         request.step_started_at = at
         if reject:
             request.status, request.decided_at = "rejected", at
             order.status_reason = f"审批被驳回:{comment}"
             return at
-    if decide_count < len(steps):
-        current = steps[decide_count]
-        request.current_step = current.sequence
-        for approver in _approvers(w, order, current):
+    if decide_count < len(snapshot):
+        current = snapshot[decide_count]
+        request.current_step = current["sequence"]
+        for approver in approvers(current):
             request.assignments.append(
                 ApprovalAssignment(
-                    step_sequence=current.sequence,
+                    step_sequence=current["sequence"],
                     approver=approver,
                     status="pending",
                     created_at=request.step_started_at,
@@ -332,7 +322,7 @@ def _approval(
             )
         return at
     request.status, request.decided_at = "approved", at
-    request.current_step = steps[-1].sequence
+    request.current_step = snapshot[-1]["sequence"]
     story.add(at, "status", None, "审批通过,订单已批准")
     return at
 

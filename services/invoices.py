@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from models import Installment, Invoice, Staff
 from services import clock, timeline
 from services.clock import company_tz
 from services.errors import Conflict, NotFound, ValidationFailed
+from services.inputs import parse_decimal
 from services.permissions import require_role
 from services.receipts import parse_amount
 
@@ -24,10 +25,9 @@ def _tax_rate(raw: Decimal | str | None, default: Decimal) -> Decimal:
         return default
     if isinstance(raw, float):
         raise ValidationFailed("税率必须是精确数字")
-    try:
-        rate = Decimal(str(raw).strip().rstrip("%"))
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationFailed(f"税率不是有效数字:{raw}") from exc
+    rate = parse_decimal(str(raw).strip().rstrip("%"))
+    if rate is None:
+        raise ValidationFailed(f"税率不是有效数字:{str(raw)[:20]}")
     if str(raw).strip().endswith("%") or rate >= 1:
         rate = rate / 100
     if rate < 0 or rate > MAX_TAX_RATE:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +38,7 @@ from models.money import TRIGGERS
 from services import timeline
 from services.clock import company_tz
 from services.errors import ValidationFailed
+from services.inputs import DAY_RULE_ZH, parse_day, parse_decimal
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
@@ -72,12 +73,10 @@ class Term:
 def _decimal(raw: Any, label: str) -> Decimal:
     if isinstance(raw, float):
         raise ValidationFailed(f"{label}必须写成字符串或整数,不能是浮点数", fields={"terms": label})
-    try:
-        value = Decimal(str(raw).strip().rstrip("%"))
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationFailed(f"{label}不是有效数字:{raw}", fields={"terms": label}) from exc
-    if not value.is_finite():
-        raise ValidationFailed(f"{label}不是有效数字:{raw}", fields={"terms": label})
+    value = parse_decimal(str(raw).strip().rstrip("%"))
+    if value is None:
+        shown = str(raw)[:20]
+        raise ValidationFailed(f"{label}不是有效数字:{shown}", fields={"terms": label})
     if value < 0:
         raise ValidationFailed(f"{label}不能为负数", fields={"terms": label})
     return value
@@ -119,10 +118,9 @@ def parse_terms(raw_terms: list[dict[str, Any]] | None) -> list[Term]:
             raise ValidationFailed(f"{label}天数不能为负数")
         on_date = None
         if trigger == "on_date":
-            try:
-                on_date = date.fromisoformat(str(raw.get("date")))
-            except ValueError as exc:
-                raise ValidationFailed(f"{label}需要日期 YYYY-MM-DD") from exc
+            on_date = parse_day(raw.get("date"))
+            if on_date is None:
+                raise ValidationFailed(f"{label}需要日期({DAY_RULE_ZH})")
         event = str(raw["event"])[:32] if trigger == "after_event" and raw.get("event") else None
         if trigger == "after_event" and not event:
             raise ValidationFailed(f"{label}需要指定触发事件")

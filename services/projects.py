@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from models import Milestone, Order, Project, Staff, Task, TimeEntry
 from services import clock, timeline
 from services.clock import company_tz
 from services.errors import AlreadyDecided, NotFound, PermissionDenied, ValidationFailed
+from services.inputs import parse_decimal
 from services.staff import staff_with_role
 
 TASK_STATUSES = {"todo": "待办", "doing": "进行中", "done": "已完成"}
@@ -173,11 +174,10 @@ def _require_member(actor: Staff, project: Project) -> None:
 def _hours(raw: Decimal | str | int) -> Decimal:
     if isinstance(raw, float):
         raise ValidationFailed("工时需为精确数值", fields={"hours": "格式错误"})
-    try:
-        hours = Decimal(str(raw).strip())
-    except (InvalidOperation, ValueError):
-        raise ValidationFailed(f"工时「{raw}」不是数字", fields={"hours": "格式错误"}) from None
-    if not hours.is_finite() or hours <= 0 or hours > MAX_HOURS:
+    hours = parse_decimal(raw)
+    if hours is None:
+        raise ValidationFailed(f"工时「{str(raw)[:20]}」不是数字", fields={"hours": "格式错误"})
+    if hours <= 0 or hours > MAX_HOURS:
         raise ValidationFailed("工时需大于 0 且不超过 24 小时", fields={"hours": "0 < 工时 ≤ 24"})
     if hours != hours.quantize(Decimal("0.01")):
         raise ValidationFailed("工时最多两位小数", fields={"hours": "最多两位小数"})

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from services import clock, timeline
 from services.clock import company_tz
 from services.collections import MoneySummary, money_summary, plan_of
 from services.errors import Conflict, NotFound, ValidationFailed
+from services.inputs import read_decimal
 from services.orders import get_order
 from services.permissions import require_role
 from wecom import cards, outbox
@@ -44,16 +45,16 @@ def parse_amount(raw: Decimal | str | int, *, label: str = "金额") -> Decimal:
     """A positive amount in cents; floats are refused (they are not money)."""
     if isinstance(raw, float | bool):
         raise ValidationFailed(f"{label}必须是精确数字", fields={"amount": "float"})
-    try:
-        value = Decimal(str(raw).replace(",", "").replace("¥", "").strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationFailed(f"{label}不是有效数字:{raw}", fields={"amount": "invalid"}) from exc
-    if not value.is_finite() or value <= 0:
+    value, problem = read_decimal(raw.replace("¥", "") if isinstance(raw, str) else raw)
+    if problem == "out_of_range":
+        raise ValidationFailed(f"{label}过大", fields={"amount": "too_large"})
+    if value is None:
+        shown = str(raw)[:20]
+        raise ValidationFailed(f"{label}不是有效数字:{shown}", fields={"amount": "invalid"})
+    if value <= 0:
         raise ValidationFailed(f"{label}必须大于 0", fields={"amount": "positive"})
     if value != value.quantize(Decimal("0.01")):
         raise ValidationFailed(f"{label}最多两位小数", fields={"amount": "cents"})
-    if value >= Decimal("1e16"):
-        raise ValidationFailed(f"{label}过大", fields={"amount": "too_large"})
     return value.quantize(Decimal("0.01"))
 
 

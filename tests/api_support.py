@@ -52,7 +52,8 @@ class ApiClient:
         self.token: str | None = None
 
     def login(self, userid: str) -> str:
-        # Each test login comes from its own address so the per-IP login limit stays out of the way.
+        # Each test login comes from its own loopback address (dev login answers only loopback)
+        # so the per-IP login limit stays out of the way.
         ApiClient._logins += 1
         n = ApiClient._logins
         res = self.call(
@@ -60,7 +61,7 @@ class ApiClient:
             "/auth/dev",
             json={"userid": userid},
             token=False,
-            environ_base={"REMOTE_ADDR": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"},
+            environ_base={"REMOTE_ADDR": f"127.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"},
         )
         assert res.status_code == 200, res.get_json()
         token: str = res.get_json()["token"]

@@ -16,6 +16,7 @@ from miniapp_api import tokens
 from models import ApiSession
 from runtime import Runtime
 from services import clock
+from settings import Settings
 from tests.api_support import ApiClient, add_staff
 
 BASE = "http://wecom.test/cgi-bin"
@@ -33,13 +34,31 @@ def alice(session: Session) -> None:
     session.commit()
 
 
+def live_settings(rt: Runtime) -> Settings:
+    return rt.settings.with_overrides(
+        wecom_mode="live",
+        wecom_secret="s3cret",
+        wecom_token="live-token",
+        wecom_aes_key="A" * 43,
+        secret_key="a-long-random-live-secret",
+    )
+
+
+@pytest.fixture
+def live_api(rt: Runtime) -> ApiClient:
+    """The API of a live deployment (logins exchange their code with the mocked WeCom API)."""
+    live_rt = Runtime(settings=live_settings(rt), db=rt.db, redis=rt.redis, queue=rt.queue)
+    live_app = create_app(rt=live_rt)
+    return ApiClient(live_app, live_app.test_client())
+
+
 def mock_token() -> None:
     responses.get(f"{BASE}/gettoken", json={"errcode": 0, "access_token": "AT", "expires_in": 7200})
 
 
 @responses.activate
 def test_miniprogram_login_issues_a_token_and_keeps_session_key_server_side(
-    api: ApiClient, alice: None, rt: Runtime
+    live_api: ApiClient, alice: None, rt: Runtime
 ) -> None:
     mock_token()
     responses.get(
@@ -51,7 +70,7 @@ def test_miniprogram_login_issues_a_token_and_keeps_session_key_server_side(
             "session_key": "SECRET-SK",
         },
     )
-    res = api.post(
+    res = live_api.post(
         "/auth/miniprogram",
         json={"code": "js-code-1"},
         token=False,
@@ -72,19 +91,19 @@ def test_miniprogram_login_issues_a_token_and_keeps_session_key_server_side(
         assert row is not None and row.session_key == "SECRET-SK" and row.channel == "miniprogram"
         assert row.user_agent == "wxwork-miniprogram" and row.ip == "127.0.0.1"
         assert row.expires_at - row.created_at == timedelta(days=7)
-    me = api.as_(body["token"]).get("/me")
+    me = live_api.as_(body["token"]).get("/me")
     assert me.status_code == 200 and me.get_json()["userid"] == "alice"
 
 
 @responses.activate
 def test_miniprogram_invalid_code_40029_is_401_and_opens_no_session(
-    api: ApiClient, alice: None, rt: Runtime
+    live_api: ApiClient, alice: None, rt: Runtime
 ) -> None:
     mock_token()
     responses.get(
         f"{BASE}/miniprogram/jscode2session", json={"errcode": 40029, "errmsg": "invalid code"}
     )
-    res = api.post("/auth/miniprogram", json={"code": "stale"}, token=False)
+    res = live_api.post("/auth/miniprogram", json={"code": "stale"}, token=False)
     assert res.status_code == 401
     assert res.get_json()["error"]["code"] == "invalid_code"
     assert "重新" in res.get_json()["error"]["message"]
@@ -95,7 +114,7 @@ def test_miniprogram_invalid_code_40029_is_401_and_opens_no_session(
 @responses.activate
 @pytest.mark.parametrize("userid", ["stranger", "gone"])
 def test_unknown_or_inactive_user_is_403_not_enabled(
-    api: ApiClient, alice: None, rt: Runtime, userid: str
+    live_api: ApiClient, alice: None, rt: Runtime, userid: str
 ) -> None:
     mock_token()
     responses.get(
@@ -107,7 +126,7 @@ def test_unknown_or_inactive_user_is_403_not_enabled(
             "session_key": "x",
         },
     )
-    res = api.post("/auth/miniprogram", json={"code": "c"}, token=False)
+    res = live_api.post("/auth/miniprogram", json={"code": "c"}, token=False)
     assert res.status_code == 403
     assert res.get_json()["error"] == {
         "code": "not_enabled",
@@ -117,46 +136,36 @@ def test_unknown_or_inactive_user_is_403_not_enabled(
 
 
 @responses.activate
-def test_other_corp_and_upstream_failure(api: ApiClient, alice: None) -> None:
+def test_other_corp_and_upstream_failure(live_api: ApiClient, alice: None) -> None:
     mock_token()
     responses.get(
         f"{BASE}/miniprogram/jscode2session",
         json={"errcode": 0, "corpid": "wwOTHER", "userid": "alice", "session_key": "x"},
     )
-    assert api.post("/auth/miniprogram", json={"code": "c"}, token=False).status_code == 403
+    assert live_api.post("/auth/miniprogram", json={"code": "c"}, token=False).status_code == 403
     responses.replace(
         responses.GET,
         f"{BASE}/miniprogram/jscode2session",
         json={"errcode": 60020, "errmsg": "not allow to access from your ip"},
     )
-    res = api.post("/auth/miniprogram", json={"code": "c"}, token=False)
+    res = live_api.post("/auth/miniprogram", json={"code": "c"}, token=False)
     assert res.status_code == 502 and res.get_json()["error"]["code"] == "upstream_error"
 
 
 @responses.activate
-def test_oauth_login_via_getuserinfo(api: ApiClient, alice: None) -> None:
+def test_oauth_login_via_getuserinfo(live_api: ApiClient, alice: None) -> None:
     mock_token()
     responses.get(f"{BASE}/auth/getuserinfo", json={"errcode": 0, "userid": "alice"})
-    res = api.post("/auth/oauth", json={"code": "oauth-code"}, token=False)
+    res = live_api.post("/auth/oauth", json={"code": "oauth-code"}, token=False)
     assert res.status_code == 200 and res.get_json()["user"]["userid"] == "alice"
     assert any("code=oauth-code" in str(c.request.url) for c in responses.calls)
     # A non-member gets only an openid from WeCom.
     responses.replace(responses.GET, f"{BASE}/auth/getuserinfo", json={"errcode": 0, "openid": "o"})
-    assert api.post("/auth/oauth", json={"code": "x"}, token=False).status_code == 403
+    assert live_api.post("/auth/oauth", json={"code": "x"}, token=False).status_code == 403
 
 
-def test_dev_login_is_404_in_live_mode(rt: Runtime, alice: None) -> None:
-    live = rt.settings.with_overrides(
-        wecom_mode="live",
-        wecom_secret="s3cret",
-        wecom_token="live-token",
-        wecom_aes_key="A" * 43,
-        secret_key="a-long-random-live-secret",
-    )
-    live_rt = Runtime(settings=live, db=rt.db, redis=rt.redis, queue=rt.queue)
-    live_app = create_app(rt=live_rt)
-    api = ApiClient(live_app, live_app.test_client())
-    res = api.post("/auth/dev", json={"userid": "alice"}, token=False)
+def test_dev_login_is_404_in_live_mode(live_api: ApiClient, alice: None) -> None:
+    res = live_api.post("/auth/dev", json={"userid": "alice"}, token=False)
     assert res.status_code == 404 and res.get_json()["error"]["code"] == "not_found"
 
 
@@ -216,7 +225,7 @@ def test_login_attempts_are_rate_limited_per_ip(api: ApiClient, alice: None) -> 
         "/auth/dev",
         json={"userid": "alice"},
         token=False,
-        environ_base={"REMOTE_ADDR": "10.9.8.7"},
+        environ_base={"REMOTE_ADDR": "127.9.8.7"},
     )
     assert other_ip.status_code == 200
 

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from services import clock
 from settings import Settings
 from tests import callback_world
 from tests.callback_world import InboundEvent, OutboxMessage, World
@@ -33,7 +34,7 @@ world = callback_world.world
 def _signed_encrypt(s: Settings, channel: str, encrypt: str) -> tuple[str, bytes, str]:
     """A body carrying `encrypt` verbatim, correctly signed (so only the payload is wrong)."""
     token = s.wecom_token if channel == "app" else s.wecom_bot_token
-    ts, nonce = "1764200000", "n0nce"
+    ts, nonce = str(int(clock.now().timestamp())), "n0nce"
     query = urlencode(
         {"msg_signature": sign(token, ts, nonce, encrypt), "timestamp": ts, "nonce": nonce}
     )

@@ -80,7 +80,10 @@ def test_short_date_picks_the_nearest_year() -> None:
     assert parse_date("2/29", today=date(2027, 11, 1)) == date(2028, 2, 29)
 
 
-@pytest.mark.parametrize("raw", ["2026-13-01", "2026-02-30", "13/40", "明天吧", "", "2026"])
+@pytest.mark.parametrize(
+    "raw",
+    ["2026-13-01", "2026-02-30", "13/40", "明天吧", "", "2026", "0001-01-01", "2101/1/1"],
+)
 def test_bad_dates(raw: str) -> None:
     with pytest.raises(BadArguments):
         parse_date(raw, today=TODAY)

@@ -19,10 +19,11 @@ import hmac
 import os
 import string
 import struct
-import time
 from dataclasses import dataclass
 
 from wechatpy.crypto.base import WeChatCipher
+
+from services import clock
 
 BLOCK = 32  # WeCom pads to a multiple of 32 bytes (not AES's 16).
 _NONCE_CHARS = string.ascii_letters + string.digits
@@ -44,6 +45,25 @@ class BadSignature(CallbackError):
     """msg_signature does not match: not from WeCom (or a different token)."""
 
     status = 403
+
+
+class StaleTimestamp(CallbackError):
+    """Signed, but not now: a captured callback replayed after the dedupe window."""
+
+    status = 403
+
+
+# WeCom signs with its current time; 10 minutes absorbs clock drift and its three retries.
+MAX_TIMESTAMP_SKEW_SECONDS = 600
+
+
+def check_timestamp(timestamp: str) -> None:
+    """Refuse a callback whose timestamp is more than 10 minutes from now (either way)."""
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise BadRequest("timestamp is not a number of seconds")
+    skew = abs(int(timestamp) - clock.now().timestamp())
+    if skew > MAX_TIMESTAMP_SKEW_SECONDS:
+        raise StaleTimestamp(f"timestamp {timestamp} is {int(skew)} s from now")
 
 
 class WrongReceiver(CallbackError):
@@ -165,6 +185,6 @@ class CallbackCrypto:
         self, message: str, *, nonce: str | None = None, timestamp: str | None = None
     ) -> Envelope:
         encrypted = self.encrypt_raw(message)
-        ts = timestamp or str(int(time.time()))
+        ts = timestamp or str(int(clock.now().timestamp()))
         nc = nonce or new_nonce()
         return Envelope(encrypted, sign(self.token, ts, nc, encrypted), ts, nc)

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from defusedxml.ElementTree import fromstring
 
+from services import clock
 from settings import Settings
 from wecom.crypto import CallbackCrypto, new_nonce
 from wecom.envelopes import cdata
@@ -101,7 +102,7 @@ def verification(settings: Settings, channel: Channel, echo: str = "") -> tuple[
 
 
 def _now() -> int:
-    return int(time.time())
+    return int(clock.now().timestamp())
 
 
 def app_text_xml(

@@ -38,6 +38,7 @@ from models.money import TRIGGERS
 from services import timeline
 from services.clock import company_tz
 from services.errors import ValidationFailed
+from services.locks import lock_row, lock_rows
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
@@ -216,6 +217,16 @@ def _same_shape(inst: Installment, term: Term, amount: Decimal) -> bool:
     )
 
 
+def lock_plan(session: Session, plan: PaymentPlan) -> list[Installment]:
+    """Lock the plan and all its installments (see services.locks for the order) and return the
+    installments fresh from the database, by sequence: every balance change goes through here."""
+    lock_row(session, PaymentPlan, plan.id)
+    ids = session.scalars(select(Installment.id).where(Installment.plan_id == plan.id))
+    insts = lock_rows(session, Installment, list(ids))
+    session.expire(plan, ["installments"])  # membership may have changed before the lock
+    return sorted(insts, key=_seq)
+
+
 def generate_plan(
     session: Session, *, contract: Contract, order: Order | None = None
 ) -> PaymentPlan:
@@ -236,7 +247,7 @@ def generate_plan(
         return plan
     if order is not None and plan.order_id is None:
         plan.order = order
-    current = sorted(plan.installments, key=lambda i: i.sequence)
+    current = lock_plan(session, plan)
     unchanged = plan.total == total and len(current) == len(terms)
     if unchanged and all(
         _same_shape(i, t, a) for i, t, a in zip(current, terms, amounts, strict=True)

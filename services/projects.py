@@ -14,6 +14,7 @@ from models import Milestone, Order, Project, Staff, Task, TimeEntry
 from services import clock, timeline
 from services.clock import company_tz
 from services.errors import AlreadyDecided, NotFound, PermissionDenied, ValidationFailed
+from services.locks import lock_row
 from services.staff import staff_with_role
 
 TASK_STATUSES = {"todo": "待办", "doing": "进行中", "done": "已完成"}
@@ -202,6 +203,9 @@ def log_hours(
     day = work_date or today
     if day > today:
         raise ValidationFailed("不能登记未来日期的工时", fields={"work_date": "不能晚于今天"})
+    # The day's total is read and the entry written under the person's row lock: parallel
+    # entries for one person queue here, so the cap holds (services.locks).
+    lock_row(session, Staff, actor.id)
     already = session.scalar(
         select(func.coalesce(func.sum(TimeEntry.hours), 0)).where(
             TimeEntry.staff_id == actor.id, TimeEntry.work_date == day

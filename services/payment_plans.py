@@ -321,6 +321,7 @@ def _record(
         kind="payment",
         actor=None,
         body=f"{what}:合同 {contract.number} 共 {total} 元({lines})",
+        plain=f"{what}:合同 {contract.number} 共 {len(plan.installments)} 期",
         order=order,
         customer_id=contract.customer_id,
         data={"contract": contract.number, "plan_id": plan.id, "total": str(total)},
@@ -369,6 +370,8 @@ def on_milestone_accepted(
                 kind="payment",
                 actor=None,
                 body=f"里程碑「{milestone.name}」已验收,{inst.name} {inst.amount} 元应于 "
+                f"{inst.due_date.isoformat()} 前收款",
+                plain=f"里程碑「{milestone.name}」已验收,{inst.name}应于 "
                 f"{inst.due_date.isoformat()} 前收款",
                 order=order,
                 data={"installment_id": inst.id, "due_date": inst.due_date.isoformat()},

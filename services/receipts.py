@@ -145,8 +145,8 @@ def record_receipt(
         left -= part
     receipt.credit_amount = left
     session.flush()
-    paid_ids = [i.id for i, _ in allocations if i.status == "paid"]
-    cancel_reminders(session, paid_ids)
+    settled = [i for i, _ in allocations if i.status == "paid"]
+    cancel_reminders(session, [i.id for i in settled])
     parts = "、".join(f"{i.name} ¥{p:,.2f}" for i, p in allocations) or "无"
     credit_note = f",余 ¥{left:,.2f} 转为客户预收" if left > 0 else ""
     timeline.record(
@@ -154,6 +154,7 @@ def record_receipt(
         kind="payment",
         actor=actor,
         body=f"登记回款 ¥{value:,.2f}({received_on.isoformat()}):{parts}{credit_note}",
+        plain=f"登记回款({received_on.isoformat()})",
         order=order,
         data={
             "receipt": receipt.number,
@@ -163,7 +164,7 @@ def record_receipt(
         },
     )
     summary = money_summary(session, order, today=today)
-    _post_to_project_group(session, order, receipt, summary)
+    _post_to_project_group(session, order, receipt, settled)
     return ReceiptResult(receipt, order, allocations, left, summary)
 
 
@@ -201,6 +202,7 @@ def reverse_receipt(
         kind="payment",
         actor=actor,
         body=f"冲销回款 {receipt.number} ¥{receipt.amount:,.2f},原因:{reason}",
+        plain=f"冲销回款 {receipt.number},原因:{reason}",
         order=order,
         data={"receipt": receipt.number, "reversed": True, "reason": reason},
     )
@@ -292,13 +294,14 @@ def group_message(binding: ChatBinding, *, key: str, text: str, order_id: int | 
 
 
 def _post_to_project_group(
-    session: Session, order: Order, receipt: Receipt, summary: MoneySummary
+    session: Session, order: Order, receipt: Receipt, paid: Sequence[Installment]
 ) -> None:
-    text = (
-        f"💰 订单 {order.number} 收到回款 ¥{receipt.amount:,.2f}"
-        f"({receipt.received_on:%m-%d})\n"
-        f"累计已收 ¥{summary.received:,.2f} / ¥{summary.total:,.2f},"
-        f"待收 ¥{summary.outstanding:,.2f}"
+    """Tell the project group that money came in, without any figure: the group is read by PMs
+    and delivery staff, who may not see the order's money (they open OrderDesk, which shows
+    each reader what they may see)."""
+    settled = "、".join(i.name for i in paid)
+    text = f"💰 订单 {order.number} 收到一笔回款({receipt.received_on:%m-%d})" + (
+        f",{settled}已结清" if settled else ""
     )
     for binding in project_groups(session, order):
         msg = group_message(

@@ -10,7 +10,8 @@ locks what it reads, then re-reads it:
   sees the latest committed state and nobody else writes until we commit.
 
 Fixed lock order, so two transactions never wait on each other in a cycle:
-orders -> approval_requests -> payment_plans -> installments (by id) -> receipts -> staff.
+approval_requests -> orders (the optimistic version UPDATE) -> payment_plans -> installments
+(by id) -> receipts / invoices -> staff (the day's hours).
 """
 
 from __future__ import annotations

@@ -19,19 +19,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import false, select, update
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
 
-def take_write_lock(session: Session, model: Any, row_id: int) -> None:
-    """On SQLite: hold the database write lock from here to commit (no-op on PostgreSQL)."""
+def take_write_lock(session: Session, model: Any) -> None:
+    """On SQLite: hold the database write lock from here to commit (no-op on PostgreSQL). An
+    UPDATE that matches no row still opens the write transaction, and touches nothing (not
+    even `updated_at`)."""
     if session.get_bind().dialect.name != "sqlite":
         return
     session.execute(
         update(model)
-        .where(model.id == row_id)
+        .where(false())
         .values(id=model.id)
         .execution_options(synchronize_session=False)
     )
@@ -42,7 +44,7 @@ def lock_rows(session: Session, model: type[T], ids: Iterable[int]) -> list[T]:
     wanted = sorted(set(ids))
     if not wanted:
         return []
-    take_write_lock(session, model, wanted[0])
+    take_write_lock(session, model)
     column: Any = getattr(model, "id")  # noqa: B009  (every locked model has an integer id)
     stmt = (
         select(model)

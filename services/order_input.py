@@ -94,7 +94,8 @@ def frozen_changes(order: Order, changes: Mapping[str, Any]) -> dict[str, str]:
     if order.status == "draft":
         return {}
     errors = dict.fromkeys(sorted(k for k in changes if k in DRAFT_ONLY_KEYS), "仅草稿可改")
-    if changes.get("owner_userid") and order.status == "pending_approval":
+    new_owner = changes.get("owner_userid")
+    if new_owner and new_owner != order.owner.userid and order.status == "pending_approval":
         errors["owner_userid"] = "审批中不能转交订单"
     new_values = changes.get("custom_fields")
     if isinstance(new_values, Mapping):

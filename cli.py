@@ -84,6 +84,27 @@ def db_current(ctx: click.Context) -> None:
     click.echo(current(settings_from(ctx).database_url))
 
 
+@main.command("check")
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Verify the ledger invariants over the whole database; exit 1 on any violation."""
+    from runtime import build_runtime
+    from services.ledger import check_ledger
+
+    rt = build_runtime(settings_from(ctx))
+    try:
+        with rt.db.transaction() as session:
+            violations = check_ledger(session)
+    finally:
+        rt.close()
+    for v in violations:
+        click.echo(v.line())
+    if violations:
+        click.echo(f"账目检查未通过 / ledger check failed: {len(violations)} 处", err=True)
+        sys.exit(1)
+    click.echo("账目检查通过 / ledger check passed")
+
+
 def _register_areas() -> None:
     from admin_cli import register as admin
     from bot.cli import register as bot

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from models import Activity, Contact, Contract, Customer, Order, Staff
+from services import timeline
 from services.permissions import can_see_money
 
 ZERO = Decimal("0.00")
@@ -71,11 +72,11 @@ def order_lines(order: Order, *, show_money: bool) -> list[dict[str, Any]]:
     ]
 
 
-def activity(item: Activity, tz: ZoneInfo) -> dict[str, Any]:
+def activity(item: Activity, tz: ZoneInfo, reader: Staff) -> dict[str, Any]:
     return {
         "id": item.id,
         "kind": item.kind,
-        "body": item.body,
+        "body": timeline.body_for_reader(item, reader),
         "actor": staff_ref(item.actor),
         "internal": item.internal,
         "created_at": when(item.created_at, tz),

@@ -75,7 +75,7 @@ def customer(ctx: Ctx, customer_id: int) -> Reply:
         ],
         "orders": [serialize.order_summary(o, ctx.actor, ctx.tz) for o in detail.orders],
         "timeline": {
-            "items": [serialize.activity(a, ctx.tz) for a in detail.timeline],
+            "items": [serialize.activity(a, ctx.tz, ctx.actor) for a in detail.timeline],
             "next_cursor": cursors.encode("act", detail.timeline_next),
         },
     }

@@ -135,7 +135,7 @@ def order_detail_body(
         "project": project,
         "money": serialize.money_summary(money_summary(session, order)) if show_money else None,
         "timeline": {
-            "items": [serialize.activity(a, ctx.tz) for a in items],
+            "items": [serialize.activity(a, ctx.tz, actor) for a in items],
             "next_cursor": cursors.encode("act", nxt),
         },
     }
@@ -358,7 +358,7 @@ def add_progress(ctx: Ctx, no: str) -> Reply:
         raise
     return (
         {
-            "activity": serialize.activity(activity, ctx.tz),
+            "activity": serialize.activity(activity, ctx.tz, ctx.actor),
             "attachments": [{"id": a.id, "name": a.name, "size": a.size} for a in stored],
         },
         201,

@@ -47,6 +47,9 @@ class Installment(TimestampMixin, Base):
         CheckConstraint("amount >= 0", name="amount_non_negative"),
         CheckConstraint("paid_amount >= 0", name="paid_non_negative"),
         CheckConstraint("invoiced_amount >= 0", name="invoiced_non_negative"),
+        # 20261129_money_bounds (triggers on SQLite, see there)
+        CheckConstraint("paid_amount <= amount", name="paid_within_amount"),
+        CheckConstraint("invoiced_amount <= amount", name="invoiced_within_amount"),
         Index("ix_installments_status_due", "status", "due_date"),
     )
 

@@ -39,9 +39,11 @@ __all__ = [
     "decide",
     "lock_request",
     "pending_request",
+    "visible_request",
 ]
 
 DECISIONS = {"approve": "approved", "reject": "rejected"}
+NOT_FOUND_REQUEST = "找不到该审批"
 DECISION_ALIASES = {
     "approve": "approve",
     "同意": "approve",
@@ -71,20 +73,42 @@ class DecisionResult:
     updated_cards: list[int] = field(default_factory=list)
 
 
+def visible_request(session: Session, *, actor: Staff, request_id: int) -> ApprovalRequest | None:
+    """The request if it exists for `actor`: they may see its order, or they are (or stand in
+    for) one of its approvers. Otherwise None, exactly like an id that does not exist."""
+    request = session.get(ApprovalRequest, request_id)
+    if request is None or can_see_order(actor, request.order):
+        return request
+    principals = [actor.id, *(s.id for s in delegators_of(session, actor))]
+    assigned = session.scalar(
+        select(ApprovalAssignment.id)
+        .where(
+            ApprovalAssignment.request_id == request.id,
+            ApprovalAssignment.approver_id.in_(principals),
+        )
+        .limit(1)
+    )
+    return request if assigned is not None else None
+
+
 def _request_for(
     session: Session, *, actor: Staff, number: str | None, request_id: int | None
 ) -> int:
     if request_id is not None:
-        found = session.get(ApprovalRequest, request_id)
+        found = visible_request(session, actor=actor, request_id=request_id)
         if found is None:
-            raise NotFound("找不到该审批")
+            raise NotFound(NOT_FOUND_REQUEST)
         return found.id
     if not number:
         raise ValidationFailed("请提供订单号", fields={"number": "必填"})
-    order = session.scalar(select(Order).where(Order.number == number.strip().upper()))
-    if order is None:
-        raise NotFound(f"找不到订单 {number.strip().upper()}")
-    request = pending_request(session, order) or latest_request(session, order)
+    typed = number.strip().upper()
+    order = session.scalar(select(Order).where(Order.number == typed))
+    request = None
+    if order is not None:
+        request = pending_request(session, order) or latest_request(session, order)
+    visible = request is not None and visible_request(session, actor=actor, request_id=request.id)
+    if order is None or (not visible and not can_see_order(actor, order)):
+        raise NotFound(f"找不到订单 {typed}")
     if request is None:
         raise NotFound(f"订单 {order.number} 没有审批记录")
     return request.id
@@ -233,12 +257,12 @@ def decide(
     assignment, mine = _pick_assignment(session, request, actor)
     if assignment is None:
         if not mine:
-            if not can_see_order(actor, request.order):
-                # outside the actor's scope the order does not exist (same as a wrong number)
-                raise NotFound(f"找不到订单 {request.order.number}")
             raise PermissionDenied("您不是这笔订单当前步骤的审批人")
         raise late_error(session, request, mine)
     order = request.order
+    if order.owner_id == actor.id:
+        # Whatever the route (an owner changed after submit, a stale card): never one's own.
+        raise PermissionDenied("不能审批自己负责的订单")
     if order.status != "pending_approval":
         # The order left approval another way (e.g. cancelled); the sweep closes the request.
         raise Conflict(f"订单 {order.number} 当前为「{order.status_zh}」,该审批已失效")

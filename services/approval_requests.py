@@ -5,32 +5,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ApprovalAction, ApprovalAssignment, ApprovalRequest, Order, Staff
 from services import clock, notify
 from services.approval_delegation import substitutes_of
 from services.errors import AlreadyDecided, NotFound, ValidationFailed
+from services.locks import lock_row
 
 
 def lock_request(session: Session, request_id: int) -> ApprovalRequest:
     """The request, row-locked for the rest of the transaction and re-read from the database."""
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite has no row locks: writing first takes the database write lock (waiting on
-        # busy_timeout), so every read below sees the latest committed state.
-        session.execute(
-            update(ApprovalRequest)
-            .where(ApprovalRequest.id == request_id)
-            .values(version=ApprovalRequest.version)
-            .execution_options(synchronize_session=False)
-        )
-    request = session.scalar(
-        select(ApprovalRequest)
-        .where(ApprovalRequest.id == request_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    request = lock_row(session, ApprovalRequest, request_id)
     if request is None:
         raise NotFound("找不到该审批")
     return request

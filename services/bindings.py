@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import Activity, ChatBinding, Customer, Order, Staff
 from services import timeline
-from services.errors import NotFound, ValidationFailed
+from services.errors import NotFound, PermissionDenied, ValidationFailed
 from wecom import cards, outbox
 
 BOT_GROUP = "bot_group"
@@ -81,6 +81,14 @@ def bind_chat(
     binding = session.scalar(
         select(ChatBinding).where(ChatBinding.kind == BOT_GROUP, ChatBinding.chat_id == chat_id)
     )
+    if binding is not None and binding.active:
+        same = (binding.order_id, binding.customer_id, binding.audience) == (
+            order.id if order else None,
+            customer_id,
+            audience,
+        )
+        if not same and not _may_rebind(session, actor, binding):
+            raise PermissionDenied("这个群已有绑定,只有当前订单的负责人、其经理或管理员可以改绑")
     if binding is None:
         binding = ChatBinding(kind=BOT_GROUP, chat_id=chat_id)
         session.add(binding)
@@ -104,6 +112,19 @@ def bind_chat(
         data={"chat_id": chat_id, "audience": audience},
     )
     return binding
+
+
+def _may_rebind(session: Session, actor: Staff, binding: ChatBinding) -> bool:
+    """Re-pointing a bound group: the current order's owner or one of their managers, or an
+    admin; a customer-only binding: the customer's owner, their managers, or whoever bound it."""
+    from services.permissions import owns_or_leads
+
+    order = session.get(Order, binding.order_id) if binding.order_id else None
+    if order is not None:
+        return owns_or_leads(actor, order.owner)
+    customer = session.get(Customer, binding.customer_id) if binding.customer_id else None
+    owner = customer.owner if customer is not None else None
+    return binding.bound_by_id == actor.id or owns_or_leads(actor, owner)
 
 
 def group_binding(session: Session, chat_id: str | None) -> ChatBinding | None:

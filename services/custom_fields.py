@@ -3,6 +3,8 @@
 A schema is a list of field definitions stored on `OrderType.field_schema`:
     {"key": "site", "label": "实施地点", "type": "string", "required": true, "max": 50}
 Types: string, text, number, money, date, enum (with "options"), user (a staff userid).
+Once an order is submitted its custom fields are frozen, except those whose definition lists the
+order's status in `"editable_in"` (e.g. `["in_progress", "delivered"]`).
 `min`/`max` bound the length of strings and the value of numbers, money and dates.
 
 Values are stored JSON-safe and exact: numbers and money as decimal strings (never float), dates
@@ -21,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Staff
+from models.order import ORDER_STATUSES
 from services.errors import ValidationFailed
 from services.inputs import DAY_RULE_ZH, NUMBER_RULE_ZH, parse_day, parse_decimal, read_decimal
 
@@ -36,7 +39,9 @@ TYPE_NAMES_ZH = {
     "enum": "选项",
     "user": "人员",
 }
-DEFINITION_KEYS = frozenset({"key", "label", "type", "required", "min", "max", "options", "help"})
+DEFINITION_KEYS = frozenset(
+    {"key", "label", "type", "required", "min", "max", "options", "help", "editable_in"}
+)
 KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 # Strings without an explicit max are still bounded, so a paste cannot bloat the order row.
 DEFAULT_MAX_LENGTH = {"string": 200, "text": 5000}
@@ -126,7 +131,24 @@ def validate_schema(schema: Any) -> dict[str, str]:
                 errors[f"{path}.options"] = "options 有重复项"
         elif options is not None:
             errors[f"{path}.options"] = "只有选项(enum)类型可以设置 options"
+        states = field.get("editable_in")
+        if states is not None and (
+            not isinstance(states, list) or not all(s in ORDER_STATUSES for s in states)
+        ):
+            errors[f"{path}.editable_in"] = (
+                f"editable_in 须为订单状态列表:{', '.join(ORDER_STATUSES)}"
+            )
     return errors
+
+
+def editable_after_submit(schema: Sequence[Mapping[str, Any]], status: str) -> set[str]:
+    """Keys of the custom fields the order type lets people change in `status` once the order
+    has been submitted (`"editable_in": ["in_progress", ...]` in the definition)."""
+    return {
+        str(f.get("key"))
+        for f in schema
+        if isinstance(f.get("editable_in"), list) and status in f["editable_in"]
+    }
 
 
 # ---------------------------------------------------------------- values (orders)

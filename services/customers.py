@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from models import Activity, Contact, Contract, Customer, Order, Staff
 from services.errors import NotFound
 from services.lookups import activity_page
-from services.permissions import MONEY_ROLES, SEE_ALL_ROLES, order_scope
+from services.permissions import MONEY_ROLES, SEE_ALL_ROLES, order_scope, team_of
 
 MAX_LIMIT = 50
 
@@ -21,7 +21,10 @@ def customer_scope(actor: Staff) -> ColumnElement[bool]:
     if actor.active and actor.has_role(*SEE_ALL_ROLES):
         return true()
     visible_orders = select(Order.customer_id).where(order_scope(actor))
-    return or_(Customer.owner_id == actor.id, Customer.id.in_(visible_orders))
+    clauses = [Customer.owner_id == actor.id, Customer.id.in_(visible_orders)]
+    if actor.active and actor.has_role("manager"):
+        clauses.append(Customer.owner_id.in_(team_of(actor)))  # before the team's first order
+    return or_(*clauses)
 
 
 def search_customers(

@@ -14,6 +14,8 @@ from services import clock, timeline
 from services.clock import company_tz
 from services.errors import Conflict, NotFound, ValidationFailed
 from services.inputs import parse_decimal
+from services.locks import lock_row
+from services.payment_plans import lock_plan
 from services.permissions import require_role
 from services.receipts import parse_amount
 
@@ -48,6 +50,8 @@ def issue_invoice(
     """Issue an invoice for (part of) an installment; defaults to what is not yet invoiced."""
     require_role(actor, "finance")
     inst = session.get(Installment, installment_id)
+    if inst is not None:
+        lock_plan(session, inst.plan)  # the invoiced balance is read and written under the lock
     if inst is None or inst.status == "cancelled":
         raise NotFound(f"找不到分期 {installment_id}")
     room = inst.amount - inst.invoiced_amount
@@ -78,6 +82,7 @@ def issue_invoice(
         kind="invoice",
         actor=actor,
         body=f"开具发票 {invoice.number} ¥{value:,.2f}({inst.name},税率 {invoice.tax_rate:.2%})",
+        plain=f"开具发票 {invoice.number}({inst.name})",
         order=inst.plan.order,
         customer_id=contract.customer_id,
         data={"invoice": invoice.number, "installment_id": inst.id, "amount": str(value)},
@@ -91,7 +96,11 @@ def void_invoice(session: Session, *, actor: Staff, number: str, reason: str) ->
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("作废发票必须填写原因", fields={"reason": "required"})
-    invoice = session.scalar(select(Invoice).where(Invoice.number == number.strip()))
+    found = session.scalar(select(Invoice).where(Invoice.number == number.strip()))
+    if found is None:
+        raise NotFound(f"找不到发票 {number}")
+    lock_plan(session, found.installment.plan)
+    invoice = lock_row(session, Invoice, found.id)  # a second void waits, then sees "void"
     if invoice is None:
         raise NotFound(f"找不到发票 {number}")
     if invoice.status == "void":
@@ -106,6 +115,7 @@ def void_invoice(session: Session, *, actor: Staff, number: str, reason: str) ->
         kind="invoice",
         actor=actor,
         body=f"作废发票 {invoice.number} ¥{invoice.amount:,.2f},原因:{reason}",
+        plain=f"作废发票 {invoice.number},原因:{reason}",
         order=inst.plan.order,
         customer_id=inst.plan.contract.customer_id,
         data={"invoice": invoice.number, "void": True, "reason": reason},

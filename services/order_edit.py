@@ -8,16 +8,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import BusinessLine, Contract, Customer, Order, Staff
+from models import Order, Staff
 from services import custom_fields, timeline
 from services.errors import Conflict, PermissionDenied, ValidationFailed
 from services.order_common import conflict_message, flush_or_conflict, stale_as_conflict
 from services.order_input import (
-    DRAFT_ONLY_KEYS,
     FINAL_STATES,
     UPDATE_KEYS,
     find_staff,
-    lookup,
+    frozen_changes,
     parse_discount,
     raise_if,
     reject_unknown,
@@ -26,6 +25,7 @@ from services.order_input import (
 from services.order_lines import build_lines, lines_total, list_price_discount
 from services.order_notify import notify_update
 from services.order_queries import get_order
+from services.order_refs import resolve_refs
 from services.permissions import can_manage
 
 
@@ -50,11 +50,11 @@ def update_order(
     if order.status in FINAL_STATES:
         raise ValidationFailed(f"订单{order.status_zh},不能再修改")
     reject_unknown(changes, UPDATE_KEYS)
-    locked = sorted(k for k in changes if k in DRAFT_ONLY_KEYS)
-    if locked and order.status != "draft":
+    frozen = frozen_changes(order, changes)
+    if frozen:
         raise ValidationFailed(
-            f"订单{order.status_zh},客户、合同、明细和金额只能在草稿状态修改",
-            fields=dict.fromkeys(locked, "仅草稿可改"),
+            f"订单{order.status_zh},客户、合同、明细、金额和已提交的内容不能再修改",
+            fields=frozen,
         )
     errors: dict[str, str] = {}
     diff: dict[str, list[Any]] = {}
@@ -94,24 +94,14 @@ def update_order(
                 owner = find_staff(session, changes["owner_userid"], errors)
                 if owner is not None:
                     put("owner_id", owner.id)
-        for key, model, col, label, attr in (
-            ("customer", Customer, Customer.name, "客户", "customer_id"),
-            ("contract", Contract, Contract.number, "合同", "contract_id"),
-            ("business_line", BusinessLine, BusinessLine.code, "业务线", "business_line_id"),
+        refs = resolve_refs(session, actor=actor, data=changes, errors=errors, order=order)
+        for found, attr in (
+            (refs.customer, "customer_id"),
+            (refs.contract, "contract_id"),
+            (refs.business_line, "business_line_id"),
         ):
-            if key in changes or f"{key}_id" in changes:
-                found = lookup(
-                    session,
-                    changes,
-                    model=model,
-                    by_id=f"{key}_id",
-                    by_code=key,
-                    column=col,
-                    label=label,
-                    errors=errors,
-                )
-                if found is not None:
-                    put(attr, found.id)
+            if found is not None:
+                put(attr, found.id)
         if changes.get("currency"):
             put("currency", str(changes["currency"]).strip().upper()[:3])
         if "discount_rate" in changes:
@@ -153,6 +143,7 @@ def update_order(
             body=override_note or f"修改了{summary}",
             order=order,
             data={"changes": diff, "override_reason": order.override_reason},
+            plain=f"修改了{summary}",
         )
         notify_update(session, order, actor=actor, summary=override_note or summary)
     return order

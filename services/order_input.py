@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from models import Order, Staff
-from services.custom_fields import parse_decimal
+from services.custom_fields import editable_after_submit, parse_decimal
 from services.errors import ValidationFailed
 from services.order_lines import money
 
@@ -68,16 +68,44 @@ def lookup(
     column: Any,
     label: str,
     errors: dict[str, str],
+    scope: ColumnElement[bool] | None = None,
 ) -> Any:
+    """The row `data` names by id or by code, or None (with a field error when named but not
+    found). Outside `scope` a row is "not found", the same words as a wrong id."""
+    where = scope if scope is not None else true()
     if data.get(by_id) is not None:
-        found = session.get(model, data[by_id])
+        raw = data[by_id]
+        valid = isinstance(raw, int) and not isinstance(raw, bool)
+        found = session.scalar(select(model).where(model.id == raw, where)) if valid else None
     elif data.get(by_code):
-        found = session.scalar(select(model).where(column == str(data[by_code]).strip()))
+        found = session.scalar(select(model).where(column == str(data[by_code]).strip(), where))
     else:
         return None
     if found is None:
         errors[by_code] = f"找不到{label} {data.get(by_code) or data.get(by_id)}"
     return found
+
+
+def frozen_changes(order: Order, changes: Mapping[str, Any]) -> dict[str, str]:
+    """Field errors for what `changes` may not touch in the order's status. After submit the
+    approved substance is frozen: DRAFT_ONLY_KEYS, the custom fields (unless the order type marks
+    one editable in this status), and the owner while the approval runs (who owns an order
+    decides who may approve it)."""
+    if order.status == "draft":
+        return {}
+    errors = dict.fromkeys(sorted(k for k in changes if k in DRAFT_ONLY_KEYS), "仅草稿可改")
+    new_owner = changes.get("owner_userid")
+    if new_owner and new_owner != order.owner.userid and order.status == "pending_approval":
+        errors["owner_userid"] = "审批中不能转交订单"
+    new_values = changes.get("custom_fields")
+    if isinstance(new_values, Mapping):
+        schema = order.order_type.field_schema or []
+        editable = editable_after_submit(schema, order.status)
+        current = order.custom_fields or {}
+        for key, value in new_values.items():
+            if key not in editable and current.get(key) != value:
+                errors[f"custom_fields.{key}"] = f"订单{order.status_zh},该字段不能修改"
+    return errors
 
 
 def parse_discount(raw: Any, errors: dict[str, str]) -> Decimal | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import Activity, Attachment, BusinessLine, Contract, Customer, Order, OrderType, Staff
+from models import Activity, Attachment, Customer, Order, OrderType, Staff
 from services import custom_fields, timeline
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.order_edit import update_order
@@ -38,6 +38,7 @@ from services.order_queries import (
     search_orders,
     suggest,
 )
+from services.order_refs import resolve_refs
 from services.order_states import (
     MANAGER,
     TRANSITIONS,
@@ -70,10 +71,43 @@ __all__ = [
 
 
 def create_order(session: Session, *, actor: Staff, data: Mapping[str, Any]) -> Order:
-    """A new draft order from `data` (see CREATE_KEYS); every problem reported at once."""
+    """A new draft order from `data` (see CREATE_KEYS); every problem reported at once. Every
+    id in `data` is looked up within the actor's scope (services.order_refs)."""
     require_role(actor, *CREATOR_ROLES)
     reject_unknown(data, CREATE_KEYS)
     errors: dict[str, str] = {}
+    order_type = _order_type(session, data, errors)
+    refs = resolve_refs(session, actor=actor, data=data, errors=errors)
+    if refs.customer is None and "customer" not in errors:
+        errors["customer"] = "请选择客户"
+    owner = _owner(session, actor, data, errors)
+    lines = build_lines(
+        session,
+        data.get("lines") or [],
+        default_billing=order_type.default_billing_method if order_type else "fixed",
+        errors=errors,
+    )
+    order = _draft(session, order_type, refs.customer, data, errors)
+    override_note = set_amount(order, data, errors, derived=lines_total(lines))
+    raise_if(errors)
+    assert order_type is not None and refs.customer is not None
+    order.order_type_id = order_type.id
+    order.customer_id = refs.customer.id
+    order.contract_id = refs.contract.id if refs.contract else None
+    order.owner_id = owner.id
+    line = refs.business_line
+    order.business_line_id = line.id if line else order_type.business_line_id
+    order.updated_by_id = actor.id
+    order.lines = lines
+    if order.discount_rate is None:
+        order.discount_rate = list_price_discount(session, lines)
+    insert_with_number(session, order)
+    _record_created(session, order, actor=actor, owner=owner, override_note=override_note)
+    notify_created(session, order, actor=actor)
+    return order
+
+
+def _order_type(session: Session, data: Mapping[str, Any], errors: dict[str, str]) -> Any:
     order_type = lookup(
         session,
         data,
@@ -88,58 +122,34 @@ def create_order(session: Session, *, actor: Staff, data: Mapping[str, Any]) -> 
         errors["order_type"] = "请选择订单类型"
     elif order_type is not None and not order_type.active:
         errors["order_type"] = f"订单类型 {order_type.name} 已停用"
-    customer = lookup(
-        session,
-        data,
-        model=Customer,
-        by_id="customer_id",
-        by_code="customer",
-        column=Customer.name,
-        label="客户",
-        errors=errors,
-    )
-    if customer is None and "customer" not in errors:
-        errors["customer"] = "请选择客户"
-    contract = lookup(
-        session,
-        data,
-        model=Contract,
-        by_id="contract_id",
-        by_code="contract",
-        column=Contract.number,
-        label="合同",
-        errors=errors,
-    )
-    if contract is not None and customer is not None and contract.customer_id != customer.id:
-        errors["contract"] = "合同不属于该客户"
-    line = lookup(
-        session,
-        data,
-        model=BusinessLine,
-        by_id="business_line_id",
-        by_code="business_line",
-        column=BusinessLine.code,
-        label="业务线",
-        errors=errors,
-    )
-    owner = actor
-    if data.get("owner_userid") and data["owner_userid"] != actor.userid:
-        if not actor.has_role("manager", "gm", "admin"):
-            errors["owner_userid"] = "只有经理可以为他人创建订单"
-        else:
-            owner = find_staff(session, data["owner_userid"], errors) or actor
+    return order_type
+
+
+def _owner(
+    session: Session, actor: Staff, data: Mapping[str, Any], errors: dict[str, str]
+) -> Staff:
+    if not data.get("owner_userid") or data["owner_userid"] == actor.userid:
+        return actor
+    if not actor.has_role("manager", "gm", "admin"):
+        errors["owner_userid"] = "只有经理可以为他人创建订单"
+        return actor
+    return find_staff(session, data["owner_userid"], errors) or actor
+
+
+def _draft(
+    session: Session,
+    order_type: OrderType | None,
+    customer: Customer | None,
+    data: Mapping[str, Any],
+    errors: dict[str, str],
+) -> Order:
+    """The new order's own fields (title, currency, custom fields, discount), not yet added."""
     title = str(data.get("title") or "").strip()
     if len(title) > 200:
         errors["title"] = "标题最多 200 个字"
     currency = str(data.get("currency") or "CNY").strip().upper()
     if len(currency) != 3 or not currency.isalpha():
         errors["currency"] = "币种须为三位字母代码,如 CNY"
-    lines = build_lines(
-        session,
-        data.get("lines") or [],
-        default_billing=order_type.default_billing_method if order_type else "fixed",
-        errors=errors,
-    )
     cleaned: dict[str, Any] = {}
     if order_type is not None:
         try:
@@ -149,34 +159,28 @@ def create_order(session: Session, *, actor: Staff, data: Mapping[str, Any]) -> 
         except ValidationFailed as exc:
             errors.update({f"custom_fields.{k}": v for k, v in exc.fields.items()})
     discount = parse_discount(data["discount_rate"], errors) if data.get("discount_rate") else None
-    order = Order(
+    return Order(
         title=title or (f"{customer.name} {order_type.name}" if customer and order_type else ""),
         status="draft",
         currency=currency,
         custom_fields=cleaned,
         amount_overridden=False,
+        discount_rate=discount,
         version=1,
     )
-    override_note = set_amount(order, data, errors, derived=lines_total(lines))
-    raise_if(errors)
-    assert order_type is not None and customer is not None
-    order.order_type_id = order_type.id
-    order.customer_id = customer.id
-    order.contract_id = contract.id if contract else None
-    order.owner_id = owner.id
-    order.business_line_id = line.id if line else order_type.business_line_id
-    order.updated_by_id = actor.id
-    order.lines = lines
-    order.discount_rate = discount if discount is not None else list_price_discount(session, lines)
-    insert_with_number(session, order)
-    body = f"创建订单 {order.number}:{order.title},金额 {order.amount}"
+
+
+def _record_created(
+    session: Session, order: Order, *, actor: Staff, owner: Staff, override_note: str | None
+) -> None:
     timeline.record(
         session,
         kind="created",
         actor=actor,
-        body=body,
+        body=f"创建订单 {order.number}:{order.title},金额 {order.amount}",
+        plain=f"创建订单 {order.number}:{order.title}",
         order=order,
-        data={"amount": str(order.amount), "lines": len(lines), "owner": owner.userid},
+        data={"amount": str(order.amount), "lines": len(order.lines), "owner": owner.userid},
     )
     if override_note:
         timeline.record(
@@ -186,9 +190,8 @@ def create_order(session: Session, *, actor: Staff, data: Mapping[str, Any]) -> 
             body=override_note,
             order=order,
             data={"override": True, "reason": order.override_reason},
+            plain=f"手工调整了订单金额,原因:{order.override_reason}",
         )
-    notify_created(session, order, actor=actor)
-    return order
 
 
 def transition(

@@ -39,6 +39,7 @@ from services import timeline
 from services.clock import company_tz
 from services.errors import ValidationFailed
 from services.inputs import DAY_RULE_ZH, parse_day, parse_decimal
+from services.locks import lock_row, lock_rows
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
@@ -214,6 +215,16 @@ def _same_shape(inst: Installment, term: Term, amount: Decimal) -> bool:
     )
 
 
+def lock_plan(session: Session, plan: PaymentPlan) -> list[Installment]:
+    """Lock the plan and all its installments (see services.locks for the order) and return the
+    installments fresh from the database, by sequence: every balance change goes through here."""
+    lock_row(session, PaymentPlan, plan.id)
+    ids = session.scalars(select(Installment.id).where(Installment.plan_id == plan.id))
+    insts = lock_rows(session, Installment, list(ids))
+    session.expire(plan, ["installments"])  # membership may have changed before the lock
+    return sorted(insts, key=_seq)
+
+
 def generate_plan(
     session: Session, *, contract: Contract, order: Order | None = None
 ) -> PaymentPlan:
@@ -234,7 +245,7 @@ def generate_plan(
         return plan
     if order is not None and plan.order_id is None:
         plan.order = order
-    current = sorted(plan.installments, key=lambda i: i.sequence)
+    current = lock_plan(session, plan)
     unchanged = plan.total == total and len(current) == len(terms)
     if unchanged and all(
         _same_shape(i, t, a) for i, t, a in zip(current, terms, amounts, strict=True)
@@ -308,6 +319,7 @@ def _record(
         kind="payment",
         actor=None,
         body=f"{what}:合同 {contract.number} 共 {total} 元({lines})",
+        plain=f"{what}:合同 {contract.number} 共 {len(plan.installments)} 期",
         order=order,
         customer_id=contract.customer_id,
         data={"contract": contract.number, "plan_id": plan.id, "total": str(total)},
@@ -356,6 +368,8 @@ def on_milestone_accepted(
                 kind="payment",
                 actor=None,
                 body=f"里程碑「{milestone.name}」已验收,{inst.name} {inst.amount} 元应于 "
+                f"{inst.due_date.isoformat()} 前收款",
+                plain=f"里程碑「{milestone.name}」已验收,{inst.name}应于 "
                 f"{inst.due_date.isoformat()} 前收款",
                 order=order,
                 data={"installment_id": inst.id, "due_date": inst.due_date.isoformat()},

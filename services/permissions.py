@@ -12,7 +12,7 @@ as a wrong number, so scope never leaks which numbers exist.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
 
 from models import Department, Order, Project, Staff
 from models.staff import ROLE_NAMES_ZH
@@ -30,15 +30,19 @@ def order_scope(actor: Staff) -> ColumnElement[bool]:
         return true()
     clauses: list[ColumnElement[bool]] = [Order.owner_id == actor.id]
     if actor.has_role("manager"):
-        team = select(Staff.id).where(Staff.manager_id == actor.id)
-        clauses.append(Order.owner_id.in_(team))
-        if actor.department_id is not None:
-            dept = select(Staff.id).where(Staff.department_id == actor.department_id)
-            clauses.append(Order.owner_id.in_(dept))
+        clauses.append(Order.owner_id.in_(team_of(actor)))
     if actor.has_role("pm"):
         managed = select(Project.order_id).where(Project.pm_id == actor.id)
         clauses.append(Order.id.in_(managed))
     return or_(*clauses)
+
+
+def team_of(actor: Staff) -> Select[tuple[int]]:
+    """Ids of the staff a manager-role actor leads: direct reports and their department."""
+    team = Staff.manager_id == actor.id
+    if actor.department_id is not None:
+        team = or_(team, Staff.department_id == actor.department_id)
+    return select(Staff.id).where(team)
 
 
 def _manages(actor: Staff, owner: Staff | None) -> bool:
@@ -90,6 +94,15 @@ def require_role(actor: Staff, *roles: str) -> None:
         return
     names = "、".join(ROLE_NAMES_ZH.get(r, r) for r in roles)
     raise PermissionDenied(f"此操作需要以下角色之一:{names}")
+
+
+def owns_or_leads(actor: Staff, owner: Staff | None) -> bool:
+    """`actor` is `owner`, one of `owner`'s managers, or a gm / admin (who lead everyone)."""
+    if not actor.active:
+        return False
+    if actor.has_role("gm", "admin") or (owner is not None and owner.id == actor.id):
+        return True
+    return _leads_team_of(actor, owner) or _manages(actor, owner)
 
 
 def can_manage(actor: Staff, order: Order) -> bool:

@@ -15,6 +15,7 @@ from services import clock, timeline
 from services.clock import company_tz
 from services.errors import AlreadyDecided, NotFound, PermissionDenied, ValidationFailed
 from services.inputs import parse_decimal
+from services.locks import lock_row
 from services.staff import staff_with_role
 
 TASK_STATUSES = {"todo": "待办", "doing": "进行中", "done": "已完成"}
@@ -143,13 +144,14 @@ def members(project: Project) -> list[Staff]:
     return people
 
 
-def find_project(session: Session, ref: str) -> Project:
-    """A project by its code or by its order's number."""
+def find_project(session: Session, ref: str, *, actor: Staff | None = None) -> Project:
+    """A project by its code or by its order's number; with `actor`, only one they belong to
+    (else the same NotFound as a wrong reference, echoing only what they typed)."""
     ref = (ref or "").strip().upper()
     project = session.scalar(
         select(Project).join(Order).where(or_(Project.code == ref, Order.number == ref))
     )
-    if project is None:
+    if project is None or (actor is not None and not _is_member(actor, project)):
         raise NotFound(f"找不到项目或订单 {ref}")
     return project
 
@@ -164,11 +166,14 @@ def _is_manager_of(actor: Staff, project: Project) -> bool:
     )
 
 
-def _require_member(actor: Staff, project: Project) -> None:
-    if actor in members(project) or _is_manager_of(actor, project):
-        return
-    # Not a member: the project does not exist for them (same answer as a wrong code).
-    raise NotFound(f"找不到项目或订单 {project.code}")
+def _is_member(actor: Staff, project: Project) -> bool:
+    return actor in members(project) or _is_manager_of(actor, project)
+
+
+def _require_member(actor: Staff, project: Project, not_found: str) -> None:
+    if not _is_member(actor, project):
+        # Not a member: the project does not exist for them (same answer as a wrong reference).
+        raise NotFound(not_found)
 
 
 def _hours(raw: Decimal | str | int) -> Decimal:
@@ -196,12 +201,14 @@ def log_hours(
 ) -> TimeEntry:
     """Record hours on a project (by project code or order number); today in company time."""
     amount = _hours(hours)
-    project = find_project(session, ref)
-    _require_member(actor, project)
+    project = find_project(session, ref, actor=actor)
     today = clock.today(company_tz())
     day = work_date or today
     if day > today:
         raise ValidationFailed("不能登记未来日期的工时", fields={"work_date": "不能晚于今天"})
+    # The day's total is read and the entry written under the person's row lock: parallel
+    # entries for one person queue here, so the cap holds (services.locks).
+    lock_row(session, Staff, actor.id)
     already = session.scalar(
         select(func.coalesce(func.sum(TimeEntry.hours), 0)).where(
             TimeEntry.staff_id == actor.id, TimeEntry.work_date == day
@@ -252,7 +259,7 @@ def update_task(session: Session, *, actor: Staff, task_id: int, status: str) ->
     if task is None:
         raise NotFound(f"找不到任务 {task_id}")
     project = task.project
-    _require_member(actor, project)
+    _require_member(actor, project, f"找不到任务 {task_id}")
     if task.status == to:
         return task
     before = task.status
@@ -274,8 +281,7 @@ def accept_milestone(
     session: Session, *, actor: Staff, project_code: str, milestone_id: int
 ) -> Milestone:
     """The customer accepted a milestone: record it and let the payment plan react."""
-    project = find_project(session, project_code)
-    _require_member(actor, project)
+    project = find_project(session, project_code, actor=actor)
     if not (actor.id in (project.pm_id, project.order.owner_id) or _is_manager_of(actor, project)):
         raise PermissionDenied("只有项目经理、订单负责人或经理可以确认里程碑验收")
     milestone = session.get(Milestone, milestone_id)

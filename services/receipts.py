@@ -17,13 +17,24 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from models import ChatBinding, Installment, Order, OutboxMessage, Receipt, ReceiptAllocation, Staff
+from models import (
+    ChatBinding,
+    Installment,
+    Order,
+    OutboxMessage,
+    PaymentPlan,
+    Receipt,
+    ReceiptAllocation,
+    Staff,
+)
 from services import clock, timeline
 from services.clock import company_tz
 from services.collections import MoneySummary, money_summary, plan_of
 from services.errors import Conflict, NotFound, ValidationFailed
 from services.inputs import read_decimal
+from services.locks import lock_row
 from services.orders import get_order
+from services.payment_plans import lock_plan
 from services.permissions import require_role
 from wecom import cards, outbox
 
@@ -94,13 +105,18 @@ def record_receipt(
     plan = plan_of(session, order)
     if plan is None:
         raise ValidationFailed(f"订单 {order.number} 还没有付款计划,无法登记回款")
-    open_insts = [i for i in plan.installments if i.status != "cancelled" and i.outstanding > 0]
+    insts = lock_plan(session, plan)  # balances below are read under the lock, then written
+    open_insts = [i for i in insts if i.status != "cancelled" and i.outstanding > 0]
     if installment_ids:
-        by_id = {i.id: i for i in plan.installments}
+        by_id = {i.id: i for i in insts}
         unknown = [i for i in installment_ids if i not in by_id]
         if unknown:
             raise ValidationFailed(f"分期 {unknown} 不属于订单 {order.number}")
-        targets = [by_id[i] for i in installment_ids if by_id[i].outstanding > 0]
+        targets = [
+            by_id[i]
+            for i in installment_ids
+            if by_id[i].status != "cancelled" and by_id[i].outstanding > 0
+        ]
     else:
         targets = _allocation_order(open_insts)
     receipt = Receipt(
@@ -130,8 +146,8 @@ def record_receipt(
         left -= part
     receipt.credit_amount = left
     session.flush()
-    paid_ids = [i.id for i, _ in allocations if i.status == "paid"]
-    cancel_reminders(session, paid_ids)
+    settled = [i for i, _ in allocations if i.status == "paid"]
+    cancel_reminders(session, [i.id for i in settled])
     parts = "、".join(f"{i.name} ¥{p:,.2f}" for i, p in allocations) or "无"
     credit_note = f",余 ¥{left:,.2f} 转为客户预收" if left > 0 else ""
     timeline.record(
@@ -139,6 +155,7 @@ def record_receipt(
         kind="payment",
         actor=actor,
         body=f"登记回款 ¥{value:,.2f}({received_on.isoformat()}):{parts}{credit_note}",
+        plain=f"登记回款({received_on.isoformat()})",
         order=order,
         data={
             "receipt": receipt.number,
@@ -148,7 +165,7 @@ def record_receipt(
         },
     )
     summary = money_summary(session, order, today=today)
-    _post_to_project_group(session, order, receipt, summary)
+    _post_to_project_group(session, order, receipt, settled)
     return ReceiptResult(receipt, order, allocations, left, summary)
 
 
@@ -160,9 +177,7 @@ def reverse_receipt(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("冲销回款必须填写原因", fields={"reason": "required"})
-    receipt = session.scalar(select(Receipt).where(Receipt.number == receipt_number.strip()))
-    if receipt is None:
-        raise NotFound(f"找不到回款记录 {receipt_number}")
+    receipt = _lock_receipt(session, receipt_number)
     if receipt.reversed_at is not None:
         raise Conflict(f"回款 {receipt.number} 已于 {receipt.reversed_at:%Y-%m-%d} 冲销")
     restored: list[tuple[Installment, Decimal]] = []
@@ -188,11 +203,29 @@ def reverse_receipt(
         kind="payment",
         actor=actor,
         body=f"冲销回款 {receipt.number} ¥{receipt.amount:,.2f},原因:{reason}",
+        plain=f"冲销回款 {receipt.number},原因:{reason}",
         order=order,
         data={"receipt": receipt.number, "reversed": True, "reason": reason},
     )
     summary = money_summary(session, order)
     return ReceiptResult(receipt, order, restored, -receipt.credit_amount, summary)
+
+
+def _lock_receipt(session: Session, receipt_number: str) -> Receipt:
+    """The receipt, locked after the plan it was allocated to (the fixed lock order), so a
+    reversal and a receipt or a second reversal on the same plan run one after the other."""
+    found = session.scalar(select(Receipt).where(Receipt.number == receipt_number.strip()))
+    if found is None:
+        raise NotFound(f"找不到回款记录 {receipt_number}")
+    plan_ids = {a.installment.plan_id for a in found.allocations}
+    for plan_id in sorted(plan_ids):
+        plan = session.get(PaymentPlan, plan_id)
+        if plan is not None:
+            lock_plan(session, plan)
+    receipt = lock_row(session, Receipt, found.id)
+    if receipt is None:
+        raise NotFound(f"找不到回款记录 {receipt_number}")
+    return receipt
 
 
 def customer_credit(session: Session, customer_id: int) -> Decimal:
@@ -262,13 +295,14 @@ def group_message(binding: ChatBinding, *, key: str, text: str, order_id: int | 
 
 
 def _post_to_project_group(
-    session: Session, order: Order, receipt: Receipt, summary: MoneySummary
+    session: Session, order: Order, receipt: Receipt, paid: Sequence[Installment]
 ) -> None:
-    text = (
-        f"💰 订单 {order.number} 收到回款 ¥{receipt.amount:,.2f}"
-        f"({receipt.received_on:%m-%d})\n"
-        f"累计已收 ¥{summary.received:,.2f} / ¥{summary.total:,.2f},"
-        f"待收 ¥{summary.outstanding:,.2f}"
+    """Tell the project group that money came in, without any figure: the group is read by PMs
+    and delivery staff, who may not see the order's money (they open OrderDesk, which shows
+    each reader what they may see)."""
+    settled = "、".join(i.name for i in paid)
+    text = f"💰 订单 {order.number} 收到一笔回款({receipt.received_on:%m-%d})" + (
+        f",{settled}已结清" if settled else ""
     )
     for binding in project_groups(session, order):
         msg = group_message(

@@ -114,8 +114,11 @@ def build(session: Session) -> World:
     session.flush()
 
     o1 = orders.create_order(session, actor=people["sales1"], data=order_data(c1.name))
+    # sales2's order for sales1's customer: their manager arranges it (c1 is not sales2's)
     o2 = orders.create_order(
-        session, actor=people["sales2"], data=order_data(c1.name, title="运维服务")
+        session,
+        actor=people["mgr1"],
+        data=order_data(c1.name, title="运维服务", owner_userid="sales2"),
     )
     o3 = orders.create_order(session, actor=people["sales3"], data=order_data(c2.name))
     contract = Contract(

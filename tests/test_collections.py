@@ -160,6 +160,14 @@ def test_morning_digest_one_message_per_person_and_group(rt: Runtime, session: S
     assert "逾期 4 项" in text and text.count("SO-0") == 4
     hook = next(r for r in rows if r.channel == "webhook")
     assert "S0" in hook.payload["markdown"]["content"]  # groups see whose item it is
+    # the owner sees the amounts; a group (read by people who may not) gets the items without
+    assert "¥" in text
+    groups = [
+        r.payload["markdown"]["content"]
+        for r in rows
+        if r.recipient in ("bigcustomer", "hook-key-1")
+    ]
+    assert all("逾期 4 项" in g and "¥" not in g for g in groups), groups
     # weekends and holidays: no digest
     with clock.frozen(at(date(2026, 6, 6), 9, 10)):
         assert money.morning_digest()["messages"] == 0

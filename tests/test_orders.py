@@ -188,7 +188,10 @@ def test_search_suggest_list_and_counts(session: Session, rt: Runtime) -> None:
     world = build_world(session)
     a = make_order(session, world.sales1, title="ERP 实施一期")
     b = make_order(session, world.sales1, title="数据中台咨询")
-    c = make_order(session, world.sales1, customer="北京星河数据有限公司", title="BI 报表")
+    # sales3's customer: sales1 may not pick it, the gm may hand sales1 an order for it
+    c = make_order(
+        session, world.gm, customer="北京星河数据有限公司", title="BI 报表", owner_userid="sales1"
+    )
     found = orders.search_orders(session, actor=world.sales1, query="云启")
     assert [o.id for o in found] == [b.id, a.id]
     assert [o.id for o in orders.search_orders(session, actor=world.sales1, query="中台")] == [b.id]
@@ -416,7 +419,7 @@ def test_progress_reaches_bound_groups_but_not_client_groups(session: Session) -
 def test_my_orders_are_owned_managed_or_waiting_for_me(session: Session) -> None:
     world = build_world(session)
     mine = make_order(session, world.sales1)
-    other = make_order(session, world.sales2)
+    other = make_order(session, world.mgr1, owner_userid="sales2")
     closed = make_order(session, world.sales1)
     force_status(session, closed, "closed")
     session.commit()

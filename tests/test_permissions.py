@@ -111,7 +111,7 @@ def test_department_head_sees_money_of_department_orders(
     # sales2's direct manager is cleared; mgr1 still heads 华东销售 and so still sees the money.
     world.sales2.manager = None
     session.commit()
-    order = make_order(session, world.sales2)
+    order = make_order(session, world.mgr1, owner_userid="sales2")
     assert can_see_money(world.mgr1, order)
     assert not can_see_money(world.mgr2, order)
     assert can_see_order(world.mgr1, order) and not can_see_order(world.mgr2, order)

@@ -159,10 +159,10 @@ def approve_click(ctx: Context) -> Reply:
 @router.action("reject:")
 def reject_click(ctx: Context) -> Reply:
     """Ask for the reason first: the card becomes a pick-a-reason card (or reply in words)."""
-    from models import ApprovalRequest
-    from services.approval_decisions import already_decided_error
+    from services.approval_decisions import already_decided_error, visible_request
 
-    request = ctx.session.get(ApprovalRequest, _request_id(ctx))
+    # Someone else's request reads like a card that no longer exists: no order, no names.
+    request = visible_request(ctx.session, actor=ctx.actor, request_id=_request_id(ctx))
     if request is None:
         raise NotFound("这张卡片已失效")
     if request.status != "pending":

@@ -60,6 +60,9 @@ BAD_VALUES = [
     ("JOBS_SYNC", "maybe"),
     ("WECOM_CORP_ID", "ww 123"),
     ("MINIAPP_APPID", "not-an-appid"),
+    ("LOG_FORMAT", "xml"),
+    ("METRICS_ALLOW", "10.0.0.0/8, the office"),
+    ("SENTRY_DSN", "sentry.example.com/1"),
 ]
 
 
@@ -150,6 +153,35 @@ def test_good_values_are_parsed() -> None:
     assert s.wecom_api_base == "http://127.0.0.1:9999/cgi-bin"  # trailing slash dropped
     assert s.jobs_sync is True and s.web_workers == 4
     assert s.wecom_role_tags == "finance=财务, gm=总经理"
+
+
+def test_data_paths_follow_the_working_directory_not_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = load_settings({})
+    assert s.home == str(tmp_path.resolve())
+    assert s.database_url == f"sqlite:///{tmp_path.resolve() / 'instance' / 'orderdesk.db'}"
+    assert s.storage_dir == str(tmp_path.resolve() / "instance" / "storage")
+
+
+def test_orderdesk_home_moves_the_data_paths(tmp_path: Path) -> None:
+    home = tmp_path / "srv" / "orderdesk"
+    s = load_settings({"ORDERDESK_HOME": str(home)})
+    assert s.database_url == f"sqlite:///{home / 'instance' / 'orderdesk.db'}"
+    assert s.storage_path == home / "instance" / "storage"
+    # An explicit DATABASE_URL / STORAGE_DIR still wins.
+    s = load_settings({"ORDERDESK_HOME": str(home), "STORAGE_DIR": str(tmp_path / "files")})
+    assert s.storage_dir == str(tmp_path / "files")
+
+
+def test_operations_settings_default_to_off() -> None:
+    s = load_settings({})
+    assert (s.log_format, s.metrics_allow, s.sentry_dsn) == ("text", "", "")
+    s = load_settings({"LOG_FORMAT": "json", "METRICS_ALLOW": "10.0.0.0/8, 192.168.1.7"})
+    assert s.log_format == "json" and s.metrics_allow == "10.0.0.0/8, 192.168.1.7"
+    dsn = "https://abcdef0123456789@sentry.example.com/42"
+    assert "abcdef0123456789" not in repr(load_settings({"SENTRY_DSN": dsn}))
 
 
 def test_with_overrides_validates_again() -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
 
+from logs import setup_logging, setup_sentry
 from settings import Settings, SettingsError, load_settings
 
 
@@ -24,21 +24,23 @@ def _settings() -> Settings:
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """OrderDesk: orders, approvals, projects and money inside WeCom."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    ctx.obj = _LazySettings()
+    setup_logging("text", verbose=verbose)  # until the settings name LOG_FORMAT
+    ctx.obj = _LazySettings(verbose)
 
 
 class _LazySettings:
     """Settings are read when a command needs them, so `--help` works with a broken .env."""
 
-    _value: Settings | None = None
+    def __init__(self, verbose: bool = False) -> None:
+        self._value: Settings | None = None
+        self._verbose = verbose
 
     def get(self) -> Settings:
         if self._value is None:
             self._value = _settings()
+            # The same logging (and error reporting) for serve, worker, scheduler and the rest.
+            setup_logging(self._value.log_format, verbose=self._verbose)
+            setup_sentry(self._value.sentry_dsn, "cli")
         return self._value
 
 

@@ -67,14 +67,46 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
 
 
 @db.command("downgrade")
-@click.argument("revision", default="-1")
+@click.argument("revision")
+@click.option("--yes", is_flag=True, help="Really do it (without: only print what it drops).")
 @click.pass_context
-def db_downgrade(ctx: click.Context, revision: str) -> None:
-    """Migrate the database down to REVISION (default: one step)."""
-    from migrations.run import downgrade
+def db_downgrade(ctx: click.Context, revision: str, yes: bool) -> None:
+    """Migrate the database down to REVISION (a revision id, or `base` for nothing at all).
 
-    downgrade(settings_from(ctx).database_url, revision)
+    Prints the revisions it undoes and the tables, columns and indexes it drops; changes
+    nothing without --yes."""
+    from alembic.util import CommandError
+
+    from migrations.run import downgrade, downgrade_plan
+
+    url = settings_from(ctx).database_url
+    try:
+        plan = downgrade_plan(url, revision)
+    except CommandError as exc:
+        raise click.UsageError(f"未知的迁移版本 {revision!r}:{exc}") from exc
+    if not plan.revisions:
+        click.echo(f"nothing to undo: database at {plan.current}")
+        return
+    click.echo(f"将从 {plan.current} 回退到 {revision} / undoes:")
+    for line in plan.revisions:
+        click.echo(f"  {line}")
+    click.echo(f"将删除 / drops ({len(plan.drops)}):")
+    for line in plan.drops:
+        click.echo(f"  {line}")
+    if not yes:
+        raise click.ClickException("未执行:确认无误后加 --yes 再运行 / not done: add --yes")
+    downgrade(url, revision)
     click.echo(f"database at {revision}")
+
+
+@db.command("check")
+@click.pass_context
+def db_check(ctx: click.Context) -> None:
+    """Fail when the models and the migrated database disagree (alembic check)."""
+    from migrations.run import check
+
+    check(settings_from(ctx).database_url)
+    click.echo("models and migrations agree")
 
 
 @db.command("current")

@@ -58,10 +58,6 @@ class Command:
         return "\n".join(lines)
 
 
-# Kept for code written against the first router.
-_Command = Command
-
-
 @dataclass
 class Context:
     """Everything a handler may use, passed explicitly (no keyword magic)."""

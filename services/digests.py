@@ -32,6 +32,7 @@ from models import (
 )
 from services import clock
 from services.collections import OPEN_STATUSES
+from services.formatting import money
 from services.schedule_rules import MoneyConfig, is_working_day, next_send_time
 from wecom import cards
 
@@ -163,7 +164,7 @@ def _item_line(item: OpenItem, today: date, *, owner: bool = False) -> str:
     who = f" · {item.owner_name}" if owner else ""
     return (
         f"- {item.order_number} {item.customer_name} {item.name} "
-        f"¥{item.outstanding:,.2f}({when}){who}"
+        f"{money(item.outstanding)}({when}){who}"
     )
 
 
@@ -174,7 +175,7 @@ def digest_text(title: str, items: list[OpenItem], today: date, *, owner: bool =
     total_soon = sum((i.outstanding for i in soon), Decimal("0.00"))
     lines = [
         f"**{title}**",
-        f"逾期 {len(overdue)} 项 ¥{total_over:,.2f};7 天内到期 {len(soon)} 项 ¥{total_soon:,.2f}",
+        f"逾期 {len(overdue)} 项 {money(total_over)};7 天内到期 {len(soon)} 项 {money(total_soon)}",
     ]
     ordered = sorted(overdue, key=lambda i: (i.due_date, i.installment_id)) + soon
     lines += [_item_line(i, today, owner=owner) for i in ordered[:DIGEST_LINES]]

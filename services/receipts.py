@@ -22,6 +22,7 @@ from services import clock, timeline
 from services.clock import company_tz
 from services.collections import MoneySummary, money_summary, plan_of
 from services.errors import Conflict, NotFound, ValidationFailed
+from services.formatting import money
 from services.orders import get_order
 from services.permissions import require_role
 from wecom import cards, outbox
@@ -131,13 +132,13 @@ def record_receipt(
     session.flush()
     paid_ids = [i.id for i, _ in allocations if i.status == "paid"]
     cancel_reminders(session, paid_ids)
-    parts = "、".join(f"{i.name} ¥{p:,.2f}" for i, p in allocations) or "无"
-    credit_note = f",余 ¥{left:,.2f} 转为客户预收" if left > 0 else ""
+    parts = "、".join(f"{i.name} {money(p)}" for i, p in allocations) or "无"
+    credit_note = f",余 {money(left)} 转为客户预收" if left > 0 else ""
     timeline.record(
         session,
         kind="payment",
         actor=actor,
-        body=f"登记回款 ¥{value:,.2f}({received_on.isoformat()}):{parts}{credit_note}",
+        body=f"登记回款 {money(value)}({received_on.isoformat()}):{parts}{credit_note}",
         order=order,
         data={
             "receipt": receipt.number,
@@ -186,7 +187,7 @@ def reverse_receipt(
         session,
         kind="payment",
         actor=actor,
-        body=f"冲销回款 {receipt.number} ¥{receipt.amount:,.2f},原因:{reason}",
+        body=f"冲销回款 {receipt.number} {money(receipt.amount)},原因:{reason}",
         order=order,
         data={"receipt": receipt.number, "reversed": True, "reason": reason},
     )
@@ -264,10 +265,10 @@ def _post_to_project_group(
     session: Session, order: Order, receipt: Receipt, summary: MoneySummary
 ) -> None:
     text = (
-        f"💰 订单 {order.number} 收到回款 ¥{receipt.amount:,.2f}"
+        f"💰 订单 {order.number} 收到回款 {money(receipt.amount)}"
         f"({receipt.received_on:%m-%d})\n"
-        f"累计已收 ¥{summary.received:,.2f} / ¥{summary.total:,.2f},"
-        f"待收 ¥{summary.outstanding:,.2f}"
+        f"累计已收 {money(summary.received)} / {money(summary.total)},"
+        f"待收 {money(summary.outstanding)}"
     )
     for binding in project_groups(session, order):
         msg = group_message(

@@ -286,20 +286,6 @@ class WeComClient(WeChatClient):
         )
         return list(data.get("userlist", []))
 
-    def list_user_ids(self) -> list[str]:
-        """`user/list_id` (apps created after 2022-08 may only have this and `user/get`)."""
-        ids: list[str] = []
-        cursor = ""
-        while True:
-            body: dict[str, Any] = {"limit": 10000}
-            if cursor:
-                body["cursor"] = cursor
-            data = self.post("user/list_id", data=body)
-            ids += [str(d["userid"]) for d in data.get("dept_user", []) if d.get("userid")]
-            cursor = data.get("next_cursor") or ""
-            if not cursor:
-                return sorted(set(ids))
-
     def get_user(self, userid: str) -> dict[str, Any]:
         return dict(self.get("user/get", params={"userid": userid}))
 

@@ -254,3 +254,16 @@ def test_secrets_are_masked_in_repr_str_and_logs(caplog: pytest.LogCaptureFixtur
             assert secret not in text
     assert "wecom_corp_id='ww0123456789abcdef'" in repr(s)  # not secret: still readable
     assert "db:5432/orderdesk" in repr(s)
+
+
+def test_every_setting_is_documented_in_the_readme_and_env_example() -> None:
+    from dataclasses import fields
+
+    from settings import Settings, _env_name
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    example = (root / ".env.example").read_text(encoding="utf-8")
+    names = [_env_name(f.name) for f in fields(Settings) if f.name != "extra"]
+    assert [n for n in names if f"| `{n}` |" not in readme] == []
+    assert [n for n in names if f"\n{n}=" not in example and f"# {n}=" not in example] == []

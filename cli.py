@@ -25,22 +25,23 @@ def _settings() -> Settings:
 def main(ctx: click.Context, verbose: bool) -> None:
     """OrderDesk: orders, approvals, projects and money inside WeCom."""
     setup_logging("text", verbose=verbose)  # until the settings name LOG_FORMAT
-    ctx.obj = _LazySettings(verbose)
+    ctx.obj = _LazySettings(verbose, component=ctx.invoked_subcommand or "cli")
 
 
 class _LazySettings:
     """Settings are read when a command needs them, so `--help` works with a broken .env."""
 
-    def __init__(self, verbose: bool = False) -> None:
+    def __init__(self, verbose: bool = False, component: str = "cli") -> None:
         self._value: Settings | None = None
         self._verbose = verbose
+        self._component = component  # serve, worker, scheduler ... (Sentry's server_name)
 
     def get(self) -> Settings:
         if self._value is None:
             self._value = _settings()
             # The same logging (and error reporting) for serve, worker, scheduler and the rest.
             setup_logging(self._value.log_format, verbose=self._verbose)
-            setup_sentry(self._value.sentry_dsn, "cli")
+            setup_sentry(self._value.sentry_dsn, self._component)
         return self._value
 
 

@@ -3,12 +3,17 @@ callback latency, WeCom API calls)."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import logging
+import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 import responses
@@ -132,3 +137,56 @@ def test_wecom_api_calls_are_counted_by_endpoint_and_errcode(
     with pytest.raises(Exception, match="81013"):
         get_client(rt).send_text("nobody", "你好")
     assert _value(_metrics(client)[1], sample) == start + 1
+
+
+def test_sentry_is_off_without_a_dsn() -> None:
+    import sentry_sdk
+
+    from logs import setup_sentry
+
+    assert setup_sentry("", "web") is False
+    assert not sentry_sdk.get_client().is_active()
+
+
+def test_sentry_reports_an_error_with_its_request_id(tmp_path: Path) -> None:
+    """A real sentry-sdk client (in a child process: it patches Flask and logging globally)
+    posting to a local stand-in for the Sentry server."""
+    received: list[bytes] = []
+
+    class Sink(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            received.append(body)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Sink)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    dsn = f"http://publickey@127.0.0.1:{server.server_port}/42"
+    script = (
+        "import sentry_sdk\n"
+        "from logs import request_scope, setup_sentry\n"
+        f"assert setup_sentry({dsn!r}, 'worker')\n"
+        "with request_scope('REQ12345'):\n"
+        "    try:\n"
+        "        1 / 0\n"
+        "    except ZeroDivisionError as exc:\n"
+        "        sentry_sdk.capture_exception(exc)\n"
+        "sentry_sdk.flush(5)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    try:
+        subprocess.run([sys.executable, "-c", script], cwd=root, check=True, timeout=60)
+    finally:
+        server.shutdown()
+        server.server_close()
+    text = b"".join(received).decode("utf-8", "replace")
+    assert "ZeroDivisionError" in text
+    assert '"request_id":"REQ12345"' in text.replace(" ", "")
+    assert '"component":"worker"' in text.replace(" ", "")

@@ -543,7 +543,8 @@ def _write_results(lines: list[str], args: argparse.Namespace) -> None:
     path = ROOT / "bench" / "RESULTS.md"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
     cmd = " ".join(["`.venv/bin/python bench/callback.py", *sys.argv[1:]]) + "`"
-    block = f"## callback (bench/callback.py), run\n\nCommand: {cmd}\n\n" + "\n".join(lines)
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    block = f"## callback (bench/callback.py), run {when}\n\nCommand: {cmd}\n\n" + "\n".join(lines)
     path.write_text(text.rstrip("\n") + "\n\n" + block + "\n", encoding="utf-8")
 
 

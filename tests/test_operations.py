@@ -20,6 +20,7 @@ import responses
 from flask import Flask
 from flask.testing import FlaskClient
 
+import metrics
 from logs import logging_config, setup_logging
 from models import OutboxMessage
 from runtime import Runtime
@@ -190,3 +191,22 @@ def test_sentry_reports_an_error_with_its_request_id(tmp_path: Path) -> None:
     assert "ZeroDivisionError" in text
     assert '"request_id":"REQ12345"' in text.replace(" ", "")
     assert '"component":"worker"' in text.replace(" ", "")
+
+
+def test_in_process_jobs_are_counted_and_keep_the_request_id(rt: Runtime) -> None:
+    """Without Redis a job runs on the web process's pool: counted in memory, logged under the
+    id of the request that queued it."""
+    from jobs.queue import JobQueue
+    from logs import current_request_id, request_scope
+
+    queue = JobQueue(rt.settings.with_overrides(jobs_sync=False), None)
+    ns = rt.settings.redis_namespace
+    name = f"{current_request_id.__module__}.{current_request_id.__name__}"
+    before = metrics.shared.read(rt.redis, ns, "job_runs").get((name, "ok"), 0)
+    try:
+        with request_scope("QUEUEDBY1"):
+            future = queue.enqueue(current_request_id)
+        assert future.result(timeout=10) == "QUEUEDBY1"
+    finally:
+        queue.shutdown()
+    assert metrics.shared.read(rt.redis, ns, "job_runs")[(name, "ok")] == before + 1

@@ -1,8 +1,9 @@
 """The production shape, end to end (`make smoke`, run by .ci/run): build the wheel, install it
 with the locked runtime dependencies and no extras in a fresh venv, and run exactly what an
 operator (or the Docker image) runs: `orderdesk db upgrade`, `serve` (gunicorn), `worker` and
-`scheduler` against PostgreSQL + Redis; one signed callback gets its reply; the request's log
-line comes out of gunicorn; /metrics answers; everything stops cleanly on SIGTERM.
+`scheduler` against PostgreSQL + Redis; one signed callback gets its reply and the worker
+delivers the card it queued; the request's log line comes out of gunicorn; /metrics answers;
+everything stops cleanly on SIGTERM.
 
 Only the `orderdesk` console script is invoked, from a directory outside the checkout, so the
 test proves the wheel alone is enough (no import from the source tree, no data under
@@ -172,25 +173,33 @@ def test_the_wheel_serves_a_signed_callback_with_worker_and_scheduler(
 ) -> None:
     dep = deployment
     assert "database at head" in dep.orderdesk("db", "upgrade")
-    dep.orderdesk("staff", "add", "zhangsan", "--name", "张三", "--role", "sales")
+    dep.orderdesk("demo")
     dep.start("serve", "serve", "--port", str(dep.port))
     dep.start("worker", "worker")
     dep.start("scheduler", "scheduler")
     _wait_ready(dep)
 
-    # One signed, encrypted callback through gunicorn; the reply is decrypted and printed.
-    out = dep.orderdesk("chat", "--as", "zhangsan", "--url", f"http://127.0.0.1:{dep.port}", "帮助")
-    assert "← " in out and "查" in out, out
+    # One signed, encrypted callback through gunicorn; the reply is decrypted and printed. The
+    # order card goes through the outbox: the worker delivers it (sandbox: recorded as sent).
+    url = f"http://127.0.0.1:{dep.port}"
+    out = dep.orderdesk("chat", "--as", "zhangsan", "--url", url, "查 SO-2026-0001")
+    assert "SO-2026-0001" in out and "outbox (1)" in out, out
 
     status, metrics = dep.get("/metrics")
     assert status == 200
     # Counted in one gunicorn worker, served by any (multiprocess mode).
-    assert re.search(r'orderdesk_callback_seconds_count\{channel="app",command="帮助"\} 1', metrics)
+    assert re.search(r'orderdesk_callback_seconds_count\{channel="app",command="查"\} 1', metrics)
+    delivered = 'orderdesk_outbox_messages{status="sent"} 1.0'
     deadline = time.monotonic() + 30
-    while "orderdesk_scheduler_leader 1.0" not in metrics and time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (
+        "orderdesk_scheduler_leader 1.0" in metrics and delivered in metrics
+    ):
         time.sleep(0.5)
         metrics = dep.get("/metrics")[1]
     assert "orderdesk_scheduler_leader 1.0" in metrics, dep.log("scheduler")
+    assert delivered in metrics, dep.log("worker")
+    # Counted by the worker's forked work horse, reported by the web (through Redis).
+    assert re.search(r'orderdesk_job_runs_total\{job="[\w.]*deliver_due",outcome="ok"\}', metrics)
 
     for name in ("scheduler", "worker", "serve"):
         dep.procs[name].send_signal(signal.SIGTERM)
@@ -200,7 +209,7 @@ def test_the_wheel_serves_a_signed_callback_with_worker_and_scheduler(
     # gunicorn configures no root handler: the application's lines must still come out, each
     # with the request id of its request.
     assert re.search(
-        r"INFO bot\.router \[[0-9A-Za-z._-]{6,}\] bot 帮助 user=zhangsan", dep.log("serve")
+        r"INFO bot\.router \[[0-9A-Za-z._-]{6,}\] bot 查 user=zhangsan", dep.log("serve")
     )
     assert "worker on" in dep.log("worker") or "Listening on" in dep.log("worker")
     assert re.search(r"scheduler sched-\w+ stopped", dep.log("scheduler"))

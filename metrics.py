@@ -35,6 +35,9 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from models import OutboxMessage
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -153,10 +156,6 @@ class StateCollector(Collector):
         yield from self._shared()
 
     def _outbox(self) -> Iterable[Any]:
-        from sqlalchemy import func, select
-
-        from models import OutboxMessage
-
         by_status = GaugeMetricFamily(
             "orderdesk_outbox_messages", "Outbox messages by status", labels=["status"]
         )

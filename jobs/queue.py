@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import metrics
 from logs import current_request_id
+from runtime import current
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -82,8 +83,6 @@ class JobQueue:
 
 
 def _run_logged(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    from runtime import current
-
     name = f"{func.__module__}.{func.__name__}"
     started, ok = time.perf_counter(), False
     try:

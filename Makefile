@@ -1,15 +1,20 @@
 # The two commands a new machine needs: `make run` and `make test`.
+# Installs come from the hashed lock files in requirements/ (`make lock` refreshes them).
 VENV   ?= .venv
 PYTHON ?= python3
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+LOCKS   = requirements/runtime.txt requirements/dev.txt
+# The lock must not name this machine's package mirrors, and pip/setuptools are pinned too.
+COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+          --no-emit-index-url --no-emit-find-links
 
-.PHONY: run test test-sqlite test-postgres lint bench clean
+.PHONY: run test test-sqlite test-postgres smoke lint lock bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCKS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 ## Serve on http://127.0.0.1:8000 with SQLite, WeCom sandbox, jobs and scheduler in-process.
@@ -24,15 +29,28 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory test-postgres
 
 test-sqlite: $(STAMP)
-	ORDERDESK_TEST_BACKEND=sqlite $(BIN)/pytest
+	ORDERDESK_TEST_BACKEND=sqlite $(BIN)/pytest -m "not smoke"
 
 test-postgres: $(STAMP)
-	ORDERDESK_TEST_BACKEND=postgres $(BIN)/pytest
+	ORDERDESK_TEST_BACKEND=postgres $(BIN)/pytest -m "not smoke"
+
+## The built wheel, installed without extras in a fresh venv, serving PostgreSQL + Redis.
+smoke: $(STAMP)
+	ORDERDESK_TEST_BACKEND=postgres $(BIN)/pytest -m smoke
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
+## Re-resolve the lock files from pyproject.toml (runtime pins follow the dev resolution).
+lock: $(STAMP)
+	$(COMPILE) --upgrade --extra dev -o requirements/dev.txt pyproject.toml
+	$(COMPILE) --upgrade -c requirements/dev.txt -o requirements/runtime.txt pyproject.toml
+
+## Every benchmark under bench/; each appends its figures to bench/RESULTS.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
 clean:
-	rm -rf $(VENV) instance build *.egg-info
+	rm -rf $(VENV) instance build dist *.egg-info

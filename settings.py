@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-ROOT = Path(__file__).resolve().parent
-
 # Development values used in sandbox mode so the local tools (`orderdesk chat`, tests) can sign
 # callbacks without a WeCom tenant. They are public by design and refused in live mode.
 SANDBOX_CORP_ID = "wwsandbox0000000001"
@@ -37,9 +35,25 @@ SECRET_FIELDS = frozenset(
         "wecom_aes_key",
         "wecom_bot_token",
         "wecom_bot_aes_key",
+        "sentry_dsn",
     }
 )
 
+# Fields whose environment variable is not simply the field name in capitals.
+ENV_NAMES = {"home": "ORDERDESK_HOME"}
+# Sandbox mode fills these with the public development values (the dataclass defaults below);
+# live mode has no default for them.
+SANDBOX_ONLY_DEFAULTS = frozenset(
+    {
+        "wecom_corp_id",
+        "wecom_agent_id",
+        "wecom_token",
+        "wecom_aes_key",
+        "wecom_bot_token",
+        "wecom_bot_aes_key",
+    }
+)
+LOG_FORMATS = ("text", "json")
 
 # Keys that only a real WeCom tenant has: setting any of them without WECOM_SECRET is a live
 # deployment missing its secret, not a sandbox (sandbox must be chosen with WECOM_MODE=sandbox).
@@ -71,6 +85,11 @@ def _mask(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting with its default: the one table `load_settings` reads the environment into.
+    An empty variable means "the default"; `database_url` and `storage_dir` default to files
+    under `home` (ORDERDESK_HOME, else the working directory), never under the package."""
+
+    home: str = ""
     database_url: str = ""
     redis_url: str = ""
     redis_namespace: str = "orderdesk"
@@ -97,6 +116,9 @@ class Settings:
     jobs_sync: bool = False
     dev_login: bool = False
     trusted_proxies: str = ""
+    log_format: str = "text"
+    metrics_allow: str = ""
+    sentry_dsn: str = ""
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
@@ -270,7 +292,52 @@ def _validate(s: Settings) -> Settings:
         raise SettingsError("WEB_WORKERS: must be at least 1")
     if s.handler_budget_seconds <= 0 or s.handler_budget_seconds > 4.5:
         raise SettingsError("HANDLER_BUDGET_SECONDS: must be in (0, 4.5] (WeCom waits 5 s)")
+    if s.log_format not in LOG_FORMATS:
+        raise SettingsError(f"LOG_FORMAT: must be 'text' or 'json', got {s.log_format!r}")
+    _check_networks(s.metrics_allow)
+    if s.sentry_dsn and not s.sentry_dsn.startswith(("https://", "http://")):
+        raise SettingsError("SENTRY_DSN: expected https://key@host/project")
     return s
+
+
+def _check_networks(spec: str) -> None:
+    for item in filter(None, (n.strip() for n in spec.split(","))):
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise SettingsError(
+                f"METRICS_ALLOW: expected networks like 10.0.0.0/8, got {item!r}"
+            ) from exc
+
+
+def _env_name(name: str) -> str:
+    return ENV_NAMES.get(name, name.upper())
+
+
+def _parse(name: str, kind: str, raw: str) -> Any:
+    """The text of an environment variable as the field's type (named by its annotation)."""
+    env = _env_name(name)
+    if kind == "bool":
+        return _env_bool(env, raw)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError as exc:
+        noun = "a whole number" if kind == "int" else "a number"
+        raise SettingsError(f"{env}: expected {noun}, got {raw!r}") from exc
+    return raw
+
+
+def _read_environment(env: Mapping[str, str]) -> dict[str, Any]:
+    """The non-empty variables named by the fields, parsed; everything else keeps its default."""
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        raw = env.get(_env_name(f.name), "").strip()
+        if f.name != "extra" and raw:
+            values[f.name] = _parse(f.name, str(f.type), raw)
+    return values
 
 
 def _live_value(value: str) -> bool:
@@ -301,73 +368,30 @@ def load_settings(
     else:
         env.update(environ)
 
-    def get(name: str, default: str = "") -> str:
-        return env.get(name, default).strip()
-
-    def get_int(name: str, default: int) -> int:
-        raw = get(name)
-        if not raw:
-            return default
-        try:
-            return int(raw)
-        except ValueError as exc:
-            raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from exc
-
-    def get_float(name: str, default: float) -> float:
-        raw = get(name)
-        if not raw:
-            return default
-        try:
-            return float(raw)
-        except ValueError as exc:
-            raise SettingsError(f"{name}: expected a number, got {raw!r}") from exc
-
-    secret = get("WECOM_SECRET")
-    mode = get("WECOM_MODE") or ("live" if secret else "sandbox")
+    values = _read_environment(env)
     # Named before validation, refused after it (a malformed key is reported as such first).
+    explicit = "wecom_mode" in values or "wecom_secret" in values
     accidental = (
-        [] if get("WECOM_MODE") or secret else [n for n in LIVE_KEYS if _live_value(get(n))]
+        [] if explicit else [n for n in LIVE_KEYS if _live_value(str(values.get(n.lower(), "")))]
     )
-    sandbox = mode == "sandbox"
-    instance = ROOT / "instance"
-    values: dict[str, Any] = {
-        "database_url": get("DATABASE_URL") or f"sqlite:///{instance / 'orderdesk.db'}",
-        "redis_url": get("REDIS_URL"),
-        "redis_namespace": get("REDIS_NAMESPACE", "orderdesk") or "orderdesk",
-        "secret_key": get("SECRET_KEY") or Settings.secret_key,
-        "timezone": get("TIMEZONE") or "Asia/Shanghai",
-        "wecom_mode": mode,
-        "wecom_api_base": (get("WECOM_API_BASE") or Settings.wecom_api_base).rstrip("/"),
-        "wecom_corp_id": get("WECOM_CORP_ID") or (SANDBOX_CORP_ID if sandbox else ""),
-        "wecom_agent_id": get_int("WECOM_AGENT_ID", SANDBOX_AGENT_ID if sandbox else 0),
-        "wecom_secret": secret,
-        "wecom_token": get("WECOM_TOKEN") or (SANDBOX_TOKEN if sandbox else ""),
-        "wecom_aes_key": get("WECOM_AES_KEY") or (SANDBOX_AES_KEY if sandbox else ""),
-        "wecom_bot_token": get("WECOM_BOT_TOKEN") or (SANDBOX_BOT_TOKEN if sandbox else ""),
-        "wecom_bot_aes_key": get("WECOM_BOT_AES_KEY") or (SANDBOX_BOT_AES_KEY if sandbox else ""),
-        "wecom_role_tags": get("WECOM_ROLE_TAGS"),
-        "miniapp_appid": get("MINIAPP_APPID"),
-        "storage_dir": get("STORAGE_DIR") or str(instance / "storage"),
-        "web_workers": get_int("WEB_WORKERS", 2),
-        "handler_budget_seconds": get_float("HANDLER_BUDGET_SECONDS", 3.0),
-        "outbox_max_attempts": get_int("OUTBOX_MAX_ATTEMPTS", 8),
-        "business_hours": get("BUSINESS_HOURS") or "09:00-20:00",
-        "holidays": get("HOLIDAYS"),
-        "cors_origins": get("CORS_ORIGINS"),
-        "jobs_sync": _env_bool("JOBS_SYNC", get("JOBS_SYNC", "false")),
-        "dev_login": _env_bool("DEV_LOGIN", get("DEV_LOGIN", "false")),
-        "trusted_proxies": get("TRUSTED_PROXIES"),
-        "extra": {k: v for k, v in env.items() if k.startswith("ORDERDESK_")},
-    }
+    mode = values.setdefault("wecom_mode", "live" if values.get("wecom_secret") else "sandbox")
+    if mode != "sandbox":
+        for name in SANDBOX_ONLY_DEFAULTS:
+            values.setdefault(name, 0 if name == "wecom_agent_id" else "")
+    home = Path(values.get("home") or os.getcwd()).resolve()
+    instance = home / "instance"
+    values["home"] = str(home)
+    values.setdefault("database_url", f"sqlite:///{instance / 'orderdesk.db'}")
+    values.setdefault("storage_dir", str(instance / "storage"))
+    values["wecom_api_base"] = values.get("wecom_api_base", Settings.wecom_api_base).rstrip("/")
+    values["extra"] = {k: v for k, v in env.items() if k.startswith("ORDERDESK_")}
     values.update(overrides)
     if mode == "live":
         for name in ("WECOM_CORP_ID", "WECOM_TOKEN", "WECOM_AES_KEY"):
             if not values[name.lower()]:
                 raise SettingsError(f"{name}: required when WECOM_MODE=live")
-        if not values["wecom_bot_token"]:
-            values["wecom_bot_token"] = values["wecom_token"]
-        if not values["wecom_bot_aes_key"]:
-            values["wecom_bot_aes_key"] = values["wecom_aes_key"]
+        values["wecom_bot_token"] = values["wecom_bot_token"] or values["wecom_token"]
+        values["wecom_bot_aes_key"] = values["wecom_bot_aes_key"] or values["wecom_aes_key"]
     settings = _validate(Settings(**values))
     _refuse_accidental_sandbox(accidental)
     return settings

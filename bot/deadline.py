@@ -18,6 +18,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import metrics
 from wecom import outbox
 from wecom.envelopes import OutboxItem, late_messages
 from wecom.events import Event
@@ -82,6 +83,7 @@ def _deliver_late(rt: Runtime, event: Event, future: Future[Reply | None]) -> No
             log.exception("late handler for %s failed", event.dedupe_key)
             reply = TextReply(LATE_FAILURE_TEXT)
         queue(rt, late_messages(reply, event))
+        metrics.count_late_reply(event.channel)
     except Exception:
         log.exception("could not queue the late reply for %s", event.dedupe_key)
     finally:

@@ -103,10 +103,6 @@ def parse_hours(text: str) -> Decimal:
     return value.quantize(CENT)
 
 
-def looks_like_hours(text: str) -> bool:
-    return _HOURS_RE.match(normalize(text).replace(" ", "")) is not None
-
-
 def parse_date(text: str, *, today: date) -> date:
     """`2026-12-01`, `2026/12/1`, `12/1`, `12月1日`, `今天`, `昨天` -> date.
 

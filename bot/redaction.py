@@ -69,9 +69,6 @@ class View:
             return True
         return order.customer_id == self.customer_id
 
-    def allows_customer(self, customer_id: int | None) -> bool:
-        return not self.is_client or customer_id == self.customer_id
-
     def shows_money(self, order: Order) -> bool:
         from services.permissions import can_see_money
 

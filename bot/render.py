@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from services.formatting import money
 from wecom import cards
 
 if TYPE_CHECKING:
@@ -27,13 +28,6 @@ if TYPE_CHECKING:
 
 MONEY_HIDDEN = "仅相关人员可见"
 TOP_COMMANDS = ("查 SO-2026-0001", "我的", "待审批", "逾期", "帮助")
-
-
-def money(value: Decimal | None) -> str:
-    """¥12,000.00 (Decimal in, never float)."""
-    if value is None:
-        return "-"
-    return f"¥{value:,.2f}"
 
 
 def day(value: date | None) -> str:
@@ -158,12 +152,6 @@ def command_help(cmd: Command) -> str:
 def welcome_text(name: str | None) -> str:
     hello = f"{name},你好!" if name else "你好!"
     return f"{hello}我是 OrderDesk。常用命令:\n" + "\n".join(f"· {c}" for c in TOP_COMMANDS)
-
-
-def decided_label(decision: str, actor_name: str, at: datetime, tz: ZoneInfo) -> str:
-    """ "已同意 · 张三 · 10:32" — what a decided approval card's button turns into."""
-    verb = "已同意" if decision == "approve" else "已驳回"
-    return f"{verb} · {actor_name} · {hhmm(at, tz)}"
 
 
 COMMON_REJECT_REASONS = (

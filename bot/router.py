@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
+import metrics
 from bot.parsing import BadArguments, normalize
+from logs import NO_REQUEST, current_request_id, request_scope
 from services.errors import DomainError
 from wecom.events import CardEvent, EnterEvent, Event, TextMessage
 from wecom.replies import Reply, TextReply
@@ -55,10 +56,6 @@ class Command:
         if self.example:
             lines.append(f"例如:{self.example}")
         return "\n".join(lines)
-
-
-# Kept for code written against the first router.
-_Command = Command
 
 
 @dataclass
@@ -127,7 +124,7 @@ def error_middleware(ctx: Context, next: Next) -> Reply | None:
     except DomainError as exc:
         return TextReply(exc.message)
     except Exception:
-        ref = uuid.uuid4().hex[:8].upper()
+        ref = current_request_id()
         log.exception(
             "bot handler failed ref=%s user=%s event=%r", ref, ctx.event.user_id, ctx.event
         )
@@ -262,12 +259,17 @@ class Router:
     def dispatch(self, event: Event, rt: Runtime) -> Reply | None:
         if self is router:
             load_handlers()
+        if current_request_id() == NO_REQUEST:
+            # Outside a web request (chat --local, jobs): the lines of this message get an id.
+            with request_scope():
+                return self.dispatch(event, rt)
         command: Command | None = None
         if isinstance(event, TextMessage):
             command, _ = self.match_text(event.content)
         handler, args = self.find(event)
         if handler is None:
             return None
+        metrics.name_command(command.name if command else type(event).__name__)
         ctx = Context(event=event, rt=rt, args=args, command=command)
         return self._run(ctx, handler)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app, request
 
+import metrics
 from bot import deadline
 from wecom import dedupe, envelopes, parsing
 from wecom.crypto import BadRequest, CallbackCrypto, CallbackError, check_timestamp
@@ -63,13 +64,18 @@ def bot_callback() -> Response:
 def _handle(channel: Channel) -> Response:
     started = time.monotonic()
     rt: Runtime = current_app.extensions["orderdesk"]
+    # The router names the command it ran in this mutable note (shared with its thread).
+    note = metrics.command_note("verify_url" if request.method == "GET" else "none")
     try:
         if request.method == "GET":
             return _verify_url(rt, channel)
         return _receive(rt, channel, started)
     except CallbackError as exc:
+        note["command"] = "refused"
         log.info("wecom %s callback refused (%d): %s", channel, exc.status, exc)
         return Response(type(exc).__name__, status=exc.status, mimetype="text/plain")
+    finally:
+        metrics.observe_callback(channel, note["command"], time.monotonic() - started)
 
 
 def _params(*names: str) -> list[str]:

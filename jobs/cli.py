@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from cli import settings_from
+from metrics import MULTIPROC_ENV
 
 
 def register(main: click.Group) -> None:
@@ -55,7 +56,11 @@ def _interrupt(*_: Any) -> None:
 def _serve_gunicorn(host: str, port: int, workers: int) -> None:
     import os
     import sys
+    import tempfile
 
+    # prometheus-client multiprocess mode: each worker writes its samples to files here and
+    # /metrics sums them. A fresh directory per start, or stale counts of dead workers remain.
+    os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="orderdesk-metrics-")
     # Through this interpreter: the venv's bin/ is often not on PATH (systemd, cron, full path).
     os.execv(
         sys.executable,
@@ -69,6 +74,8 @@ def _serve_gunicorn(host: str, port: int, workers: int) -> None:
             str(workers),
             "--access-logfile",
             "-",
+            "--config",
+            "python:gunicorn_conf",
             "wsgi:app",
         ],
     )

@@ -7,8 +7,6 @@ import logging
 
 log = logging.getLogger(__name__)
 
-SWEEP_INTERVAL_SECONDS = 15
-
 
 def deliver_due() -> int:
     """Deliver every outbox row that is due. Returns how many were attempted."""

@@ -6,11 +6,16 @@ In-process mode (no Redis) runs jobs on a small thread pool so a web request is 
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+import metrics
+from logs import current_request_id
+from runtime import current
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -57,11 +62,14 @@ class JobQueue:
                 return func(*args, **kwargs)
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="job")
-            fut: Future[Any] = self._pool.submit(_run_logged, func, *args, **kwargs)
+            ctx = contextvars.copy_context()  # the job's lines keep the request id
+            fut: Future[Any] = self._pool.submit(ctx.run, _run_logged, func, *args, **kwargs)
             return fut
         try:
             q = self.rq_queue(queue)
-            return q.enqueue(func, *args, job_id=job_id, kwargs=kwargs or None)
+            # The worker logs the job's lines under the id of the request that asked for it.
+            meta = {"request_id": current_request_id()}
+            return q.enqueue(func, *args, job_id=job_id, kwargs=kwargs or None, meta=meta)
         except Exception:
             if not quiet:
                 raise
@@ -75,8 +83,14 @@ class JobQueue:
 
 
 def _run_logged(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    name = f"{func.__module__}.{func.__name__}"
+    started, ok = time.perf_counter(), False
     try:
-        return func(*args, **kwargs)
+        result = func(*args, **kwargs)
+        ok = True
+        return result
     except Exception:
-        log.exception("in-process job %s failed", getattr(func, "__name__", func))
+        log.exception("in-process job %s failed", name)
         raise
+    finally:
+        metrics.count_job(current(), name, ok, time.perf_counter() - started)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from logs import request_scope
 from services import clock
 from services.schedule_rules import MoneyConfig
 
@@ -270,8 +271,9 @@ class SchedulerNode:
 
     def on_time(self, name: str) -> bool:
         """APScheduler callback: fire the run that is due now."""
-        scheduled = previous_fire(self.specs[name].trigger, clock.now())
-        return scheduled is not None and self.fire(name, scheduled)
+        with request_scope():  # the job's lines in the worker carry this firing's id
+            scheduled = previous_fire(self.specs[name].trigger, clock.now())
+            return scheduled is not None and self.fire(name, scheduled)
 
     def catch_up(self, now: datetime | None = None) -> list[str]:
         """Fire, once, the latest run of each job that was missed while nobody led."""

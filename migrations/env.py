@@ -17,6 +17,9 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # New revisions name our column types from migrations/types.py, never from the live
+        # models (an old revision must keep working after the models change).
+        user_module_prefix="mtypes.",
     )
     with context.begin_transaction():
         context.run_migrations()

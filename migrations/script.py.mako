@@ -6,7 +6,7 @@ Create Date: ${create_date}
 """
 from alembic import op
 import sqlalchemy as sa
-import models.base
+from migrations import types as mtypes
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from logs import current_request_id
 from services import errors as domain
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def register(bp: Blueprint) -> None:
     @bp.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         # Never leak internals; give the caller a reference that matches the logged traceback.
-        ref = uuid.uuid4().hex[:8]
+        ref = current_request_id()
         log.exception("api error ref=%s %s %s", ref, request.method, request.path)
         code, message = HTTP_MESSAGES[500]
         return error_response(500, code, f"{message}(参考编号 {ref})")

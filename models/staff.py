@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from models.customer import Customer
 
 ROLES = ("sales", "presales", "pm", "delivery", "finance", "manager", "gm", "admin")
+# The roles that may act on anyone's orders (edit others' orders, see every approval, ...).
+MANAGING_ROLES = ("manager", "gm", "admin")
 ROLE_NAMES_ZH = {
     "sales": "销售",
     "presales": "售前",

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ApprovalAssignment, ApprovalRequest, Order, Staff
+from models.staff import MANAGING_ROLES
 from services import clock, notify, timeline
 from services.approval_decisions import DecisionResult, decide
 from services.approval_delegation import cancel_delegation, delegators_of, set_delegation
@@ -47,7 +48,7 @@ def load_order(session: Session, *, actor: Staff, number: str) -> Order:
 def submit(session: Session, *, actor: Staff, number: str) -> ApprovalRequest:
     """draft -> pending_approval: pick the flow, snapshot its steps, card the first approvers."""
     order = load_order(session, actor=actor, number=number)
-    is_manager = actor.has_role("manager", "gm", "admin")
+    is_manager = actor.has_role(*MANAGING_ROLES)
     if order.owner_id != actor.id and not is_manager:
         raise PermissionDenied("只有订单负责人或经理可以提交审批")
     if order.status == "pending_approval":

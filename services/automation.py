@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from models import ChatBinding, Order, PaymentPlan, Project, Staff
 from services import notify, projects, timeline
+from services.formatting import money
 from services.staff import staff_with_role
 from wecom import cards, outbox
 
@@ -96,11 +97,11 @@ def _notify_people(
 ) -> None:
     finance = staff_with_role(session, "finance")
     text = (
-        f"【订单已批准】{order.number} {order.customer.name} ¥{order.amount:,.2f}\n"
+        f"【订单已批准】{order.number} {order.customer.name} {money(order.amount)}\n"
         f"已创建项目 {project.code},项目经理:{project.pm.name if project.pm else '待定'}"
     )
     if plan is not None:
-        text += f"\n付款计划:{len(plan.installments)} 期,合计 ¥{plan.total:,.2f}"
+        text += f"\n付款计划:{len(plan.installments)} 期,合计 {money(plan.total)}"
     notify.app_text(
         session,
         key=f"order-approved:{order.id}",

@@ -19,6 +19,7 @@ from models import (
     ReceiptAllocation,
     Staff,
 )
+from services.formatting import money
 from services.payment_plans import cents, compute_amounts, parse_terms
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ def _invoice(
         w.at(issued, 15),
         "invoice",
         issuer,
-        f"开具发票 {invoice.number} ¥{inst.amount:,.2f}({inst.name})",
+        f"开具发票 {invoice.number} {money(inst.amount)}({inst.name})",
     )
 
 
@@ -200,7 +201,7 @@ def _receive(
         w.at(received, 14),
         "payment",
         clerk,
-        f"收到回款 ¥{paid:,.2f}({inst.name},{receipt.number})",
+        f"收到回款 {money(paid)}({inst.name},{receipt.number})",
         {"receipt": receipt.number, "amount": str(paid)},
     )
     return received

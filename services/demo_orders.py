@@ -33,6 +33,7 @@ from services.approval_flows import snapshot_steps
 from services.custom_fields import validate_values
 from services.demo_money import build_plan
 from services.demo_projects import build_project
+from services.formatting import money
 
 if TYPE_CHECKING:
     from services.demo import DemoWorld
@@ -140,7 +141,7 @@ def _build_order(w: DemoWorld, seq: int, status: str) -> tuple[Order, Story]:
         updated_at=created,
     )
     w.session.add(order)
-    story.add(created, "created", owner, f"创建订单 {order.number},金额 ¥{amount:,.2f}")
+    story.add(created, "created", owner, f"创建订单 {order.number},金额 {money(amount)}")
     opportunity = Opportunity(
         customer=customer,
         business_line=otype.business_line,

@@ -32,6 +32,7 @@ from models import (
 )
 from services import clock
 from services.collections import OPEN_STATUSES
+from services.formatting import money
 from services.schedule_rules import MoneyConfig, is_working_day, next_send_time
 from wecom import cards
 
@@ -157,29 +158,29 @@ def group_payload(binding_kind: str, text: str) -> tuple[str, dict[str, Any]]:
     return "appchat", cards.app_markdown(text)
 
 
-def _item_line(item: OpenItem, today: date, *, owner: bool = False, money: bool = True) -> str:
+def _item_line(item: OpenItem, today: date, *, owner: bool = False, figures: bool = True) -> str:
     days = (today - item.due_date).days
     when = f"逾期 {days} 天" if days > 0 else ("今天到期" if days == 0 else f"{-days} 天后到期")
     who = f" · {item.owner_name}" if owner else ""
-    figure = f" ¥{item.outstanding:,.2f}" if money else ""
+    figure = f" {money(item.outstanding)}" if figures else ""
     return f"- {item.order_number} {item.customer_name} {item.name}{figure}({when}){who}"
 
 
 def digest_text(
-    title: str, items: list[OpenItem], today: date, *, owner: bool = False, money: bool = True
+    title: str, items: list[OpenItem], today: date, *, owner: bool = False, figures: bool = True
 ) -> str:
-    """The digest; `money=False` for a group (read by people who may not see amounts)."""
+    """The digest; `figures=False` for a group (read by people who may not see amounts)."""
     overdue = [i for i in items if i.due_date < today]
     soon = [i for i in items if i.due_date >= today]
     total_over = sum((i.outstanding for i in overdue), Decimal("0.00"))
     total_soon = sum((i.outstanding for i in soon), Decimal("0.00"))
-    over, due = (f" ¥{total_over:,.2f}", f" ¥{total_soon:,.2f}") if money else ("", "")
+    over, due = (f" {money(total_over)}", f" {money(total_soon)}") if figures else ("", "")
     lines = [
         f"**{title}**",
         f"逾期 {len(overdue)} 项{over};7 天内到期 {len(soon)} 项{due}",
     ]
     ordered = sorted(overdue, key=lambda i: (i.due_date, i.installment_id)) + soon
-    lines += [_item_line(i, today, owner=owner, money=money) for i in ordered[:DIGEST_LINES]]
+    lines += [_item_line(i, today, owner=owner, figures=figures) for i in ordered[:DIGEST_LINES]]
     if len(ordered) > DIGEST_LINES:
         lines.append(f"…另有 {len(ordered) - DIGEST_LINES} 项,请在 OrderDesk 中查看")
     return "\n".join(lines)
@@ -249,7 +250,7 @@ def morning_digest(
     for bid, theirs in per_group.items():
         binding = by_id[bid]
         channel, payload = group_payload(
-            binding.kind, digest_text(f"回款提醒({day})", theirs, today, owner=True, money=False)
+            binding.kind, digest_text(f"回款提醒({day})", theirs, today, owner=True, figures=False)
         )
         messages.append(
             {

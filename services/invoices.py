@@ -13,6 +13,7 @@ from models import Installment, Invoice, Staff
 from services import clock, timeline
 from services.clock import company_tz
 from services.errors import Conflict, NotFound, ValidationFailed
+from services.formatting import money
 from services.inputs import parse_decimal
 from services.locks import lock_row
 from services.payment_plans import lock_plan
@@ -58,7 +59,7 @@ def issue_invoice(
     value = parse_amount(amount if amount is not None else room, label="开票金额")
     if value > room:
         raise ValidationFailed(
-            f"开票金额 ¥{value:,.2f} 超过该分期可开票余额 ¥{room:,.2f}",
+            f"开票金额 {money(value)} 超过该分期可开票余额 {money(room)}",
             fields={"amount": "exceeds_installment"},
         )
     number = (number or "").strip() or f"INV{clock.now():%Y%m%d}-{secrets.token_hex(3).upper()}"
@@ -81,7 +82,7 @@ def issue_invoice(
         session,
         kind="invoice",
         actor=actor,
-        body=f"开具发票 {invoice.number} ¥{value:,.2f}({inst.name},税率 {invoice.tax_rate:.2%})",
+        body=f"开具发票 {invoice.number} {money(value)}({inst.name},税率 {invoice.tax_rate:.2%})",
         plain=f"开具发票 {invoice.number}({inst.name})",
         order=inst.plan.order,
         customer_id=contract.customer_id,
@@ -114,7 +115,7 @@ def void_invoice(session: Session, *, actor: Staff, number: str, reason: str) ->
         session,
         kind="invoice",
         actor=actor,
-        body=f"作废发票 {invoice.number} ¥{invoice.amount:,.2f},原因:{reason}",
+        body=f"作废发票 {invoice.number} {money(invoice.amount)},原因:{reason}",
         plain=f"作废发票 {invoice.number},原因:{reason}",
         order=inst.plan.order,
         customer_id=inst.plan.contract.customer_id,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from models import ApprovalAssignment, ApprovalRequest, Order, OutboxMessage, Project, Staff
 from services import clock
+from services.formatting import money
 from wecom import cards, outbox
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def order_fields(order: Order) -> list[tuple[str, str]]:
     return [
         ("客户", order.customer.name),
         ("类型", order.order_type.name),
-        ("金额", f"¥{order.amount:,.2f}"),
+        ("金额", f"{money(order.amount)}"),
         ("负责人", order.owner.name),
     ]
 
@@ -93,9 +94,6 @@ def approval_card(
         payload=cards.app_template_card(approval_card_body(order, request, assignment)),
         order_id=order.id,
     )
-
-
-_approval_card = approval_card_body  # the chat handler's earlier name for it
 
 
 def replace_name(decision: str, actor: Staff, at: datetime) -> str:
@@ -168,7 +166,7 @@ def approval_reminder(
         session,
         key=f"approval-remind:{assignment.id}",
         to=[assignment.approver, *substitutes],
-        text=f"【审批提醒】订单 {order.number}({order.customer.name},¥{order.amount:,.2f})"
+        text=f"【审批提醒】订单 {order.number}({order.customer.name},{money(order.amount)})"
         f"已等待您审批 {hours} 小时,请尽快处理。",
         order_id=order.id,
     )

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from models import Order, Staff
+from models.staff import MANAGING_ROLES
 from services import custom_fields, timeline
 from services.errors import Conflict, PermissionDenied, ValidationFailed
 from services.order_common import conflict_message, flush_or_conflict, stale_as_conflict
@@ -88,7 +89,7 @@ def update_order(
                 except ValidationFailed as exc:
                     errors.update({f"custom_fields.{k}": v for k, v in exc.fields.items()})
         if changes.get("owner_userid"):
-            if not actor.has_role("manager", "gm", "admin"):
+            if not actor.has_role(*MANAGING_ROLES):
                 errors["owner_userid"] = "只有经理可以转交订单"
             else:
                 owner = find_staff(session, changes["owner_userid"], errors)

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from models import Order, Staff
+from models.staff import MANAGING_ROLES
 from services.custom_fields import editable_after_submit, parse_decimal
 from services.errors import ValidationFailed
 from services.order_lines import money
@@ -54,7 +55,7 @@ DRAFT_ONLY_KEYS = frozenset(
 )
 UPDATE_KEYS = frozenset(CREATE_KEYS - {"order_type", "order_type_id"})
 FINAL_STATES = ("closed", "cancelled")
-CREATOR_ROLES = ("sales", "manager", "gm", "admin")
+CREATOR_ROLES = ("sales", *MANAGING_ROLES)
 MAX_PROGRESS_CHARS = 2000
 
 

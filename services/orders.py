@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from models import Activity, Attachment, Customer, Order, OrderType, Staff
+from models.staff import MANAGING_ROLES
 from services import custom_fields, timeline
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.order_edit import update_order
@@ -130,7 +131,7 @@ def _owner(
 ) -> Staff:
     if not data.get("owner_userid") or data["owner_userid"] == actor.userid:
         return actor
-    if not actor.has_role("manager", "gm", "admin"):
+    if not actor.has_role(*MANAGING_ROLES):
         errors["owner_userid"] = "只有经理可以为他人创建订单"
         return actor
     return find_staff(session, data["owner_userid"], errors) or actor
@@ -206,7 +207,7 @@ def transition(
         )
     if not can_manage(actor, order):
         raise PermissionDenied("只有订单负责人、项目经理或经理可以变更订单状态")
-    who = MANAGER if actor.has_role("manager", "gm", "admin") else USER
+    who = MANAGER if actor.has_role(*MANAGING_ROLES) else USER
     check(order, target, who=who, reason=reason)
     return apply_status(session, order, target, actor, reason)
 

@@ -63,7 +63,7 @@ def pick_pm(session: Session, order: Order) -> Staff | None:
 def _owner_for_role(session: Session, role: str | None, order: Order, pm: Staff | None) -> Staff:
     if role == "pm" and pm is not None:
         return pm
-    if role in (None, "", "sales") or order.owner.has_role(role or "sales"):
+    if not role or role == "sales" or order.owner.has_role(role):
         return order.owner
     return _pick(staff_with_role(session, role), order) or pm or order.owner
 

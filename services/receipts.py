@@ -31,6 +31,7 @@ from services import clock, timeline
 from services.clock import company_tz
 from services.collections import MoneySummary, money_summary, plan_of
 from services.errors import Conflict, NotFound, ValidationFailed
+from services.formatting import money
 from services.inputs import read_decimal
 from services.locks import lock_row
 from services.orders import get_order
@@ -148,13 +149,13 @@ def record_receipt(
     session.flush()
     settled = [i for i, _ in allocations if i.status == "paid"]
     cancel_reminders(session, [i.id for i in settled])
-    parts = "、".join(f"{i.name} ¥{p:,.2f}" for i, p in allocations) or "无"
-    credit_note = f",余 ¥{left:,.2f} 转为客户预收" if left > 0 else ""
+    parts = "、".join(f"{i.name} {money(p)}" for i, p in allocations) or "无"
+    credit_note = f",余 {money(left)} 转为客户预收" if left > 0 else ""
     timeline.record(
         session,
         kind="payment",
         actor=actor,
-        body=f"登记回款 ¥{value:,.2f}({received_on.isoformat()}):{parts}{credit_note}",
+        body=f"登记回款 {money(value)}({received_on.isoformat()}):{parts}{credit_note}",
         plain=f"登记回款({received_on.isoformat()})",
         order=order,
         data={
@@ -202,7 +203,7 @@ def reverse_receipt(
         session,
         kind="payment",
         actor=actor,
-        body=f"冲销回款 {receipt.number} ¥{receipt.amount:,.2f},原因:{reason}",
+        body=f"冲销回款 {receipt.number} {money(receipt.amount)},原因:{reason}",
         plain=f"冲销回款 {receipt.number},原因:{reason}",
         order=order,
         data={"receipt": receipt.number, "reversed": True, "reason": reason},

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from models import ChatBinding, Contact, Customer, Department, OutboxMessage, Staff
 from services.digests import OpenItem, open_items, queue_batch
+from services.formatting import money
 from services.schedule_rules import MoneyConfig, local_midnight_utc, next_send_time
 from services.staff import staff_with_role
 from wecom import cards
@@ -128,7 +129,7 @@ def _fields(item: OpenItem) -> list[tuple[str, str]]:
     return [
         ("客户", item.customer_name),
         ("款项", item.name),
-        ("金额", f"¥{item.outstanding:,.2f}"),
+        ("金额", f"{money(item.outstanding)}"),
         ("到期日", item.due_date.isoformat()),
     ]
 
@@ -140,7 +141,7 @@ def _due_soon_message(item: OpenItem, level: int, days: int) -> dict[str, Any]:
         title=f"回款提醒:{item.order_number} {when}",
         desc="请提前与客户确认付款安排",
         fields=_fields(item),
-        emphasis=(f"¥{item.outstanding:,.2f}", when),
+        emphasis=(f"{money(item.outstanding)}", when),
     )
     return {
         "key": f"due-soon:{item.installment_id}:{level}",
@@ -160,7 +161,7 @@ def _dunning_message(
         title=f"逾期催收({name}):{item.order_number}",
         desc=f"已逾期 {days_over} 天,负责人 {item.owner_name}",
         fields=_fields(item),
-        emphasis=(f"¥{item.outstanding:,.2f}", f"逾期 {days_over} 天"),
+        emphasis=(f"{money(item.outstanding)}", f"逾期 {days_over} 天"),
     )
     return {
         "key": f"dun:{item.installment_id}:{level}",
@@ -178,7 +179,7 @@ def client_text(item: OpenItem, today: date) -> str:
     else:
         when = f"将于 {item.due_date:%Y年%m月%d日} 到期"
     return (
-        f"尊敬的客户您好:贵司订单 {item.order_number} 的{item.name} ¥{item.outstanding:,.2f}"
+        f"尊敬的客户您好:贵司订单 {item.order_number} 的{item.name} {money(item.outstanding)}"
         f"{when},烦请安排付款。如已付款请忽略本消息,谢谢!"
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ApiSession, Staff
@@ -60,13 +60,3 @@ def live_session(session: Session, sid: str) -> ApiSession | None:
 def revoke(session: Session, row: ApiSession) -> None:
     if row.revoked_at is None:
         row.revoked_at = clock.now()
-
-
-def revoke_all(session: Session, staff: Staff) -> int:
-    """End every open session of `staff` (e.g. when they leave); returns how many were open."""
-    result = session.execute(
-        update(ApiSession)
-        .where(ApiSession.staff_id == staff.id, ApiSession.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
-    )
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 import click
 import pytest
 from click.testing import CliRunner
+from prometheus_client import REGISTRY
 
+from bot import deadline
 from bot.cli import exchange, register
 from bot.router import Context, router
 from tests import callback_world
@@ -55,12 +57,21 @@ def test_exchange_waits_for_a_late_reply(world: World) -> None:
         time.sleep(0.3)
         return TextReply("迟到的回复")
 
+    def late_replies() -> float:
+        sample = REGISTRY.get_sample_value(
+            "orderdesk_callback_late_replies_total", {"channel": "bot"}
+        )
+        return sample or 0.0
+
+    before = late_replies()
     req = signing.bot_text(world.settings, "zhangsan", "迟", chat_id="g1")
     result = exchange(world.settings, req, app=world.app, db=world.rt.db, wait=5)
     assert result.reply is not None and "处理中" in result.reply
     [msg] = result.outbox
     assert msg["channel"] == "bot_response"
     assert msg["payload"]["markdown"]["content"] == "迟到的回复"
+    assert deadline.drain()  # the late handler has finished (and counted) before we look
+    assert late_replies() == before + 1
 
 
 def test_exchange_reports_a_refused_callback(world: World) -> None:

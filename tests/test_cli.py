@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -57,8 +58,31 @@ def test_db_upgrade_current_and_downgrade(tmp_path: Path) -> None:
     assert up.exit_code == 0 and "head" in up.output
     head = run(env, "db", "current").output.strip()
     assert head not in ("", "(empty)")
-    assert run(env, "db", "downgrade", "base").exit_code == 0
+    assert run(env, "db", "check").exit_code == 0
+    # No revision: refused (it used to mean "one step", i.e. drop every table).
+    assert run(env, "db", "downgrade").exit_code == 2
+    # Without --yes: prints what would go and changes nothing.
+    plan = run(env, "db", "downgrade", "base")
+    assert plan.exit_code == 1 and "--yes" in plan.output
+    assert "0001: initial schema" in plan.output and "TABLE orders" in plan.output
+    assert run(env, "db", "current").output.strip() == head
+    assert run(env, "db", "downgrade", "nosuchrev", "--yes").exit_code == 2
+    done = run(env, "db", "downgrade", "base", "--yes")
+    assert done.exit_code == 0 and "TABLE orders" in done.output
     assert run(env, "db", "current").output.strip() == "(empty)"
+    assert "nothing to undo" in run(env, "db", "downgrade", "base", "--yes").output
+
+
+def test_db_check_names_a_difference_between_models_and_database(tmp_path: Path) -> None:
+    db_file = tmp_path / "drifted.db"
+    env = {"DATABASE_URL": f"sqlite:///{db_file}"}
+    assert run(env, "db", "upgrade").exit_code == 0
+    with sqlite3.connect(db_file) as conn:  # what a hand-made change (or a lost revision) does
+        conn.execute("DROP INDEX ix_outbox_status_next")
+    result = run(env, "db", "check")
+    assert result.exit_code == 1
+    assert "models and migrations differ" in result.output
+    assert "ix_outbox_status_next" in result.output
 
 
 def test_demo_command_refuses_skips_and_forces(env: dict[str, str], rt: Runtime) -> None:

@@ -313,6 +313,8 @@ def test_worker_killed_mid_delivery_message_delivered_once(live: Runtime, fake: 
         proc.wait(10)
     finally:
         fake.release()
+        if proc.stderr is not None:
+            proc.stderr.close()  # else an unclosed-file ResourceWarning (warnings are errors)
     [row] = rows(live)
     assert row.id == msg_id and row.status == "sending" and row.attempts == 1
 

@@ -8,6 +8,7 @@ from typing import Any
 from click.testing import CliRunner
 from sqlalchemy import select
 
+import metrics
 from cli import main
 from jobs import money
 from models import OutboxMessage
@@ -87,6 +88,10 @@ def test_worker_runs_enqueued_jobs_from_all_queues(rt: Runtime) -> None:
             assert result.exit_code == 0, result.output
             assert producer.queue.rq_queue("default").count == 0
             assert producer.queue.rq_queue("low").count == 0
+            # Each run is counted (in Redis: the work horse is a forked child) for /metrics.
+            runs = metrics.shared.read(_client, producer.settings.redis_namespace, "job_runs")
+            assert runs[("jobs.money.due_soon_and_dunning", "ok")] == 1
+            assert runs[("jobs.money.client_reminders", "ok")] == 1
         finally:
             producer.close()
     with rt.db.transaction() as s:

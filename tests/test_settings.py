@@ -60,6 +60,9 @@ BAD_VALUES = [
     ("JOBS_SYNC", "maybe"),
     ("WECOM_CORP_ID", "ww 123"),
     ("MINIAPP_APPID", "not-an-appid"),
+    ("LOG_FORMAT", "xml"),
+    ("METRICS_ALLOW", "10.0.0.0/8, the office"),
+    ("SENTRY_DSN", "sentry.example.com/1"),
 ]
 
 
@@ -152,6 +155,35 @@ def test_good_values_are_parsed() -> None:
     assert s.wecom_role_tags == "finance=财务, gm=总经理"
 
 
+def test_data_paths_follow_the_working_directory_not_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = load_settings({})
+    assert s.home == str(tmp_path.resolve())
+    assert s.database_url == f"sqlite:///{tmp_path.resolve() / 'instance' / 'orderdesk.db'}"
+    assert s.storage_dir == str(tmp_path.resolve() / "instance" / "storage")
+
+
+def test_orderdesk_home_moves_the_data_paths(tmp_path: Path) -> None:
+    home = tmp_path / "srv" / "orderdesk"
+    s = load_settings({"ORDERDESK_HOME": str(home)})
+    assert s.database_url == f"sqlite:///{home / 'instance' / 'orderdesk.db'}"
+    assert s.storage_path == home / "instance" / "storage"
+    # An explicit DATABASE_URL / STORAGE_DIR still wins.
+    s = load_settings({"ORDERDESK_HOME": str(home), "STORAGE_DIR": str(tmp_path / "files")})
+    assert s.storage_dir == str(tmp_path / "files")
+
+
+def test_operations_settings_default_to_off() -> None:
+    s = load_settings({})
+    assert (s.log_format, s.metrics_allow, s.sentry_dsn) == ("text", "", "")
+    s = load_settings({"LOG_FORMAT": "json", "METRICS_ALLOW": "10.0.0.0/8, 192.168.1.7"})
+    assert s.log_format == "json" and s.metrics_allow == "10.0.0.0/8, 192.168.1.7"
+    dsn = "https://abcdef0123456789@sentry.example.com/42"
+    assert "abcdef0123456789" not in repr(load_settings({"SENTRY_DSN": dsn}))
+
+
 def test_with_overrides_validates_again() -> None:
     s = load_settings({})
     with pytest.raises(SettingsError, match=r"^TIMEZONE:"):
@@ -222,3 +254,16 @@ def test_secrets_are_masked_in_repr_str_and_logs(caplog: pytest.LogCaptureFixtur
             assert secret not in text
     assert "wecom_corp_id='ww0123456789abcdef'" in repr(s)  # not secret: still readable
     assert "db:5432/orderdesk" in repr(s)
+
+
+def test_every_setting_is_documented_in_the_readme_and_env_example() -> None:
+    from dataclasses import fields
+
+    from settings import Settings, _env_name
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    example = (root / ".env.example").read_text(encoding="utf-8")
+    names = [_env_name(f.name) for f in fields(Settings) if f.name != "extra"]
+    assert [n for n in names if f"| `{n}` |" not in readme] == []
+    assert [n for n in names if f"\n{n}=" not in example and f"# {n}=" not in example] == []

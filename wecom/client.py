@@ -20,6 +20,7 @@ import requests
 from wechatpy.enterprise import WeChatClient
 from wechatpy.utils import json as wjson
 
+import metrics
 from wecom.errors import BUSY_ERRORS, TOKEN_ERRORS, WeComError, WeComTransportError
 from wecom.tokens import TokenStore
 
@@ -56,6 +57,7 @@ class WeComClient(WeChatClient):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(corp_id, secret, timeout=timeout, auto_retry=False)
+        self._redis, self._namespace = redis, namespace  # for the API-call counters
         self.API_BASE_URL = api_base.rstrip("/") + "/"
         self.agent_id = agent_id
         self.busy_retries = busy_retries
@@ -104,6 +106,15 @@ class WeComClient(WeChatClient):
         return str(token), int(data.get("expires_in", 7200))
 
     def _http_json(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        errcode = "transport"
+        try:
+            data = self._http_json_once(method, url, **kwargs)
+            errcode = str(data.get("errcode", 0))
+            return data
+        finally:
+            metrics.count_api_call(self._redis, self._namespace, _endpoint(url), errcode)
+
+    def _http_json_once(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("timeout", self.timeout)
         try:
             res = self._http.request(method=method, url=url, **kwargs)
@@ -275,20 +286,6 @@ class WeComClient(WeChatClient):
         )
         return list(data.get("userlist", []))
 
-    def list_user_ids(self) -> list[str]:
-        """`user/list_id` (apps created after 2022-08 may only have this and `user/get`)."""
-        ids: list[str] = []
-        cursor = ""
-        while True:
-            body: dict[str, Any] = {"limit": 10000}
-            if cursor:
-                body["cursor"] = cursor
-            data = self.post("user/list_id", data=body)
-            ids += [str(d["userid"]) for d in data.get("dept_user", []) if d.get("userid")]
-            cursor = data.get("next_cursor") or ""
-            if not cursor:
-                return sorted(set(ids))
-
     def get_user(self, userid: str) -> dict[str, Any]:
         return dict(self.get("user/get", params={"userid": userid}))
 
@@ -312,6 +309,12 @@ def _raise_for_errcode(data: Mapping[str, Any]) -> None:
 def _path(url: str) -> str:
     # Never log query strings: they carry the access token or the webhook key.
     return url.split("?", 1)[0]
+
+
+def _endpoint(url: str) -> str:
+    """The metric label of a call: the API path ("message/send"), never a key or token."""
+    path = _path(url).split("://", 1)[-1].partition("/")[2]
+    return path.partition("cgi-bin/")[2] or path
 
 
 def get_client(rt: Runtime) -> WeComClient:

@@ -235,23 +235,3 @@ def test_without_redis_the_scheduled_prune_job_empties_old_dedupe_rows(rt: Runti
     finally:
         own.close()
         install(rt)
-
-
-# ------------------------------------------------------------------ documentation in step
-
-
-def test_env_example_readme_table_and_settings_list_the_same_keys() -> None:
-    import re
-    from dataclasses import fields
-    from pathlib import Path
-
-    from settings import ROOT, Settings
-
-    example = Path(ROOT, ".env.example").read_text(encoding="utf-8")
-    in_example = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, re.MULTILINE))
-    readme = Path(ROOT, "README.md").read_text(encoding="utf-8")
-    table = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
-    in_table = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", table, re.MULTILINE))
-    in_settings = {f.name.upper() for f in fields(Settings) if f.name != "extra"}
-    assert in_table == in_settings
-    assert in_example == in_settings

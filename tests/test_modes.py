@@ -130,18 +130,24 @@ def test_sandbox_code_logins_answer_from_the_sandbox_directory(
 # ------------------------------------------------------------------ behind a reverse proxy
 
 
+# The login limit counts in fixed one-minute windows: the attempts of one test happen at one
+# frozen instant, so a test that straddles a minute boundary cannot see its count reset.
+LOGIN_INSTANT = datetime(2026, 11, 30, 2, 0, 5, tzinfo=UTC)
+
+
 def _login_statuses(app: Flask, client_ip: str, n: int, proxy: str = "10.0.0.2") -> list[int]:
     api = ApiClient(app, app.test_client())
-    return [
-        api.post(
-            "/auth/dev",
-            json={"userid": "nobody"},
-            token=False,
-            headers={"X-Forwarded-For": client_ip},
-            environ_base={"REMOTE_ADDR": proxy},
-        ).status_code
-        for _ in range(n)
-    ]
+    with clock.frozen(LOGIN_INSTANT):
+        return [
+            api.post(
+                "/auth/dev",
+                json={"userid": "nobody"},
+                token=False,
+                headers={"X-Forwarded-For": client_ip},
+                environ_base={"REMOTE_ADDR": proxy},
+            ).status_code
+            for _ in range(n)
+        ]
 
 
 @pytest.mark.parametrize("spec", ["1", "10.0.0.0/8"])

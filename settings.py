@@ -77,6 +77,7 @@ class Settings:
     holidays: str = ""
     cors_origins: str = ""
     jobs_sync: bool = False
+    redis_give_up_seconds: float = 600.0
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
@@ -222,6 +223,8 @@ def _validate(s: Settings) -> Settings:
         raise SettingsError("STORAGE_DIR: exists and is not a directory")
     if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("REDIS_URL: expected redis://host:port/db")
+    if s.redis_give_up_seconds <= 0:
+        raise SettingsError("REDIS_GIVE_UP_SECONDS: must be positive")
     if s.web_workers < 1:
         raise SettingsError("WEB_WORKERS: must be at least 1")
     if s.handler_budget_seconds <= 0 or s.handler_budget_seconds > 4.5:
@@ -293,6 +296,7 @@ def load_settings(
         "holidays": get("HOLIDAYS"),
         "cors_origins": get("CORS_ORIGINS"),
         "jobs_sync": _env_bool("JOBS_SYNC", get("JOBS_SYNC", "false")),
+        "redis_give_up_seconds": get_float("REDIS_GIVE_UP_SECONDS", 600.0),
         "extra": {k: v for k, v in env.items() if k.startswith("ORDERDESK_")},
     }
     values.update(overrides)

@@ -1,10 +1,18 @@
-"""`orderdesk worker`: an RQ worker on the queues high, default, low (in that priority)."""
+"""`orderdesk worker`: an RQ worker on the queues high, default, low (in that priority).
+
+RQ itself retries a lost connection while it waits for jobs, but quits its loop on other Redis
+errors (a timeout, a failed heartbeat). Here such a quit is not the end: the worker waits for
+Redis with backoff (logged by `Outage`) and starts a fresh RQ worker; only after
+REDIS_GIVE_UP_SECONDS of continuous outage does it give up (`RedisGaveUp`, exit status 1).
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
+from jobs.outage import Outage
 from jobs.queue import QUEUES
 
 if TYPE_CHECKING:
@@ -15,14 +23,44 @@ log = logging.getLogger(__name__)
 
 def run_worker(rt: Runtime, *, burst: bool = False) -> bool:
     """Work the namespaced queues until stopped (or until empty with `burst`)."""
-    from rq import Worker
-
     if rt.redis is None:
         raise RuntimeError("REDIS_URL is not set: jobs run in-process inside `orderdesk serve`")
+    outage = Outage("worker", rt.settings.redis_give_up_seconds)
+    worked = False
+    while True:
+        try:
+            worker = _new_worker(rt)
+            worked = bool(worker.work(burst=burst, with_scheduler=False)) or worked
+            if burst or worker._stop_requested:
+                return worked
+            error: BaseException = RuntimeError("the RQ worker loop quit")
+        except Exception as exc:  # Redis failed while RQ was starting (or tearing down)
+            if burst:
+                raise
+            error = exc
+        _wait_for_redis(rt, outage, error)
+
+
+def _new_worker(rt: Runtime) -> Any:
+    from rq import Worker
+
     # RQ forks a work horse per job: the parent must hold no pooled database connections,
     # or a child would share a socket with its parent.
     rt.db.dispose()
     queues = [rt.queue.rq_queue(name) for name in QUEUES]
-    worker = Worker(queues, connection=rt.redis, name=None)
     log.info("worker on %s", ", ".join(q.name for q in queues))
-    return bool(worker.work(burst=burst, with_scheduler=False))
+    return Worker(queues, connection=rt.redis, name=None)
+
+
+def _wait_for_redis(rt: Runtime, outage: Outage, error: BaseException) -> None:
+    """Back off until Redis answers again; raises RedisGaveUp past the give-up time."""
+    assert rt.redis is not None
+    while True:
+        time.sleep(outage.failed(error))
+        try:
+            rt.redis.ping()
+        except Exception as exc:
+            error = exc
+            continue
+        outage.ok()
+        return

@@ -31,7 +31,7 @@ def run_worker(rt: Runtime, *, burst: bool = False) -> bool:
         try:
             worker = _new_worker(rt)
             worked = bool(worker.work(burst=burst, with_scheduler=False)) or worked
-            if burst or worker._stop_requested:
+            if burst or _stopped_on_request(worker):
                 return worked
             error: BaseException = RuntimeError("the RQ worker loop quit")
         except Exception as exc:  # Redis failed while RQ was starting (or tearing down)
@@ -39,6 +39,11 @@ def run_worker(rt: Runtime, *, burst: bool = False) -> bool:
                 raise
             error = exc
         _wait_for_redis(rt, outage, error)
+
+
+def _stopped_on_request(worker: Any) -> bool:
+    """SIGTERM / SIGINT (RQ's warm shutdown), as opposed to RQ quitting on an error."""
+    return bool(worker._stop_requested or worker._shutdown_requested_date is not None)
 
 
 def _new_worker(rt: Runtime) -> Any:

@@ -47,6 +47,20 @@ def frozen(at: datetime) -> Iterator[Callable[[timedelta], None]]:
         _now = previous
 
 
+OFFSET_SETTING = "ORDERDESK_CLOCK_OFFSET_SECONDS"
+
+
+def run_ahead(seconds: float) -> None:
+    """Make this process's clock run `seconds` ahead of the wall clock (it keeps ticking).
+
+    For drills only (ORDERDESK_CLOCK_OFFSET_SECONDS, read by `runtime.build_runtime`): the web,
+    worker and scheduler processes all get the same offset, so they agree that it is, say,
+    09:16 on a working day and the real scheduler fires the 09:17 dunning run a minute later."""
+    global _now
+    ahead = timedelta(seconds=seconds)
+    _now = lambda: datetime.now(UTC) + ahead  # noqa: E731
+
+
 def current_settings() -> Settings:
     """This process's settings (services read the company's configuration through here)."""
     import runtime  # late: runtime builds on services' models, never the other way round

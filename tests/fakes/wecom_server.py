@@ -38,6 +38,7 @@ class FakeWeCom:
         self.down = False
         self.delay = 0.0
         self._failures: dict[str, list[int]] = defaultdict(list)
+        self._http_failures: dict[str, list[int]] = defaultdict(list)
         self._hold_path: str | None = None
         self._held = threading.Event()
         self._release = threading.Event()
@@ -85,6 +86,11 @@ class FakeWeCom:
         with self._lock:
             self._failures[path].extend(codes)
 
+    def fail_http(self, path: str, *statuses: int) -> None:
+        """Answer the next calls to `path` with these HTTP statuses (e.g. 500), nothing sent."""
+        with self._lock:
+            self._http_failures[path].extend(statuses)
+
     def expire_tokens(self) -> None:
         with self._lock:
             self.tokens.clear()
@@ -122,6 +128,12 @@ class FakeWeCom:
             self._release.wait(30)
         if self.down:
             self._send(req, 503, {"error": "down"})
+            return
+        with self._lock:
+            statuses = self._http_failures.get(path)
+            status = statuses.pop(0) if statuses else None
+        if status is not None:
+            self._send(req, status, {"error": f"scripted HTTP {status}"})
             return
         self._send(req, 200, self._answer(path, query, body))
 

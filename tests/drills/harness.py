@@ -429,3 +429,36 @@ def figures_for(
         recover_seconds=round(recover_seconds, 1),
         note=note,
     )
+
+
+def progress(st: Stack, tag: str, user: str = "zhangsan", order: str = "SO-2026-0001") -> str:
+    """A real signed `进度` callback: a timeline entry (the effect) and pushes (the messages)."""
+    status, reply = st.callback(st.text(user, f"进度 {order} {tag}"))
+    assert status == 200 and reply is not None and "已记录" in reply, (status, reply)
+    return reply
+
+
+def effects(st: Stack, tag: str) -> int:
+    """How many timeline entries a tag produced (one per callback, however often retried)."""
+    return int(st.scalar("SELECT count(*) FROM activities WHERE body LIKE :t", t=f"%{tag}%") or 0)
+
+
+def delivered_once(st: Stack, after_id: int, tag: str = "") -> tuple[int, int, int]:
+    """(rows carrying `tag`, rows delivered, deliveries beyond one per row). The same payload
+    sent to n recipients (rows) must reach WeCom exactly n times."""
+    groups: dict[str, int] = {}
+    for payload in outbox_payloads(st, after_id):
+        if tag in payload:
+            groups[payload] = groups.get(payload, 0) + 1
+    delivered, extra = 0, 0
+    for payload, rows in groups.items():
+        body = json.loads(payload)
+        hits = sum(all(d.get(k) == v for k, v in body.items()) for d in st.fake.delivered)
+        delivered += min(hits, rows)
+        extra += max(0, hits - rows)
+    return sum(groups.values()), delivered, extra
+
+
+def outbox_payloads(st: Stack, after_id: int) -> list[str]:
+    rows = st.query("SELECT payload FROM outbox_messages WHERE id > :a", a=after_id)
+    return [json.dumps(r.payload, ensure_ascii=False, sort_keys=True) for r in rows]

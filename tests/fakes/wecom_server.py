@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,6 +26,7 @@ class Call:
     path: str
     query: dict[str, str]
     body: dict[str, Any] | None
+    at: float = field(default_factory=time.monotonic)  # when it arrived (backoff checks)
 
 
 class FakeWeCom:

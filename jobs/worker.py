@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+RQ_MAX_CONNECTION_WAIT = 10.0
+
 
 def run_worker(rt: Runtime, *, burst: bool = False) -> bool:
     """Work the namespaced queues until stopped (or until empty with `burst`)."""
@@ -54,7 +56,11 @@ def _new_worker(rt: Runtime) -> Any:
     rt.db.dispose()
     queues = [rt.queue.rq_queue(name) for name in QUEUES]
     log.info("worker on %s", ", ".join(q.name for q in queues))
-    return Worker(queues, connection=rt.redis, name=None)
+    worker = Worker(queues, connection=rt.redis, name=None)
+    # RQ's own retry while it waits for jobs backs off up to a minute: after an outage the
+    # worker would idle that long with Redis already back. Ten seconds is plenty of backoff.
+    worker.max_connection_wait_time = RQ_MAX_CONNECTION_WAIT
+    return worker
 
 
 def _wait_for_redis(rt: Runtime, outage: Outage, error: BaseException) -> None:

@@ -4,6 +4,7 @@ the token is fetched again once for all processes (two workers and the web)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -67,5 +68,5 @@ def _assert_backoff(st) -> None:  # type: ignore[no-untyped-def]
     for call in st.fake.calls_to("message/send"):
         key = json.dumps((call.body or {}).get("text"), ensure_ascii=False)
         by_message.setdefault(key, []).append(call.at)
-    gaps = [b - a for times in by_message.values() for a, b in zip(times, times[1:])]
+    gaps = [b - a for times in by_message.values() for a, b in itertools.pairwise(times)]
     assert gaps and min(gaps) >= 0.2, gaps

@@ -69,7 +69,12 @@ def _claim_redis(rt: Runtime, key: str, channel: str) -> Claim:
     assert rt.redis is not None
     rkey = _redis_key(rt, key)
     if rt.redis.set(rkey, _PENDING, nx=True, ex=TTL_SECONDS):
-        return Claim(key, channel, "new", "redis")
+        earlier = _claimed_in_db(rt, key, channel)
+        if earlier is None:
+            return Claim(key, channel, "new", "redis")
+        # First seen while Redis was down (or before it lost its data): the database knows.
+        rt.redis.delete(rkey)
+        return earlier
     raw = rt.redis.get(rkey)
     value = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw or "")
     if value.startswith(_DONE):
@@ -91,6 +96,20 @@ def _claim_db(rt: Runtime, key: str, channel: str) -> Claim:
     if reply is None:
         return Claim(key, channel, "busy", "db")
     return Claim(key, channel, "done", "db", reply)
+
+
+def _claimed_in_db(rt: Runtime, key: str, channel: str) -> Claim | None:
+    """The claim a fallback made in the database, if any: an indexed read per new callback, so a
+    retry that arrives just after a Redis outage is not handled twice."""
+    with rt.db.transaction() as session:
+        row = session.execute(
+            select(InboundEvent.reply).where(InboundEvent.dedupe_key == key)
+        ).first()
+    if row is None:
+        return None
+    if row.reply is None:
+        return Claim(key, channel, "busy", "db")
+    return Claim(key, channel, "done", "db", row.reply)
 
 
 def complete(rt: Runtime, c: Claim, reply: str) -> None:

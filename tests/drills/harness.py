@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -462,3 +463,13 @@ def delivered_once(st: Stack, after_id: int, tag: str = "") -> tuple[int, int, i
 def outbox_payloads(st: Stack, after_id: int) -> list[str]:
     rows = st.query("SELECT payload FROM outbox_messages WHERE id > :a", a=after_id)
     return [json.dumps(r.payload, ensure_ascii=False, sort_keys=True) for r in rows]
+
+
+def runs_fired(st: Stack) -> dict[str, int]:
+    """Scheduled runs the workers executed, by RQ job id (from the workers' logs)."""
+    counts: dict[str, int] = {}
+    for proc in st.procs:
+        if proc.name.startswith("worker"):
+            for job_id in re.findall(r"Job OK \((sched-[A-Za-z0-9_-]+)\)", proc.output()):
+                counts[job_id] = counts.get(job_id, 0) + 1
+    return counts

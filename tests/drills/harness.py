@@ -188,6 +188,13 @@ class Proc:
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def kill_tree(self) -> None:
+        """SIGKILL the process and its children (RQ's work horse runs in a group of its own)."""
+        for pid in [*_children(self.popen.pid), self.popen.pid]:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.popen.wait(10)
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int | None:
         if self.alive():
             with suppress(ProcessLookupError):
@@ -198,6 +205,17 @@ class Proc:
                 os.killpg(self.popen.pid, signal.SIGKILL)
                 return self.popen.wait(10)
         return self.popen.returncode
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                child = int(stat.parent.name)
+                found += [*_children(child), child]
+    return found
 
 
 def business_morning_offset(at: str = "09:16:30") -> float:

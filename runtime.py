@@ -69,12 +69,12 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
 def _clock_offset(settings: Settings) -> None:
     from services import clock
 
-    raw = settings.extra.get(clock.OFFSET_SETTING, "").strip()
-    if raw:
+    path = settings.extra.get(clock.OFFSET_SETTING, "").strip()
+    if path:
         log.warning(
-            "%s=%s: this process's clock is shifted (drills only)", clock.OFFSET_SETTING, raw
+            "%s=%s: this process's clock is shifted (drills only)", clock.OFFSET_SETTING, path
         )
-        clock.run_ahead(float(raw))
+        clock.run_ahead_from(path)
 
 
 _current: Runtime | None = None

@@ -1,6 +1,6 @@
 """Drill 1: scheduled jobs fire in the standalone scheduler (the production shape).
 
-The processes believe it is 09:16:40 on a working day (ORDERDESK_CLOCK_OFFSET_SECONDS, the same
+The processes believe it is 09:16:40 on a working day (ORDERDESK_CLOCK_OFFSET_FILE, the same
 for all of them), so within a minute the real `orderdesk scheduler` fires the 09:17 dunning run
 and the morning digest (ORDERDESK_DIGEST_TIME=09:17), a real `orderdesk worker` runs them, and
 the outbox sweep retries a send that WeCom answered with HTTP 500.
@@ -24,9 +24,8 @@ from tests.drills.harness import (
 
 
 def test_scheduled_jobs_fire_and_the_sweep_retries_a_failed_send() -> None:
-    offset = business_morning_offset("09:16:40")
-    env = {"ORDERDESK_CLOCK_OFFSET_SECONDS": str(offset), "ORDERDESK_DIGEST_TIME": "09:17"}
-    with stack("scheduled", **env) as st:
+    with stack("scheduled", ORDERDESK_DIGEST_TIME="09:17") as st:
+        st.set_clock(business_morning_offset("09:16:40"))
         start = max_outbox_id(st)
         # The first send of the morning fails (HTTP 500 on the call and both quick retries).
         st.fake.fail_http("message/send", 500, 500, 500)

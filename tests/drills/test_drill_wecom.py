@@ -9,6 +9,7 @@ import json
 import time
 
 from tests.drills.harness import (
+    Stack,
     all_sent,
     delivered_once,
     effects,
@@ -62,7 +63,7 @@ def test_wecom_errors_then_recovery_every_message_once() -> None:
         assert fig.lost == 0 and fig.duplicated == 0
 
 
-def _assert_backoff(st) -> None:  # type: ignore[no-untyped-def]
+def _assert_backoff(st: Stack) -> None:
     """Attempts at the same message are spaced out (never a hammering loop)."""
     by_message: dict[str, list[float]] = {}
     for call in st.fake.calls_to("message/send"):

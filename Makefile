@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint bench clean
+.PHONY: run test test-sqlite test-postgres drills lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ test-sqlite: $(STAMP)
 
 test-postgres: $(STAMP)
 	ORDERDESK_TEST_BACKEND=postgres $(BIN)/pytest
+
+## Failure drills of the production shape on PostgreSQL + Redis (tests/drills; a few minutes).
+## Figures per drill go to bench/DRILLS.md; process logs of the last run to bench/drill-logs/.
+drills: $(STAMP)
+	rm -f bench/drill-results.jsonl
+	ORDERDESK_TEST_BACKEND=postgres $(BIN)/pytest -m drill tests/drills; status=$$?; \
+	$(BIN)/python -m tests.drills.report; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,7 +14,7 @@ TARGET = ROOT / "bench" / "DRILLS.md"
 
 def main() -> None:
     lines = RESULTS.read_text(encoding="utf-8").splitlines() if RESULTS.exists() else []
-    results = [json.loads(line) for line in lines if line.strip()]
+    results = sorted((json.loads(line) for line in lines if line.strip()), key=lambda r: r["drill"])
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()

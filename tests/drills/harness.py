@@ -422,11 +422,6 @@ class Figures:
             out.write(line + "\n")
 
 
-def deliveries(fake: FakeWeCom, needle: str) -> list[dict[str, Any]]:
-    """Messages that reached people (per the fake) whose text contains `needle`."""
-    return [d for d in fake.delivered if needle in json.dumps(d, ensure_ascii=False)]
-
-
 def duplicates(items: list[dict[str, Any]]) -> int:
     seen = {json.dumps(d, sort_keys=True, ensure_ascii=False) for d in items}
     return len(items) - len(seen)

@@ -9,7 +9,7 @@ LOCKS   = requirements/runtime.txt requirements/dev.txt
 COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
           --no-emit-index-url --no-emit-find-links
 
-.PHONY: run test test-sqlite test-postgres smoke lint lock bench clean
+.PHONY: run test test-sqlite test-postgres smoke drills lint lock bench clean
 
 $(STAMP): pyproject.toml $(LOCKS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,14 +29,21 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory test-postgres
 
 test-sqlite: $(STAMP)
-	ORDERDESK_TEST_BACKEND=sqlite $(BIN)/pytest -m "not smoke"
+	ORDERDESK_TEST_BACKEND=sqlite $(BIN)/pytest
 
 test-postgres: $(STAMP)
-	ORDERDESK_TEST_BACKEND=postgres $(BIN)/pytest -m "not smoke"
+	ORDERDESK_TEST_BACKEND=postgres $(BIN)/pytest
 
 ## The built wheel, installed without extras in a fresh venv, serving PostgreSQL + Redis.
 smoke: $(STAMP)
 	ORDERDESK_TEST_BACKEND=postgres $(BIN)/pytest -m smoke
+
+## Failure drills of the production shape on PostgreSQL + Redis (tests/drills; a few minutes).
+## Figures per drill go to bench/DRILLS.md; process logs of the last run to bench/drill-logs/.
+drills: $(STAMP)
+	rm -f bench/drill-results.jsonl
+	ORDERDESK_TEST_BACKEND=postgres $(BIN)/pytest -m drill tests/drills; status=$$?; \
+	$(BIN)/python -m tests.drills.report; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -49,6 +49,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     from jobs.queue import JobQueue
 
     settings = settings or load_settings()
+    _clock_offset(settings)
     db = Database(settings.database_url)
     redis = connect_redis(settings.redis_url) if settings.redis_url else None
     queue = JobQueue(settings, redis)
@@ -63,6 +64,17 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
             queue.enqueue(deliver_due, queue="high", quiet=True)
 
     return rt
+
+
+def _clock_offset(settings: Settings) -> None:
+    from services import clock
+
+    path = settings.extra.get(clock.OFFSET_SETTING, "").strip()
+    if path:
+        log.warning(
+            "%s=%s: this process's clock is shifted (drills only)", clock.OFFSET_SETTING, path
+        )
+        clock.run_ahead_from(path)
 
 
 _current: Runtime | None = None

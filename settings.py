@@ -119,6 +119,7 @@ class Settings:
     log_format: str = "text"
     metrics_allow: str = ""
     sentry_dsn: str = ""
+    redis_give_up_seconds: float = 600.0
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
@@ -288,6 +289,8 @@ def _validate(s: Settings) -> Settings:
         raise SettingsError("STORAGE_DIR: exists and is not a directory")
     if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("REDIS_URL: expected redis://host:port/db")
+    if s.redis_give_up_seconds <= 0:
+        raise SettingsError("REDIS_GIVE_UP_SECONDS: must be positive")
     if s.web_workers < 1:
         raise SettingsError("WEB_WORKERS: must be at least 1")
     if s.handler_budget_seconds <= 0 or s.handler_budget_seconds > 4.5:

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from cli import settings_from
+from jobs.outage import RedisGaveUp
 from metrics import MULTIPROC_ENV
 
 
@@ -96,8 +97,15 @@ def worker(ctx: click.Context, burst: bool) -> None:
     rt = install(build_runtime(settings))
     try:
         run_worker(rt, burst=burst)
+    except RedisGaveUp as exc:
+        raise _gave_up(exc) from exc
     finally:
         rt.close()
+
+
+def _gave_up(exc: Exception) -> click.ClickException:
+    """Exit status 1 so the supervisor restarts the process (and an operator sees why)."""
+    return click.ClickException(f"Redis 长时间不可用,进程退出等待重启:{exc}")
 
 
 @click.command()
@@ -159,8 +167,10 @@ def _run_forever(node: Any) -> None:
     node.start()
     click.echo(f"scheduler {node.ident} started at {datetime.now():%H:%M:%S}")
     try:
-        while not stopped.wait(1.0):
+        while not stopped.wait(1.0) and not node.gave_up.is_set():
             pass
     finally:
         node.stop()
         click.echo(f"scheduler {node.ident} stopped")
+    if node.gave_up.is_set():
+        raise _gave_up(RedisGaveUp(f"scheduler {node.ident}"))

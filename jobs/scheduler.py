@@ -7,6 +7,8 @@ and another takes over within `ttl + heartbeat` seconds (30 + 10 by default, und
 Each job's last scheduled run is stored in Redis and claimed atomically (compare-and-set on the
 scheduled time), so a run fires once even if two schedulers think they lead for a moment, and a
 run missed while no scheduler was up is caught up once (only the latest missed run), never twice.
+A claim stands only together with a successful enqueue: when the enqueue fails (Redis down) the
+claim is given back, and the leader's next heartbeat catches the run up.
 Without Redis there is one in-process scheduler (inside `serve`) and a memory ledger: it never
 catches up across restarts, because it cannot know what already ran.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from jobs.outage import Outage
 from logs import request_scope
 from services import clock
 from services.schedule_rules import MoneyConfig
@@ -117,6 +121,12 @@ def job_specs(settings: Settings) -> list[JobSpec]:
     ]
 
 
+def rq_job_id(name: str, scheduled: datetime) -> str:
+    """The RQ job id of one scheduled run. RQ accepts only letters, digits, `_` and `-` (our job
+    names have dots), and the id is the same for every attempt at the same run."""
+    return f"sched-{re.sub(r'[^A-Za-z0-9_-]', '_', name)}-{int(scheduled.timestamp())}"
+
+
 def previous_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
     """The latest fire time <= now (None if none within nine days)."""
     for window in LOOKBACKS:
@@ -153,10 +163,25 @@ return 0
 """
 _CLAIM = """
 local last = redis.call('hget', KEYS[1], ARGV[1])
-if last and tonumber(last) >= tonumber(ARGV[2]) then return 0 end
+if last and tonumber(last) >= tonumber(ARGV[2]) then return {0} end
 redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
+return {1, last or ''}
+"""
+_UNCLAIM = """
+if redis.call('hget', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+if ARGV[3] == '' then redis.call('hdel', KEYS[1], ARGV[1])
+else redis.call('hset', KEYS[1], ARGV[1], ARGV[3]) end
 return 1
 """
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A successful claim of one run: `previous` is what the ledger held before (to give back)."""
+
+    name: str
+    stamp: str
+    previous: str
 
 
 class RunLedger:
@@ -164,7 +189,7 @@ class RunLedger:
 
     def __init__(self, redis: Redis | None, key: str) -> None:
         self.redis, self.key = redis, key
-        self._memory: dict[str, float] = {}
+        self._memory: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def last(self, name: str) -> datetime | None:
@@ -174,15 +199,34 @@ class RunLedger:
             raw = self.redis.hget(self.key, name)
         return datetime.fromtimestamp(float(raw), UTC) if raw is not None else None
 
-    def claim(self, name: str, scheduled: datetime) -> bool:
-        stamp = scheduled.timestamp()
+    def claim(self, name: str, scheduled: datetime) -> Claim | None:
+        stamp = repr(scheduled.timestamp())
         if self.redis is None:
             with self._lock:
-                if self._memory.get(name, float("-inf")) >= stamp:
-                    return False
+                last = self._memory.get(name, "")
+                if last and float(last) >= float(stamp):
+                    return None
                 self._memory[name] = stamp
+                return Claim(name, stamp, last)
+        result: Any = self.redis.eval(_CLAIM, 1, self.key, name, stamp)
+        if not result[0]:
+            return None
+        previous = result[1].decode() if isinstance(result[1], bytes) else result[1]
+        return Claim(name, stamp, previous)
+
+    def unclaim(self, claim: Claim) -> bool:
+        """Give a claim back (its enqueue failed), unless a later run has been claimed since."""
+        if self.redis is None:
+            with self._lock:
+                if self._memory.get(claim.name) != claim.stamp:
+                    return False
+                if claim.previous:
+                    self._memory[claim.name] = claim.previous
+                else:
+                    self._memory.pop(claim.name, None)
                 return True
-        return bool(self.redis.eval(_CLAIM, 1, self.key, name, repr(stamp)))
+        args = (claim.name, claim.stamp, claim.previous)
+        return bool(self.redis.eval(_UNCLAIM, 1, self.key, *args))
 
 
 class LeaderLock:
@@ -233,6 +277,8 @@ class SchedulerNode:
         self.lock = LeaderLock(self.redis, f"{ns}:scheduler:leader", self.ident, ttl)
         self.ledger = RunLedger(self.redis, f"{ns}:scheduler:last-run")
         self.heartbeat_every = heartbeat
+        self.outage = Outage(f"scheduler {self.ident}", rt.settings.redis_give_up_seconds)
+        self.gave_up = threading.Event()  # Redis stayed away too long: the process must exit 1
         self.leader = False
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
@@ -240,17 +286,36 @@ class SchedulerNode:
 
     # -- leadership
     def heartbeat_once(self) -> bool:
+        """Renew (or take) the lock; as leader, catch up any run that is due but not enqueued
+        (missed while nobody led, or whose enqueue failed). Redis errors propagate."""
         was = self.leader
         self.leader = self.lock.acquire_or_renew()
         if self.leader and not was:
             log.info("scheduler %s is now the active scheduler", self.ident)
+        if self.leader:
             self.catch_up()
         return self.leader
 
     def _beat_loop(self) -> None:
         while not self._stop.is_set():
+            self._stop.wait(self._beat_safely())
+
+    def _beat_safely(self) -> float:
+        """One heartbeat; returns the wait before the next (backoff while Redis is away)."""
+        try:
             self.heartbeat_once()
-            self._stop.wait(self.heartbeat_every)
+            if self.redis is not None:
+                self.redis.ping()  # a standby must notice an outage too
+        except Exception as exc:
+            self.leader = False
+            try:
+                return min(self.outage.failed(exc), self.heartbeat_every)
+            except Exception:  # RedisGaveUp: let the process exit non-zero
+                self.gave_up.set()
+                self._stop.set()
+                return 0.0
+        self.outage.ok()
+        return self.heartbeat_every
 
     # -- firing
     def fire(self, name: str, scheduled: datetime) -> bool:
@@ -258,22 +323,41 @@ class SchedulerNode:
         spec = self.specs[name]
         if not self.leader or self.lock.holder() != self.ident:
             return False
-        if not self.ledger.claim(name, scheduled):
-            return False
         func = spec.resolve()
         if func is None:
             log.warning("scheduled job %s: %s does not exist", name, spec.target)
             return False
-        stamp = int(scheduled.timestamp())
-        self.rt.queue.enqueue(func, queue=spec.queue, job_id=f"sched-{name}-{stamp}")
+        claim = self.ledger.claim(name, scheduled)
+        if claim is None:
+            return False
+        try:
+            self.rt.queue.enqueue(func, queue=spec.queue, job_id=rq_job_id(name, scheduled))
+        except Exception:
+            if self.rt.queue.inline:
+                raise  # the job itself ran and failed (JOBS_SYNC): retrying would loop on it
+            log.warning("enqueue of %s failed; retried on the next heartbeat", name, exc_info=True)
+            self._give_back(claim)
+            raise
         log.info("enqueued %s for %s", name, scheduled.isoformat())
         return True
+
+    def _give_back(self, claim: Claim) -> None:
+        try:
+            self.ledger.unclaim(claim)
+        except Exception:
+            # Redis is gone for the ledger too. The run stays claimed: it is lost unless a later
+            # run of the same job comes round; logged so an operator can run it by hand.
+            log.error("scheduled run %s @%s could not be given back", claim.name, claim.stamp)
 
     def on_time(self, name: str) -> bool:
         """APScheduler callback: fire the run that is due now."""
         with request_scope():  # the job's lines in the worker carry this firing's id
             scheduled = previous_fire(self.specs[name].trigger, clock.now())
-            return scheduled is not None and self.fire(name, scheduled)
+            try:
+                return scheduled is not None and self.fire(name, scheduled)
+            except Exception:
+                log.warning("scheduled job %s did not fire on time", name, exc_info=True)
+                return False
 
     def catch_up(self, now: datetime | None = None) -> list[str]:
         """Fire, once, the latest run of each job that was missed while nobody led."""
@@ -295,7 +379,7 @@ class SchedulerNode:
     # -- lifecycle
     def start(self, *, blocking_thread: bool = False) -> None:
         self._stop.clear()
-        self.heartbeat_once()
+        self._beat_safely()
         self._beat = threading.Thread(target=self._beat_loop, name="sched-heartbeat", daemon=True)
         self._beat.start()
         aps = BackgroundScheduler(

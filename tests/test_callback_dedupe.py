@@ -218,3 +218,55 @@ def test_prune_removes_rows_past_48_hours(world: World) -> None:
         assert prune_inbound() == 1  # the daily scheduled job over dedupe.prune
     with world.rt.db.transaction() as s:
         assert list(s.scalars(select(InboundEvent.dedupe_key))) == ["app:msg:new"]
+
+
+def test_a_retry_just_after_a_redis_outage_gets_the_same_reply_and_no_second_effect(
+    world: World, private_redis: tuple[subprocess.Popen[bytes], int], tmp_path: Path
+) -> None:
+    proc, port = private_redis
+    own = build_runtime(
+        world.settings.with_overrides(redis_url=f"redis://127.0.0.1:{port}/0", jobs_sync=False)
+    )
+    back: subprocess.Popen[bytes] | None = None
+    try:
+        app: Flask = create_app(rt=own)
+        router = Router()
+        app.extensions["orderdesk.router"] = router
+        effects: list[str] = []
+
+        @router.command("回声")
+        def echo(ctx: Context) -> Reply | None:
+            effects.append(ctx.args)
+            return TextReply(f"回声:{ctx.args}")
+
+        client = app.test_client()
+        plaintext = signing.app_text_xml(own.settings, "zhangsan", "回声 还在", msg_id="434343")
+
+        def post() -> str | None:
+            req = signing.seal(own.settings, "app", plaintext)
+            resp = client.post(req.url, data=req.body, content_type=req.content_type)
+            assert resp.status_code == 200
+            return signing.open_reply(own.settings, "app", resp.get_data(as_text=True))
+
+        proc.kill()  # Redis goes away: the first delivery is deduplicated in the database
+        proc.wait(timeout=5)
+        first = post()
+        back = subprocess.Popen(  # ...and comes back empty before WeCom's retry
+            ["redis-server", "--port", str(port), "--save", "", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                assert own.redis is not None and own.redis.ping()
+                break
+            except Exception:
+                time.sleep(0.05)
+        assert post() == first and "回声:还在" in (first or "")
+        assert effects == ["还在"]
+    finally:
+        own.close()
+        install(world.rt)
+        if back is not None:
+            back.kill()
+            back.wait(timeout=5)

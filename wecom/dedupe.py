@@ -85,7 +85,12 @@ def _claim_redis(rt: Runtime, key: str, channel: str) -> Claim:
     assert rt.redis is not None
     rkey = _redis_key(rt, key)
     if rt.redis.set(rkey, _PENDING, nx=True, ex=TTL_SECONDS):
-        return Claim(key, channel, "new", "redis")
+        earlier = _claimed_in_db(rt, key, channel)
+        if earlier is None:
+            return Claim(key, channel, "new", "redis")
+        # First seen while Redis was down (or before it lost its data): the database knows.
+        rt.redis.delete(rkey)
+        return earlier
     raw = rt.redis.get(rkey)
     value = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw or "")
     if value.startswith(_DONE):
@@ -102,11 +107,22 @@ def _claim_db(rt: Runtime, key: str, channel: str) -> Claim:
         return Claim(key, channel, "new", "db")
     except IntegrityError:
         pass
+    # The row exists (its insert just clashed); it can only vanish if pruned meanwhile: busy.
+    return _claimed_in_db(rt, key, channel) or Claim(key, channel, "busy", "db")
+
+
+def _claimed_in_db(rt: Runtime, key: str, channel: str) -> Claim | None:
+    """The claim a fallback made in the database, if any: an indexed read per new callback, so a
+    retry that arrives just after a Redis outage is not handled twice."""
     with rt.db.transaction() as session:
-        reply = session.scalar(select(InboundEvent.reply).where(InboundEvent.dedupe_key == key))
-    if reply is None or reply == _WAITING:
+        row = session.execute(
+            select(InboundEvent.reply).where(InboundEvent.dedupe_key == key)
+        ).first()
+    if row is None:
+        return None
+    if row.reply is None or row.reply == _WAITING:
         return Claim(key, channel, "busy", "db")
-    return Claim(key, channel, "done", "db", reply)
+    return Claim(key, channel, "done", "db", row.reply)
 
 
 def wait_for_first(rt: Runtime, c: Claim) -> str | None:

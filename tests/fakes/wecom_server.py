@@ -22,7 +22,7 @@ import json
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -43,6 +43,7 @@ class Call:
     path: str
     query: dict[str, str]
     body: dict[str, Any] | None
+    at: float = field(default_factory=time.monotonic)  # when it arrived (backoff checks)
 
 
 class FakeWeCom:
@@ -55,6 +56,7 @@ class FakeWeCom:
         self.down = False
         self.delay = 0.0
         self._failures: dict[str, list[int]] = defaultdict(list)
+        self._http_failures: dict[str, list[int]] = defaultdict(list)
         self._hold_path: str | None = None
         self._held = threading.Event()
         self._release = threading.Event()
@@ -110,6 +112,11 @@ class FakeWeCom:
         with self._lock:
             self._failures[path].extend(codes)
 
+    def fail_http(self, path: str, *statuses: int) -> None:
+        """Answer the next calls to `path` with these HTTP statuses (e.g. 500), nothing sent."""
+        with self._lock:
+            self._http_failures[path].extend(statuses)
+
     def expire_tokens(self) -> None:
         with self._lock:
             self.tokens.clear()
@@ -164,6 +171,12 @@ class FakeWeCom:
             self._release.wait(30)
         if self.down:
             self._send(req, 503, {"error": "down"})
+            return
+        with self._lock:
+            statuses = self._http_failures.get(path)
+            status = statuses.pop(0) if statuses else None
+        if status is not None:
+            self._send(req, status, {"error": f"scripted HTTP {status}"})
             return
         try:
             answer = self._answer(path, query, body)

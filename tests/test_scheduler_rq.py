@@ -42,6 +42,8 @@ def rq_rt(rt: Runtime) -> Iterator[Runtime]:
 
 def listed_jobs(rt: Runtime) -> list[str]:
     result = CliRunner().invoke(main, ["scheduler", "--list"], env=env_of(rt))
+    # The command installed (and closed) a runtime of its own: jobs run below must use ours.
+    install(rt)
     assert result.exit_code == 0, result.output
     return [line.split()[0] for line in result.output.strip().splitlines()]
 

@@ -45,10 +45,15 @@ drills: $(STAMP)
 	ORDERDESK_TEST_BACKEND=postgres $(BIN)/pytest -m drill tests/drills; status=$$?; \
 	$(BIN)/python -m tests.drills.report; exit $$status
 
+## Only the unit tests (no database): seconds.
+test-unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 ## Re-resolve the lock files from pyproject.toml (runtime pins follow the dev resolution).
 lock: $(STAMP)

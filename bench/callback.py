@@ -62,8 +62,8 @@ def _order_text(session: Any, number: str) -> str:
     """The one query both handlers make: the order with its customer and owner names."""
     from sqlalchemy import select
 
-    from models import Customer, Order, Staff
-    from services.formatting import money
+    from orderdesk.core.formatting import money
+    from orderdesk.models import Customer, Order, Staff
 
     row = session.execute(
         select(Order.number, Order.title, Order.amount, Order.status, Customer.name, Staff.name)
@@ -78,9 +78,9 @@ def _order_text(session: Any, number: str) -> str:
 
 
 def callback_app() -> Any:
-    from app import create_app
-    from bot.router import Context, Router
-    from wecom.replies import Reply, TextReply
+    from orderdesk.app import create_app
+    from orderdesk.bot.router import Context, Router
+    from orderdesk.wecom.replies import Reply, TextReply
 
     app = create_app()
     router = Router()
@@ -99,8 +99,8 @@ def plain_app() -> Any:
     from wechatpy.enterprise import create_reply, parse_message
     from wechatpy.enterprise.crypto import WeChatCrypto
 
-    from db import Database
-    from settings import load_settings
+    from orderdesk.db import Database
+    from orderdesk.settings import load_settings
 
     settings = load_settings()
     crypto = WeChatCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
@@ -142,11 +142,11 @@ def _schema_url(schema: str) -> str:
 def prepare() -> Env:
     from sqlalchemy import create_engine, select, text
 
-    from db import Database
-    from migrations.run import upgrade
-    from models import Order, Staff
-    from services.demo import load_demo
-    from settings import load_settings
+    from orderdesk.db import Database
+    from orderdesk.demo.company import load_demo
+    from orderdesk.migrations.run import upgrade
+    from orderdesk.models import Order, Staff
+    from orderdesk.settings import load_settings
 
     schema = f"bench_cb_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
@@ -300,8 +300,8 @@ def _median(results: list[Result]) -> Result:
 def _make_requests(kind: str, n: int, env: Env | None) -> list[tuple[str, bytes, str]]:
     if kind == "bare":
         return [("/bare", b"<xml>ping</xml>", "text/xml")] * n
-    from settings import load_settings
-    from wecom import signing
+    from orderdesk.settings import load_settings
+    from orderdesk.wecom import signing
 
     assert env is not None
     settings = load_settings({})

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.collections [--url postgresql+psycopg://...] [--no-record]
 
 Seeds a private schema with generate_series (100,000 installments; 10,000 overdue across 2,000
-owners; 500 bound groups), times `services.digests.morning_digest` (one query for the scan,
+owners; 500 bound groups), times `money.digests.morning_digest` (one query for the scan,
 grouping in memory, one batched outbox insert), checks that the number of messages equals
 owners + groups, and drops the schema. Figures are appended to bench/RESULTS.md.
 """
@@ -25,11 +25,11 @@ from sqlalchemy.orm import configure_mappers
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from db import Database  # noqa: E402
-from migrations.run import upgrade  # noqa: E402
-from services.digests import morning_digest  # noqa: E402
-from services.reminders import scan_reminders  # noqa: E402
-from settings import load_settings  # noqa: E402
+from orderdesk.db import Database  # noqa: E402
+from orderdesk.migrations.run import upgrade  # noqa: E402
+from orderdesk.money.digests import morning_digest  # noqa: E402
+from orderdesk.money.reminders import scan_reminders  # noqa: E402
+from orderdesk.settings import load_settings  # noqa: E402
 
 OWNERS, GROUPS, ORDERS, PER_ORDER, OVERDUE = 2_000, 500, 25_000, 4, 10_000
 TODAY = date(2026, 6, 1)  # a Monday

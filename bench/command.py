@@ -32,13 +32,13 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.router import router  # noqa: E402
-from migrations.run import upgrade  # noqa: E402
-from runtime import Runtime, build_runtime, install  # noqa: E402
-from services import clock  # noqa: E402
-from settings import load_settings  # noqa: E402
-from wecom.events import TextMessage  # noqa: E402
-from wecom.replies import CardReply, MarkdownReply, TextReply  # noqa: E402
+from orderdesk.bot.router import router  # noqa: E402
+from orderdesk.core import clock  # noqa: E402
+from orderdesk.migrations.run import upgrade  # noqa: E402
+from orderdesk.runtime import Runtime, build_runtime, install  # noqa: E402
+from orderdesk.settings import load_settings  # noqa: E402
+from orderdesk.wecom.events import TextMessage  # noqa: E402
+from orderdesk.wecom.replies import CardReply, MarkdownReply, TextReply  # noqa: E402
 
 DEFAULT_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

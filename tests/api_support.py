@@ -11,9 +11,9 @@ from jsonschema import Draft202012Validator
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from miniapp_api.openapi import document
-from miniapp_api.registry import REGISTRY
-from models import Department, Staff
+from orderdesk.miniapp_api.openapi import document
+from orderdesk.miniapp_api.registry import REGISTRY
+from orderdesk.models import Department, Staff
 
 
 def add_staff(

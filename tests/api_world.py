@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import (
+from orderdesk.models import (
     ApprovalFlow,
     ApprovalStep,
     Contact,
@@ -30,9 +30,9 @@ from models import (
     ServiceItem,
     Staff,
 )
-from services import orders
-from services.payment_plans import generate_plan
-from services.projects import create_from_order
+from orderdesk.money.plans import generate_plan
+from orderdesk.orders import service as orders
+from orderdesk.projects.service import create_from_order
 
 ROLES_BY_USER = {
     "sales1": ("sales",),

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import (
+from orderdesk.models import (
     ApprovalFlow,
     ApprovalStep,
     BusinessLine,

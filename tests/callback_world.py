@@ -19,15 +19,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select
 
-from app import create_app
-from bot.router import Context, Router
-from models import InboundEvent, OutboxMessage, Staff
-from runtime import Runtime, build_runtime, install
-from settings import Settings, load_settings
+from orderdesk.app import create_app
+from orderdesk.bot.router import Context, Router
+from orderdesk.models import InboundEvent, OutboxMessage, Staff
+from orderdesk.runtime import Runtime, build_runtime, install
+from orderdesk.settings import Settings, load_settings
+from orderdesk.wecom import signing
+from orderdesk.wecom.replies import Reply, TextReply, UpdateCardReply
 from tests.conftest import RUN_ID, _truncate_all
 from tests.fakes.wecom_rules import check_outbox, check_passive
-from wecom import signing
-from wecom.replies import Reply, TextReply, UpdateCardReply
 
 
 @dataclass
@@ -126,7 +126,7 @@ def world(edge_rt: Runtime) -> Iterator[World]:
 
     yield w
     w.release.set()  # never leave a handler thread waiting
-    from bot import deadline
+    from orderdesk.bot import deadline
 
     deadline.drain(timeout=10)
 

@@ -16,15 +16,25 @@ from flask.testing import FlaskClient
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from models import ChatBinding, Customer, Department, Order, OrderType, OutboxMessage, Staff
-from runtime import Runtime
-from services import approvals, payment_plans, projects
-from settings import Settings
+from orderdesk.approvals import service as approvals
+from orderdesk.models import (
+    ChatBinding,
+    Customer,
+    Department,
+    Order,
+    OrderType,
+    OutboxMessage,
+    Staff,
+)
+from orderdesk.money import plans as payment_plans
+from orderdesk.projects import service as projects
+from orderdesk.runtime import Runtime
+from orderdesk.settings import Settings
+from orderdesk.wecom import signing
+from orderdesk.wecom.envelopes import PROCESSING_TEXT
+from orderdesk.wecom.events import CardEvent, EnterEvent, TextMessage
 from tests.approvals_world import build, make_order
 from tests.fakes.wecom_rules import check_outbox, check_passive
-from wecom import signing
-from wecom.envelopes import PROCESSING_TEXT
-from wecom.events import CardEvent, EnterEvent, TextMessage
 
 _ids = itertools.count(1)
 LATE_REPLY_WAIT = 10.0  # seconds to wait for an answer that overran the callback budget

@@ -16,11 +16,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-import models
-from app import create_app
-from migrations.run import upgrade
-from runtime import Runtime, build_runtime, install
-from settings import Settings, load_settings
+from orderdesk import models
+from orderdesk.app import create_app
+from orderdesk.migrations.run import upgrade
+from orderdesk.runtime import Runtime, build_runtime, install
+from orderdesk.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -186,3 +186,20 @@ def session(rt: Runtime) -> Iterator[Session]:
 
 def pytest_report_header(config: Any) -> str:
     return f"orderdesk backend: {BACKEND} (run {RUN_ID})"
+
+
+KINDS = ("unit", "integration", "e2e")
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark each test by its folder (tests/unit, tests/integration, tests/e2e) so `-m unit`
+    selects it; a unit test that reaches for the database is a mistake, reported at collection."""
+    try:
+        kind = item.path.resolve().relative_to(Path(__file__).resolve().parent).parts[0]
+    except ValueError:
+        return
+    if kind not in KINDS:
+        return
+    item.add_marker(getattr(pytest.mark, kind))
+    if kind == "unit" and "database_url" in getattr(item, "fixturenames", ()):
+        raise pytest.UsageError(f"{item.nodeid}: a unit test uses the database")

@@ -14,7 +14,7 @@ from typing import Any
 from redis import Redis
 from sqlalchemy.orm import Session
 
-from models import (
+from orderdesk.models import (
     BusinessLine,
     ChatBinding,
     Contract,

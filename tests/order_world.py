@@ -12,7 +12,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import BusinessLine, Customer, Department, Order, OrderType, ServiceItem, Staff
+from orderdesk.models import (
+    BusinessLine,
+    Customer,
+    Department,
+    Order,
+    OrderType,
+    ServiceItem,
+    Staff,
+)
 
 IMPL_SCHEMA: list[dict[str, Any]] = [
     {"key": "site", "label": "实施地点", "type": "string", "required": True, "max": 20},
@@ -135,7 +143,7 @@ def order_data(**overrides: Any) -> dict[str, Any]:
 
 def make_order(session: Session, actor: Staff, **overrides: Any) -> Order:
     """Create an order through the service and commit it."""
-    from services import orders
+    from orderdesk.orders import service as orders
 
     order = orders.create_order(session, actor=actor, data=order_data(**overrides))
     session.commit()

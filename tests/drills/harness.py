@@ -35,10 +35,10 @@ import requests
 from redis import Redis
 from sqlalchemy import create_engine, text
 
-from settings import load_settings
+from orderdesk.settings import load_settings
+from orderdesk.wecom import signing
 from tests.fakes.live import LIVE_AES_KEY
 from tests.fakes.wecom_server import FakeWeCom
-from wecom import signing
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERDESK = str(Path(sys.executable).parent / "orderdesk")
@@ -274,7 +274,7 @@ class Stack:
         return self.workdir / "clock-offset"
 
     def set_clock(self, ahead_seconds: float) -> None:
-        """Every process's clock runs this far ahead of the wall clock (see services.clock)."""
+        """Every process's clock runs this far ahead of the wall clock (see core.clock)."""
         tmp = self.workdir / "clock-offset.tmp"
         tmp.write_text(str(ahead_seconds))
         tmp.replace(self.clock_file)  # atomic: a process never reads half a number

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
+from orderdesk.wecom.delivery import LEASE
 from tests.drills.harness import (
     PgCluster,
     Stack,
@@ -22,7 +23,6 @@ from tests.drills.harness import (
     stack,
     wait_until,
 )
-from wecom.delivery import LEASE
 
 
 def test_postgres_restart_under_load() -> None:

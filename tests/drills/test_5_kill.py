@@ -9,6 +9,7 @@ import time
 
 from redis import Redis
 
+from orderdesk.wecom.delivery import LEASE
 from tests.drills.harness import (
     Proc,
     Stack,
@@ -21,7 +22,6 @@ from tests.drills.harness import (
     stack,
     wait_until,
 )
-from wecom.delivery import LEASE
 
 
 def test_worker_and_leader_killed_nothing_lost_nothing_doubled() -> None:

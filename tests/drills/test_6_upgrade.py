@@ -10,7 +10,7 @@ import time
 
 from alembic.script import ScriptDirectory
 
-from migrations.run import alembic_config, current
+from orderdesk.migrations.run import alembic_config, current
 from tests.drills.harness import (
     Figures,
     all_sent,

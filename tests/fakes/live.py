@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from runtime import Runtime
+from orderdesk.runtime import Runtime
+from orderdesk.wecom import tokens
+from orderdesk.wecom.client import WeComClient
 from tests.fakes.wecom_server import FakeWeCom
-from wecom import tokens
-from wecom.client import WeComClient
 
 LIVE_AES_KEY = "TGl2ZU1vZGVLZXlGb3JPdXRib3hUZXN0c09ubHkxMjM"
 
@@ -53,7 +53,7 @@ def go_live(
         options["busy_retries"] = busy_retries
     if busy_backoff is not None:
         options["busy_backoff"] = busy_backoff
-    rt.extensions["wecom.client"] = WeComClient(
+    rt.extensions["orderdesk.wecom.client"] = WeComClient(
         corp_id=rt.settings.wecom_corp_id,
         secret=rt.settings.wecom_secret,
         agent_id=rt.settings.wecom_agent_id,

@@ -12,7 +12,7 @@ def fetch_tokens(api_base: str, redis_url: str, namespace: str, barrier: Any, ou
     """Five threads of this process ask for the token at the same moment."""
     from redis import Redis
 
-    from wecom.client import WeComClient
+    from orderdesk.wecom.client import WeComClient
 
     client = WeComClient(
         corp_id="wwtest",
@@ -36,9 +36,9 @@ def fetch_tokens(api_base: str, redis_url: str, namespace: str, barrier: Any, ou
 
 def run_delivery_worker() -> None:
     """`python -m tests.fakes.procs`: one outbox delivery pass with settings from the env."""
-    import runtime
-    from settings import load_settings
-    from wecom.delivery import deliver_due
+    from orderdesk import runtime
+    from orderdesk.settings import load_settings
+    from orderdesk.wecom.delivery import deliver_due
 
     rt = runtime.install(runtime.build_runtime(load_settings(dict(os.environ), dotenv=False)))
     print("delivered", deliver_due(rt), flush=True)

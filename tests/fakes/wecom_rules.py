@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 
 from defusedxml.ElementTree import fromstring
 
-from settings import Settings
-from wecom import signing
+from orderdesk.settings import Settings
+from orderdesk.wecom import signing
 
 INVALID_TYPE = 40008  # 不合法的消息类型
 INVALID_PARAM = 40058  # 不合法的参数

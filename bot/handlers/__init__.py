@@ -1,5 +1,0 @@
-"""Command families. Importing this package registers every handler on `bot.router.router`."""
-
-from bot.handlers import approvals, bindings, help, money, orders, work
-
-__all__ = ["approvals", "bindings", "help", "money", "orders", "work"]

@@ -1,0 +1,1 @@
+"""OrderDesk: orders, approvals, projects and money inside WeCom."""

@@ -1,0 +1,1 @@
+"""Approvals: flows, requests, decisions, delegation, escalation and their messages."""

@@ -1,0 +1,117 @@
+"""Reminders and escalation for approval steps that wait too long (per-flow N and M hours).
+
+A step waiting longer than `flow.remind_after_hours` reminds each pending approver once
+(`reminded_at`); after `flow.escalate_after_hours` each late approver's manager is added to the
+same step as an approver and notified (`escalated_at` on the late one). Safe to run as often as
+the scheduler likes: the timestamps and outbox keys make every notice happen once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orderdesk.approvals import messages as notify
+from orderdesk.approvals.delegation import substitutes_of
+from orderdesk.core import clock
+from orderdesk.models import ApprovalAssignment, ApprovalRequest, Staff
+from orderdesk.orders import timeline
+
+
+@dataclass
+class SweepResult:
+    reminded: int = 0
+    escalated: int = 0
+    closed: int = 0
+
+
+def _close_stale(request: ApprovalRequest, now: datetime) -> None:
+    """The order left approval without a decision (cancelled): nothing is waiting any more."""
+    request.status = "withdrawn"
+    request.decided_at = now
+    for a in request.assignments:
+        if a.status == "pending":
+            a.status = "cancelled"
+            a.decided_at = now
+
+
+def _escalate(
+    session: Session, request: ApprovalRequest, late: ApprovalAssignment, now: datetime
+) -> bool:
+    manager: Staff | None = late.approver.manager
+    late.escalated_at = now
+    if manager is None or not manager.active or manager.id == request.order.owner_id:
+        return False
+    already = session.scalar(
+        select(ApprovalAssignment).where(
+            ApprovalAssignment.request_id == request.id,
+            ApprovalAssignment.step_sequence == late.step_sequence,
+            ApprovalAssignment.approver_id == manager.id,
+        )
+    )
+    if already is None:
+        added = ApprovalAssignment(
+            request=request,
+            step_sequence=late.step_sequence,
+            approver=manager,
+            status="pending",
+            created_at=now,
+        )
+        session.add(added)
+        session.flush()
+        subs = [x for x in substitutes_of(session, manager) if x.id != request.order.owner_id]
+        notify.approval_card(session, request.order, request, added, substitutes=subs)
+    notify.escalation_notice(session, request.order, request, manager, late.approver, late.id)
+    timeline.record(
+        session,
+        kind="approval",
+        actor=None,
+        body=f"审批超时:{late.approver.name} 未处理,已升级给 {manager.name}",
+        order=request.order,
+        data={"request_id": request.id, "event": "escalated", "to": manager.userid},
+    )
+    return True
+
+
+def remind_and_escalate(session: Session, *, now: datetime | None = None) -> SweepResult:
+    """One sweep over every pending request (the caller owns the transaction)."""
+    now = now or clock.now()
+    result = SweepResult()
+    requests = session.scalars(
+        select(ApprovalRequest)
+        .where(ApprovalRequest.status == "pending")
+        .order_by(ApprovalRequest.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for request in requests:
+        if request.order.status != "pending_approval":
+            _close_stale(request, now)
+            result.closed += 1
+            continue
+        waited = now - request.step_started_at
+        flow = request.flow
+        remind_after = timedelta(hours=flow.remind_after_hours)
+        escalate_after = timedelta(hours=flow.escalate_after_hours)
+        open_now = [
+            a
+            for a in request.assignments
+            if a.status == "pending" and a.step_sequence == request.current_step
+        ]
+        for a in open_now:
+            if waited >= escalate_after and a.escalated_at is None:
+                if _escalate(session, request, a, now):
+                    result.escalated += 1
+            elif waited >= remind_after and a.reminded_at is None and a.escalated_at is None:
+                a.reminded_at = now
+                subs = substitutes_of(
+                    session, a.approver, now.astimezone(clock.company_tz()).date()
+                )
+                notify.approval_reminder(
+                    session, request.order, request, a, now=now, substitutes=subs
+                )
+                result.reminded += 1
+    session.flush()
+    return result

@@ -1,0 +1,220 @@
+"""Outbox messages and cards for approvals and order events, composed with `wecom.cards`.
+
+Every message here is an idempotent outbox row in the caller's transaction; its key says what
+it is about, so running a step twice never sends twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orderdesk.core import clock
+from orderdesk.core.formatting import money
+from orderdesk.models import (
+    ApprovalAssignment,
+    ApprovalRequest,
+    Order,
+    OutboxMessage,
+    Project,
+    Staff,
+)
+from orderdesk.wecom import cards, outbox
+
+if TYPE_CHECKING:
+    pass
+
+# replace_name has no documented byte limit of its own; the spec'd "已同意 · 张三 · 10:32" is
+# 31 bytes, just over the 30-byte button-text budget, so allow up to 20 CJK characters.
+REPLACE_NAME_MAX = 60
+DECISION_ZH = {"approve": "已同意", "reject": "已驳回", "withdraw": "已撤回"}
+
+
+def hhmm(at: datetime) -> str:
+    """A time as people in the company read it."""
+    return at.astimezone(clock.company_tz()).strftime("%H:%M")
+
+
+def recipients(people: Iterable[Staff | None]) -> str:
+    """ "uid1|uid2" with duplicates and inactive staff removed, in a stable order."""
+    seen: list[str] = []
+    for person in people:
+        if person is not None and person.active and person.userid not in seen:
+            seen.append(person.userid)
+    return "|".join(seen)
+
+
+def order_fields(order: Order) -> list[tuple[str, str]]:
+    return [
+        ("客户", order.customer.name),
+        ("类型", order.order_type.name),
+        ("金额", f"{money(order.amount)}"),
+        ("负责人", order.owner.name),
+    ]
+
+
+def approval_card_body(
+    order: Order, request: ApprovalRequest, assignment: ApprovalAssignment
+) -> dict[str, Any]:
+    """The approval template_card (the 待审批 command re-sends it with its own task id)."""
+    step = request.steps_snapshot[assignment.step_sequence - 1]
+    total = len(request.steps_snapshot)
+    fields = order_fields(order)
+    if order.discount_rate:
+        fields.append(("折扣", f"{order.discount_rate * 100:.1f}%"))
+    fields.append(("审批步骤", f"{assignment.step_sequence}/{total} {step['name']}"))
+    detail = cards.approval_jump(clock.current_settings(), request.id)
+    return cards.button_interaction(
+        task_id=assignment.card_task_id or f"appr-{assignment.id}",
+        title=f"订单审批 {order.number}",
+        desc=order.title or None,
+        fields=fields,
+        action=detail,
+        jumps=[("详情", detail)],
+        buttons=[
+            cards.Button("同意", f"approve:{request.id}", cards.STYLE_PRIMARY),
+            cards.Button("驳回", f"reject:{request.id}", cards.STYLE_DANGER),
+        ],
+    )
+
+
+def approval_card(
+    session: Session,
+    order: Order,
+    request: ApprovalRequest,
+    assignment: ApprovalAssignment,
+    *,
+    substitutes: Iterable[Staff] = (),
+) -> OutboxMessage:
+    """The 同意 / 驳回 card for one approver, and for whoever substitutes for them today
+    (详情 opens the mini-app approval page)."""
+    assignment.card_task_id = f"appr-{assignment.id}"
+    return outbox.add(
+        session,
+        key=f"approval-card:{assignment.id}",
+        channel="app_message",
+        recipient=recipients([assignment.approver, *substitutes]),
+        payload=cards.app_template_card(approval_card_body(order, request, assignment)),
+        order_id=order.id,
+    )
+
+
+def replace_name(decision: str, actor: Staff, at: datetime) -> str:
+    """The text a decided card's button turns into: "已同意 · 张三 · 10:32"."""
+    return f"{DECISION_ZH.get(decision, decision)} · {actor.name} · {hhmm(at)}"
+
+
+def card_update(
+    session: Session, assignment: ApprovalAssignment, *, text: str, order_id: int
+) -> OutboxMessage | None:
+    """Grey out an approver's card (message/update_template_card, button.replace_name).
+
+    Uses the response_code delivery stored for the card; when the card is still on its way,
+    the update names the card's outbox key (`response_code_from`) and delivery resolves it.
+    A card that was never queued or is dead has nothing to update."""
+    card_key = f"approval-card:{assignment.id}"
+    sent = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == card_key))
+    code = assignment.response_code or (sent.response_code if sent is not None else None)
+    # everyone the card went to (the approver and a substitute) sees it greyed out
+    userids = sent.recipient.split("|") if sent is not None else [assignment.approver.userid]
+    payload: dict[str, Any] = {
+        "userids": userids,
+        "button": {"replace_name": cards.truncate_bytes(text, REPLACE_NAME_MAX)},
+    }
+    if code:
+        payload["response_code"] = code
+    elif sent is not None and sent.status not in ("dead", "sent"):
+        payload["response_code_from"] = card_key
+    else:
+        return None
+    return outbox.add(
+        session,
+        key=f"approval-card-update:{assignment.id}",
+        channel="card_update",
+        recipient="|".join(userids),
+        payload=payload,
+        order_id=order_id,
+    )
+
+
+def app_text(
+    session: Session, *, key: str, to: Iterable[Staff | None], text: str, order_id: int | None
+) -> OutboxMessage | None:
+    recipient = recipients(to)
+    if not recipient:
+        return None
+    return outbox.add(
+        session,
+        key=key,
+        channel="app_message",
+        recipient=recipient,
+        payload=cards.app_text(text),
+        order_id=order_id,
+    )
+
+
+def approval_reminder(
+    session: Session,
+    order: Order,
+    request: ApprovalRequest,
+    assignment: ApprovalAssignment,
+    *,
+    now: datetime | None = None,
+    substitutes: Iterable[Staff] = (),
+) -> OutboxMessage | None:
+    """Nudge an approver (and whoever substitutes for them today) about a waiting step."""
+    waited = (now or clock.now()) - request.step_started_at
+    hours = int(waited.total_seconds() // 3600)
+    return app_text(
+        session,
+        key=f"approval-remind:{assignment.id}",
+        to=[assignment.approver, *substitutes],
+        text=f"【审批提醒】订单 {order.number}({order.customer.name},{money(order.amount)})"
+        f"已等待您审批 {hours} 小时,请尽快处理。",
+        order_id=order.id,
+    )
+
+
+def escalation_notice(
+    session: Session,
+    order: Order,
+    request: ApprovalRequest,
+    manager: Staff,
+    late: Staff,
+    assignment_id: int,
+) -> OutboxMessage | None:
+    return app_text(
+        session,
+        key=f"approval-escalate:{assignment_id}",
+        to=[manager],
+        text=f"【审批升级】订单 {order.number} 等待 {late.name} 审批已超时,已升级给您,"
+        "请在审批卡片中处理。",
+        order_id=order.id,
+    )
+
+
+def project_chat_id(project: Project) -> str:
+    """appchat chatid: [0-9a-zA-Z] only, at most 32 characters, stable per project code."""
+    clean = "".join(ch for ch in project.code if ch.isascii() and ch.isalnum()).lower()
+    return clean[:32] or f"prj{project.id}"
+
+
+def order_summary(order: Order, project: Project) -> str:
+    lines = [
+        f"欢迎加入项目群「{project.name}」",
+        f"订单:{order.number} {order.title}".rstrip(),
+        f"客户:{order.customer.name}",
+        f"类型:{order.order_type.name}",
+        f"项目编号:{project.code}",
+        f"项目经理:{project.pm.name if project.pm else '待定'}",
+        f"销售:{order.owner.name}",
+    ]
+    nxt = next((m for m in project.milestones if m.due_date is not None), None)
+    if nxt is not None:
+        lines.append(f"首个里程碑:{nxt.name}({nxt.due_date})")
+    lines.append(f"任务:{len(project.tasks)} 项,请在 OrderDesk 中查看与更新进度。")
+    return "\n".join(lines)

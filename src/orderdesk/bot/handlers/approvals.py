@@ -1,0 +1,184 @@
+"""待审批 / pending, 批准 / approve, 驳回 / reject, and the approval card buttons.
+
+Typed commands and card clicks decide through the same `approvals.service.decide`. A late or
+repeated click never decides twice: the service raises AlreadyDecided and the clicked card is
+turned into the current state ("已由 X 于 HH:MM 审批").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from orderdesk.bot.parsing import BadArguments, order_ref, split_args
+from orderdesk.bot.render import (
+    REJECT_REASON_KEY,
+    money,
+    pending_line,
+    reason_text,
+    reject_reason_card,
+)
+from orderdesk.bot.router import Context, router
+from orderdesk.core.errors import AlreadyDecided, NotFound
+from orderdesk.wecom import cards, outbox
+from orderdesk.wecom.events import CardEvent
+from orderdesk.wecom.replies import CardReply, Reply, TextReply, UpdateCardReply
+
+if TYPE_CHECKING:
+    from orderdesk.models import ApprovalAssignment
+
+MAX_PENDING_CARDS = 6  # a burst of cards beyond this is noise (and eats the per-user rate limit)
+
+
+def _card_for(ctx: Context, assignment: ApprovalAssignment) -> dict[str, Any]:
+    from orderdesk.approvals import messages as notify
+
+    request = assignment.request
+    card = notify.approval_card_body(request.order, request, assignment)
+    # A task_id may be used once per app: a re-sent card gets its own.
+    card["task_id"] = cards.safe_task_id(f"appr-{assignment.id}-p{ctx.event.create_time}")
+    return card
+
+
+@router.command(
+    "待审批",
+    "pending",
+    "审批",
+    summary="我的待审批,每条一张可点击的卡片",
+    usage="待审批",
+    example="待审批",
+    internal_only=True,
+)
+def pending_command(ctx: Context) -> Reply:
+    from orderdesk.approvals import service as approvals
+
+    items = approvals.pending_for(ctx.session, actor=ctx.actor)
+    if not items:
+        return TextReply("没有等你审批的订单 👍")
+    view = ctx.view
+    if len(items) == 1 and not ctx.in_group:
+        return CardReply(_card_for(ctx, items[0]))
+    lines = [f"你有 {len(items)} 条待审批:"]
+    for a in items:
+        order = a.request.order
+        amount = money(order.amount) if view.shows_money(order) else None
+        lines.append(pending_line(order.number, order.customer.name, None, amount))
+    if ctx.in_group:
+        lines.append("请在与 OrderDesk 的单聊中发送「待审批」逐条处理")
+        return TextReply("\n".join(lines))
+    for a in items[:MAX_PENDING_CARDS]:
+        outbox.add(
+            ctx.session,
+            key=f"pending-card:{a.id}:{ctx.event.create_time}",
+            channel="app_message",
+            recipient=ctx.actor.userid,
+            payload=cards.app_template_card(_card_for(ctx, a)),
+            order_id=a.request.order_id,
+        )
+    lines.append("审批卡片已逐条发给你,也可以回复:批准 订单号 / 驳回 订单号 原因")
+    return TextReply("\n".join(lines))
+
+
+@router.command(
+    "批准",
+    "approve",
+    "同意",
+    summary="同意我这一步的审批",
+    usage="批准 <订单号> [意见]",
+    example="批准 SO-2026-0001 价格合理",
+    mutates=True,
+)
+def approve_command(ctx: Context) -> Reply:
+    from orderdesk.approvals import service as approvals
+
+    parts = split_args(ctx.args, 1)
+    if not parts:
+        raise BadArguments("请写上订单号")
+    number = order_ref(parts[0])
+    comment = parts[1] if len(parts) > 1 else None
+    result = approvals.decide(
+        ctx.session, actor=ctx.actor, number=number, decision="approve", comment=comment
+    )
+    return TextReply(result.message)
+
+
+@router.command(
+    "驳回",
+    "reject",
+    summary="驳回审批,必须写原因",
+    usage="驳回 <订单号> <原因>",
+    example="驳回 SO-2026-0001 折扣超出权限",
+    mutates=True,
+)
+def reject_command(ctx: Context) -> Reply:
+    from orderdesk.approvals import service as approvals
+
+    parts = split_args(ctx.args, 1)
+    if not parts:
+        raise BadArguments("请写上订单号和驳回原因")
+    if len(parts) < 2:
+        raise BadArguments("驳回必须写明原因")
+    number = order_ref(parts[0])
+    result = approvals.decide(
+        ctx.session, actor=ctx.actor, number=number, decision="reject", comment=parts[1]
+    )
+    return TextReply(result.message)
+
+
+# -- card buttons ------------------------------------------------------------------------------
+
+
+def _request_id(ctx: Context) -> int:
+    try:
+        return int(ctx.args)
+    except ValueError as exc:
+        raise NotFound("这张卡片已失效") from exc
+
+
+def _click_decide(ctx: Context, decision: str, comment: str | None = None) -> Reply:
+    from orderdesk.approvals import service as approvals
+
+    try:
+        result = approvals.decide(
+            ctx.session,
+            actor=ctx.actor,
+            request_id=_request_id(ctx),
+            decision=decision,
+            comment=comment,
+        )
+    except AlreadyDecided as exc:
+        return UpdateCardReply(replace_name=exc.message, for_everyone=True)
+    # Decided for everyone: in a bot group every member's copy of the card shows it.
+    return UpdateCardReply(replace_name=result.replace_name, for_everyone=True)
+
+
+@router.action("approve:")
+def approve_click(ctx: Context) -> Reply:
+    return _click_decide(ctx, "approve")
+
+
+@router.action("reject:")
+def reject_click(ctx: Context) -> Reply:
+    """Ask for the reason first: the card becomes a pick-a-reason card (or reply in words)."""
+    from orderdesk.approvals.decisions import already_decided_error, visible_request
+
+    # Someone else's request reads like a card that no longer exists: no order, no names.
+    request = visible_request(ctx.session, actor=ctx.actor, request_id=_request_id(ctx))
+    if request is None:
+        raise NotFound("这张卡片已失效")
+    if request.status != "pending":
+        message = already_decided_error(ctx.session, request).message
+        return UpdateCardReply(replace_name=message, for_everyone=True)
+    event = ctx.event
+    task_id = event.task_id if isinstance(event, CardEvent) and event.task_id else "reject"
+    card = reject_reason_card(request.id, request.order.number, task_id=task_id)
+    return UpdateCardReply(card=card)
+
+
+@router.action("rejectwhy:")
+def reject_reason_click(ctx: Context) -> Reply:
+    event = ctx.event
+    picked = event.selected_items.get(REJECT_REASON_KEY, []) if isinstance(event, CardEvent) else []
+    reason = next((r for r in map(reason_text, picked) if r), None)
+    if reason is None:
+        return TextReply("请先选择一个驳回原因,或回复:驳回 订单号 原因")
+    return _click_decide(ctx, "reject", reason)

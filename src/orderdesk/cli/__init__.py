@@ -1,0 +1,18 @@
+"""The `orderdesk` command, wired in one place (rq's `rq/cli/` is the model).
+
+`base` holds the root group and the helpers every command module shares. Each other
+module holds one area's commands and imports `base` only, never a sibling; they are
+attached here.
+"""
+
+from orderdesk.cli import admin, chat, config, db, outbox, processes
+from orderdesk.cli.base import main
+
+admin.register(main)
+chat.register(main)
+main.add_command(config.config)
+main.add_command(db.db)
+outbox.register(main)
+processes.register(main)
+
+__all__ = ["main"]

@@ -1,0 +1,1 @@
+"""The admin configuration document (YAML) and custom fields."""

@@ -1,0 +1,1 @@
+"""The demo company, built through the same service functions users call."""

@@ -1,0 +1,2 @@
+"""People and who sees what: staff, the WeCom directory sync, customers, permissions and API
+sessions."""

@@ -1,0 +1,62 @@
+"""Server-side API sessions: opened at login, looked up on every call, revoked at logout.
+
+The signed token (built by the entry point) only carries the random `sid`; this row decides
+whether it is still good, so a session can be ended before its token expires.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orderdesk.core import clock
+from orderdesk.models import ApiSession, Staff
+from orderdesk.models.session import LOGIN_CHANNELS
+
+SESSION_LIFETIME = timedelta(days=7)
+
+
+def open_session(
+    session: Session,
+    *,
+    staff: Staff,
+    channel: str,
+    session_key: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> ApiSession:
+    """A new session for `staff` that lives `SESSION_LIFETIME` from now."""
+    if channel not in LOGIN_CHANNELS:
+        raise ValueError(f"unknown login channel {channel!r}")
+    now = clock.now()
+    row = ApiSession(
+        sid=secrets.token_urlsafe(32),
+        staff_id=staff.id,
+        channel=channel,
+        session_key=session_key,
+        created_at=now,
+        expires_at=now + SESSION_LIFETIME,
+        ip=(ip or "")[:64] or None,
+        user_agent=(user_agent or "")[:256] or None,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def live_session(session: Session, sid: str) -> ApiSession | None:
+    """The session named `sid` if it exists, is not revoked or expired, and its staff is active."""
+    row = session.scalar(select(ApiSession).where(ApiSession.sid == sid))
+    if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
+        return None
+    if not row.staff.active:
+        return None
+    return row
+
+
+def revoke(session: Session, row: ApiSession) -> None:
+    if row.revoked_at is None:
+        row.revoked_at = clock.now()

@@ -1,0 +1,61 @@
+"""RQ task functions for money and digests. Plain arguments; each opens its own transaction.
+
+The scheduler only enqueues these; a worker (or the in-process pool without Redis) runs them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from orderdesk import runtime
+from orderdesk.core import clock
+
+log = logging.getLogger(__name__)
+
+
+def _context() -> tuple[runtime.Runtime, Any, Any]:
+    rt = runtime.current()
+    now = clock.now()
+    return rt, now, now.astimezone(rt.settings.tz).date()
+
+
+def due_soon_and_dunning() -> dict[str, int]:
+    """Due-soon cards (7/1 days before) and dunning levels (day 1/7/15/30 overdue)."""
+    from orderdesk.money.reminders import scan_reminders
+
+    rt, now, today = _context()
+    with rt.db.transaction() as session:
+        stats = scan_reminders(session, settings=rt.settings, today=today, now=now)
+    log.info("reminders: %s due-soon, %s dunning", stats.due_soon, stats.dunning)
+    return {"due_soon": stats.due_soon, "dunning": stats.dunning}
+
+
+def morning_digest() -> dict[str, int]:
+    """One digest per owner and per bound internal group (working days only)."""
+    from orderdesk.money.digests import morning_digest as build
+
+    rt, now, today = _context()
+    with rt.db.transaction() as session:
+        stats = build(session, settings=rt.settings, today=today, now=now)
+    log.info("morning digest: %s messages (%s)", stats.messages, stats.skipped or "sent")
+    return {"messages": stats.messages, "people": stats.people, "groups": stats.groups}
+
+
+def weekly_project_digest() -> dict[str, int]:
+    from orderdesk.money.digests import weekly_project_digest as build
+
+    rt, now, today = _context()
+    with rt.db.transaction() as session:
+        stats = build(session, settings=rt.settings, today=today, now=now)
+    return {"messages": stats.messages}
+
+
+def client_reminders() -> dict[str, int]:
+    """externalcontact/add_msg_template tasks for owners, within the monthly cap."""
+    from orderdesk.money.reminders import client_reminders as build
+
+    rt, now, today = _context()
+    with rt.db.transaction() as session:
+        stats = build(session, settings=rt.settings, today=today, now=now)
+    return {"client": stats.client}

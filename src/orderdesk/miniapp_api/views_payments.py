@@ -1,0 +1,266 @@
+"""Money on an order (plan, invoices, receipts), recording receipts (finance), overdue list."""
+
+from __future__ import annotations
+
+from orderdesk.core.parsing import DAY_RULE_ZH, parse_day
+from orderdesk.miniapp_api import serialize
+from orderdesk.miniapp_api.errors import ApiError
+from orderdesk.miniapp_api.registry import Ctx, Reply, endpoint
+from orderdesk.miniapp_api.schemas import (
+    DATE_PATTERN,
+    DECIMAL_INPUT,
+    INT,
+    NSTR,
+    STR,
+    array,
+    nullable,
+    obj,
+    r,
+)
+from orderdesk.money.collections import money_summary, overdue_for
+from orderdesk.money.receipts import record_receipt
+from orderdesk.orders import service as orders
+from orderdesk.orders.lookups import payments_of
+
+NO = {"no": {"type": "string", "minLength": 1, "maxLength": 32}}
+MONEY = r("Money")
+INSTALLMENT = obj(
+    {
+        "id": INT,
+        "sequence": INT,
+        "name": STR,
+        "trigger": STR,
+        "due_date": r("DateOrNull"),
+        "status": STR,
+        "amount": MONEY,
+        "paid_amount": MONEY,
+        "invoiced_amount": MONEY,
+        "outstanding": MONEY,
+    }
+)
+INVOICE = obj(
+    {
+        "id": INT,
+        "number": STR,
+        "installment_id": INT,
+        "amount": MONEY,
+        "tax_rate": STR,
+        "issue_date": r("Date"),
+        "status": STR,
+    }
+)
+RECEIPT = obj(
+    {
+        "id": INT,
+        "number": STR,
+        "amount": MONEY,
+        "allocated": MONEY,
+        "credit_amount": MONEY,
+        "received_on": r("Date"),
+        "method": STR,
+        "note": NSTR,
+    }
+)
+PAYMENTS = obj(
+    {
+        "order_number": STR,
+        "plan": nullable(obj({"id": INT, "total": MONEY, "installments": array(INSTALLMENT)})),
+        "invoices": array(INVOICE),
+        "receipts": array(RECEIPT),
+        "summary": r("MoneySummary"),
+    }
+)
+RECEIPT_RESULT = obj(
+    {
+        "receipt": RECEIPT,
+        "allocations": array(obj({"installment_id": INT, "name": STR, "amount": MONEY})),
+        "credit": MONEY,
+        "summary": r("MoneySummary"),
+    }
+)
+OVERDUE_ITEM = obj(
+    {
+        "order_number": STR,
+        "order_title": STR,
+        "installment_id": INT,
+        "installment_name": STR,
+        "due_date": r("Date"),
+        "days_overdue": INT,
+        "outstanding": MONEY,
+        "owner": r("StaffRef"),
+    }
+)
+OVERDUE = obj(
+    {
+        "customers": array(
+            obj(
+                {
+                    "customer": r("CustomerRef"),
+                    "total": MONEY,
+                    "count": INT,
+                    "oldest_due": r("DateOrNull"),
+                    "items": array(OVERDUE_ITEM),
+                }
+            )
+        ),
+        "total": MONEY,
+    }
+)
+m = serialize.money
+
+
+@endpoint(
+    "GET",
+    "/orders/<no>/payments",
+    tag="payments",
+    summary="订单回款信息(付款计划、发票、收款)",
+    path_schemas=NO,
+    responses={200: PAYMENTS},
+    errors=(403,),
+)
+def order_payments(ctx: Ctx, no: str) -> Reply:
+    order = orders.get_order(ctx.session, actor=ctx.actor, number=no)
+    p = payments_of(ctx.session, actor=ctx.actor, order=order)
+    plan = None
+    if p.plan is not None:
+        plan = {
+            "id": p.plan.id,
+            "total": m(p.plan.total),
+            "installments": [
+                {
+                    "id": i.id,
+                    "sequence": i.sequence,
+                    "name": i.name,
+                    "trigger": i.trigger,
+                    "due_date": serialize.day(i.due_date),
+                    "status": i.status,
+                    "amount": m(i.amount),
+                    "paid_amount": m(i.paid_amount),
+                    "invoiced_amount": m(i.invoiced_amount),
+                    "outstanding": m(i.outstanding),
+                }
+                for i in p.installments
+            ],
+        }
+    return {
+        "order_number": order.number,
+        "plan": plan,
+        "invoices": [
+            {
+                "id": inv.id,
+                "number": inv.number,
+                "installment_id": inv.installment_id,
+                "amount": m(inv.amount),
+                "tax_rate": f"{inv.tax_rate:f}",
+                "issue_date": serialize.day(inv.issue_date),
+                "status": inv.status,
+            }
+            for inv in p.invoices
+        ],
+        "receipts": [
+            {
+                "id": rc.id,
+                "number": rc.number,
+                "amount": m(rc.amount),
+                "allocated": m(share),
+                "credit_amount": m(rc.credit_amount),
+                "received_on": serialize.day(rc.received_on),
+                "method": rc.method,
+                "note": rc.note,
+            }
+            for rc, share in p.receipts
+        ],
+        "summary": serialize.money_summary(money_summary(ctx.session, order)),
+    }
+
+
+@endpoint(
+    "POST",
+    "/orders/<no>/receipts",
+    tag="payments",
+    summary="登记回款(仅财务)",
+    path_schemas=NO,
+    body=obj(
+        {"amount": {**DECIMAL_INPUT, "description": '收款金额,如 "30000.00"'}},
+        {
+            "received_on": {"type": "string", "pattern": DATE_PATTERN, "description": "默认今天"},
+            "note": {"type": "string", "maxLength": 500},
+        },
+    ),
+    responses={201: RECEIPT_RESULT},
+    errors=(403,),
+)
+def add_receipt(ctx: Ctx, no: str) -> Reply:
+    order = orders.get_order(ctx.session, actor=ctx.actor, number=no)
+    received_on = None
+    if "received_on" in ctx.body:
+        received_on = parse_day(ctx.body["received_on"])
+        if received_on is None:
+            raise ApiError(422, fields={"received_on": f"日期无效({DAY_RULE_ZH})"})
+    result = record_receipt(
+        ctx.session,
+        actor=ctx.actor,
+        number=order.number,
+        amount=ctx.body["amount"],
+        received_on=received_on,
+        note=ctx.body.get("note"),
+    )
+    ctx.session.flush()
+    rc = result.receipt
+    allocated = sum((amount for _, amount in result.allocations), serialize.ZERO)
+    body = {
+        "receipt": {
+            "id": rc.id,
+            "number": rc.number,
+            "amount": m(rc.amount),
+            "allocated": m(allocated),
+            "credit_amount": m(rc.credit_amount),
+            "received_on": serialize.day(rc.received_on),
+            "method": rc.method,
+            "note": rc.note,
+        },
+        "allocations": [
+            {"installment_id": inst.id, "name": inst.name, "amount": m(amount)}
+            for inst, amount in result.allocations
+        ],
+        "credit": m(result.credit),
+        "summary": serialize.money_summary(result.summary),
+    }
+    return body, 201
+
+
+@endpoint(
+    "GET",
+    "/overdue",
+    tag="payments",
+    summary="逾期应收(按客户汇总,仅本人可见范围)",
+    responses={200: OVERDUE},
+)
+def overdue(ctx: Ctx) -> Reply:
+    groups = overdue_for(ctx.session, actor=ctx.actor)
+    total = sum((g.total for g in groups), serialize.ZERO)
+    return {
+        "customers": [
+            {
+                "customer": {"id": g.customer_id, "name": g.customer_name},
+                "total": m(g.total),
+                "count": g.count,
+                "oldest_due": serialize.day(g.oldest_due),
+                "items": [
+                    {
+                        "order_number": it.order_number,
+                        "order_title": it.order_title,
+                        "installment_id": it.installment_id,
+                        "installment_name": it.installment_name,
+                        "due_date": serialize.day(it.due_date),
+                        "days_overdue": it.days_overdue,
+                        "outstanding": m(it.outstanding),
+                        "owner": {"userid": it.owner_userid, "name": it.owner_name},
+                    }
+                    for it in g.items
+                ],
+            }
+            for g in groups
+        ],
+        "total": m(total),
+    }

@@ -1,0 +1,50 @@
+"""Signed contracts: amount, tax and the structured payment terms the plan is generated from."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from orderdesk.models.base import Base, Money, TimestampMixin
+
+if TYPE_CHECKING:
+    from orderdesk.models.activity import Attachment
+    from orderdesk.models.customer import Customer, Opportunity
+    from orderdesk.models.money import PaymentPlan
+    from orderdesk.models.order import Order
+
+CONTRACT_STATUSES = ("draft", "signed", "active", "completed", "terminated")
+
+
+class Contract(TimestampMixin, Base):
+    __tablename__ = "contracts"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_non_negative"),
+        CheckConstraint("tax_rate >= 0 AND tax_rate < 1", name="tax_rate_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunities.id"))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    signed_date: Mapped[date | None]
+    amount: Mapped[Decimal] = mapped_column(Money())
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0.06"))
+    # A list of installment terms, e.g.
+    # [{"name": "首付款", "percent": "30", "trigger": "on_signing", "days": 7},
+    #  {"name": "验收款", "percent": "70", "trigger": "on_milestone", "milestone": "验收",
+    #   "days": 15}]
+    payment_terms: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="signed")
+
+    customer: Mapped[Customer] = relationship(back_populates="contracts")
+    opportunity: Mapped[Opportunity | None] = relationship(back_populates="contracts")
+    orders: Mapped[list[Order]] = relationship(back_populates="contract")
+    payment_plan: Mapped[PaymentPlan | None] = relationship(back_populates="contract")
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="contract")

@@ -1,0 +1,133 @@
+"""Delivery: project templates, projects, tasks, milestones, deliverables and timesheets."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from orderdesk.models.base import Base, Money, TimestampMixin, UTCDateTime
+
+if TYPE_CHECKING:
+    from orderdesk.models.activity import Attachment
+    from orderdesk.models.order import Order
+    from orderdesk.models.staff import Staff
+
+
+class ProjectTemplate(TimestampMixin, Base):
+    __tablename__ = "project_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    # [{"title": "需求调研", "offset_days": 7, "owner_role": "pm"}, ...]
+    tasks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # [{"name": "上线", "offset_days": 30}, {"name": "验收", "offset_days": 45}]
+    milestones: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class Project(TimestampMixin, Base):
+    __tablename__ = "projects"
+    __table_args__ = (CheckConstraint("budget >= 0", name="budget_non_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    pm_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    start_date: Mapped[date | None]
+    end_date: Mapped[date | None]
+    budget: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+
+    order: Mapped[Order] = relationship(back_populates="project")
+    pm: Mapped[Staff | None] = relationship()
+    tasks: Mapped[list[Task]] = relationship(
+        back_populates="project", cascade="all, delete-orphan", order_by="Task.id"
+    )
+    milestones: Mapped[list[Milestone]] = relationship(
+        back_populates="project", cascade="all, delete-orphan", order_by="Milestone.sequence"
+    )
+    deliverables: Mapped[list[Deliverable]] = relationship(
+        back_populates="project", cascade="all, delete-orphan"
+    )
+    time_entries: Mapped[list[TimeEntry]] = relationship(back_populates="project")
+
+
+class Task(TimestampMixin, Base):
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    owner_role: Mapped[str | None] = mapped_column(String(16))
+    due_date: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(16), default="todo")
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    project: Mapped[Project] = relationship(back_populates="tasks")
+    owner: Mapped[Staff | None] = relationship()
+
+
+class Milestone(TimestampMixin, Base):
+    __tablename__ = "milestones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    sequence: Mapped[int] = mapped_column(default=1)
+    name: Mapped[str] = mapped_column(String(64))
+    due_date: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    project: Mapped[Project] = relationship(back_populates="milestones")
+    deliverables: Mapped[list[Deliverable]] = relationship(back_populates="milestone")
+
+
+class Deliverable(TimestampMixin, Base):
+    __tablename__ = "deliverables"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestones.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    project: Mapped[Project] = relationship(back_populates="deliverables")
+    milestone: Mapped[Milestone | None] = relationship(back_populates="deliverables")
+    attachment: Mapped[Attachment | None] = relationship()
+
+
+class TimeEntry(TimestampMixin, Base):
+    __tablename__ = "time_entries"
+    __table_args__ = (
+        CheckConstraint("hours > 0 AND hours <= 24", name="hours_range"),
+        Index("ix_time_entries_project_date", "project_id", "work_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    work_date: Mapped[date]
+    hours: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    billable: Mapped[bool] = mapped_column(Boolean, default=True)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    staff: Mapped[Staff] = relationship()
+    project: Mapped[Project] = relationship(back_populates="time_entries")
+    task: Mapped[Task | None] = relationship()

@@ -1,0 +1,1 @@
+"""Money: payment plans, invoices, receipts, collections, aging, reminders and digests."""

@@ -1,0 +1,189 @@
+"""The ledger check (`orderdesk check`): the money invariants, verified over the whole database.
+
+- per installment: paid = the sum of its live (not reversed) allocations, 0 <= paid <= amount;
+  invoiced = the sum of its issued (not void) invoices, 0 <= invoiced <= amount;
+- per receipt: amount = what it allocated + its credit (reversed ones too: reversal keeps both);
+- per plan: the sum of its (not cancelled) installments = the plan total;
+- per customer: credit balance = credits of live receipts - credit applied, never negative (no
+  feature applies credit yet, so applied is 0 and the rule is that no credit is negative);
+- per receipt: its customer is its contract's customer (money never lands on another's books).
+
+Each check is one aggregate query, so the whole database is checked in a few statements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session
+
+from orderdesk.models import Contract, Installment, Invoice, PaymentPlan, Receipt, ReceiptAllocation
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    ids: dict[str, int]
+    detail: str
+
+    def line(self) -> str:
+        ids = " ".join(f"{k}={v}" for k, v in self.ids.items())
+        return f"{self.rule}: {ids}: {self.detail}"
+
+
+def _money(value: object) -> Decimal:
+    return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"))
+
+
+def _live_allocations() -> Select:
+    return (
+        select(
+            ReceiptAllocation.installment_id.label("iid"),
+            func.sum(ReceiptAllocation.amount).label("total"),
+        )
+        .join(Receipt, Receipt.id == ReceiptAllocation.receipt_id)
+        .where(Receipt.reversed_at.is_(None))
+        .group_by(ReceiptAllocation.installment_id)
+    )
+
+
+def _issued_invoices() -> Select:
+    return (
+        select(Invoice.installment_id.label("iid"), func.sum(Invoice.amount).label("total"))
+        .where(Invoice.status != "void")
+        .group_by(Invoice.installment_id)
+    )
+
+
+def check_installments(session: Session) -> list[Violation]:
+    allocated = _live_allocations().subquery()
+    invoiced = _issued_invoices().subquery()
+    rows = session.execute(
+        select(
+            Installment.id,
+            Installment.plan_id,
+            Installment.amount,
+            Installment.paid_amount,
+            Installment.invoiced_amount,
+            allocated.c.total,
+            invoiced.c.total,
+        )
+        .outerjoin(allocated, allocated.c.iid == Installment.id)
+        .outerjoin(invoiced, invoiced.c.iid == Installment.id)
+        .order_by(Installment.id)
+    ).all()
+    found: list[Violation] = []
+    for iid, plan_id, amount, paid, billed, alloc_sum, invoice_sum in rows:
+        ids = {"installment": iid, "plan": plan_id}
+        if paid != _money(alloc_sum):
+            found.append(
+                Violation(
+                    "paid_vs_allocations", ids, f"已收 {paid} ≠ 有效分配合计 {_money(alloc_sum)}"
+                )
+            )
+        if not ZERO <= paid <= amount:
+            found.append(Violation("paid_bounds", ids, f"已收 {paid} 不在 0..{amount} 之内"))
+        if billed != _money(invoice_sum):
+            found.append(
+                Violation(
+                    "invoiced_vs_invoices",
+                    ids,
+                    f"已开票 {billed} ≠ 有效发票合计 {_money(invoice_sum)}",
+                )
+            )
+        if not ZERO <= billed <= amount:
+            found.append(
+                Violation("invoiced_bounds", ids, f"已开票 {billed} 不在 0..{amount} 之内")
+            )
+    return found
+
+
+def check_receipts(session: Session) -> list[Violation]:
+    allocated = (
+        select(
+            ReceiptAllocation.receipt_id.label("rid"),
+            func.sum(ReceiptAllocation.amount).label("total"),
+        )
+        .group_by(ReceiptAllocation.receipt_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Receipt.id,
+            Receipt.number,
+            Receipt.amount,
+            Receipt.credit_amount,
+            allocated.c.total,
+            Receipt.customer_id,
+            Contract.customer_id,
+        )
+        .outerjoin(allocated, allocated.c.rid == Receipt.id)
+        .outerjoin(Contract, Contract.id == Receipt.contract_id)
+        .order_by(Receipt.id)
+    ).all()
+    found: list[Violation] = []
+    for rid, number, amount, credit, alloc_sum, customer_id, contract_customer in rows:
+        ids = {"receipt": rid}
+        if amount != _money(alloc_sum) + credit:
+            found.append(
+                Violation(
+                    "receipt_split",
+                    ids,
+                    f"回款 {number} 金额 {amount} ≠ 已分配 {_money(alloc_sum)} + 预收 {credit}",
+                )
+            )
+        if contract_customer is not None and contract_customer != customer_id:
+            found.append(
+                Violation(
+                    "receipt_customer",
+                    {**ids, "customer": customer_id, "contract_customer": contract_customer},
+                    f"回款 {number} 的客户与其合同的客户不同",
+                )
+            )
+    return found
+
+
+def check_plans(session: Session) -> list[Violation]:
+    rows = session.execute(
+        select(PaymentPlan.id, PaymentPlan.total, func.sum(Installment.amount))
+        .outerjoin(
+            Installment,
+            and_(Installment.plan_id == PaymentPlan.id, Installment.status != "cancelled"),
+        )
+        .group_by(PaymentPlan.id, PaymentPlan.total)
+        .order_by(PaymentPlan.id)
+    ).all()
+    return [
+        Violation("plan_total", {"plan": pid}, f"分期合计 {_money(s)} ≠ 计划总额 {total}")
+        for pid, total, s in rows
+        if _money(s) != total
+    ]
+
+
+def check_credit(session: Session) -> list[Violation]:
+    """Credit balance = credits of live receipts - credit applied (0: nothing applies it yet)."""
+    rows = session.execute(
+        select(Receipt.customer_id, func.sum(Receipt.credit_amount))
+        .where(Receipt.reversed_at.is_(None))
+        .group_by(Receipt.customer_id)
+        .order_by(Receipt.customer_id)
+    ).all()
+    return [
+        Violation("credit_balance", {"customer": cid}, f"预收余额 {_money(s)} 为负")
+        for cid, s in rows
+        if _money(s) < 0
+    ]
+
+
+def check_ledger(session: Session) -> list[Violation]:
+    """Every violation of the ledger invariants in the database (empty: the books hold)."""
+    return [
+        *check_installments(session),
+        *check_receipts(session),
+        *check_plans(session),
+        *check_credit(session),
+    ]

@@ -1,0 +1,313 @@
+"""Receipts (回款): record money received, allocate it to installments, reverse it.
+
+Allocation is oldest-due first (then installments without a due date, by sequence) unless the
+caller names installments. What cannot be allocated is the receipt's `credit_amount`: customer
+credit. Reversing restores every installment balance; the receipt and its allocations stay for
+the audit trail with `reversed_at` set, and reversed receipts count for nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from orderdesk.core import clock
+from orderdesk.core.clock import company_tz
+from orderdesk.core.errors import Conflict, NotFound, ValidationFailed
+from orderdesk.core.formatting import money
+from orderdesk.core.locks import lock_row
+from orderdesk.core.parsing import read_decimal
+from orderdesk.directory.permissions import require_role
+from orderdesk.models import (
+    ChatBinding,
+    Installment,
+    Order,
+    OutboxMessage,
+    PaymentPlan,
+    Receipt,
+    ReceiptAllocation,
+    Staff,
+)
+from orderdesk.money.collections import MoneySummary, money_summary, plan_of
+from orderdesk.money.plans import lock_plan
+from orderdesk.orders import timeline
+from orderdesk.orders.service import get_order
+from orderdesk.wecom import cards, outbox
+
+ZERO = Decimal("0.00")
+# Outbox key prefixes of per-installment reminders a payment makes pointless.
+REMINDER_PREFIXES = ("due-soon:", "dun:", "client-remind:")
+
+
+@dataclass(frozen=True)
+class ReceiptResult:
+    receipt: Receipt
+    order: Order
+    allocations: list[tuple[Installment, Decimal]]
+    credit: Decimal
+    summary: MoneySummary
+
+
+def parse_amount(raw: Decimal | str | int, *, label: str = "金额") -> Decimal:
+    """A positive amount in cents; floats are refused (they are not money)."""
+    if isinstance(raw, float | bool):
+        raise ValidationFailed(f"{label}必须是精确数字", fields={"amount": "float"})
+    value, problem = read_decimal(raw.replace("¥", "") if isinstance(raw, str) else raw)
+    if problem == "out_of_range":
+        raise ValidationFailed(f"{label}过大", fields={"amount": "too_large"})
+    if value is None:
+        shown = str(raw)[:20]
+        raise ValidationFailed(f"{label}不是有效数字:{shown}", fields={"amount": "invalid"})
+    if value <= 0:
+        raise ValidationFailed(f"{label}必须大于 0", fields={"amount": "positive"})
+    if value != value.quantize(Decimal("0.01")):
+        raise ValidationFailed(f"{label}最多两位小数", fields={"amount": "cents"})
+    return value.quantize(Decimal("0.01"))
+
+
+def _status(inst: Installment) -> str:
+    if inst.paid_amount >= inst.amount and inst.amount > 0:
+        return "paid"
+    if inst.paid_amount > 0:
+        return "partially_paid"
+    return "due" if inst.due_date is not None else "planned"
+
+
+def _allocation_order(insts: Sequence[Installment]) -> list[Installment]:
+    return sorted(
+        insts, key=lambda i: (i.due_date is None, i.due_date or date.max, i.sequence, i.id)
+    )
+
+
+def record_receipt(
+    session: Session,
+    *,
+    actor: Staff,
+    number: str,
+    amount: Decimal | str,
+    received_on: date | None = None,
+    note: str | None = None,
+    installment_ids: Sequence[int] | None = None,
+    method: str = "bank",
+) -> ReceiptResult:
+    """Record money received for an order (finance only) and allocate it."""
+    require_role(actor, "finance")
+    value = parse_amount(amount)
+    today = clock.today(company_tz())
+    received_on = received_on or today
+    if received_on > today:
+        raise ValidationFailed("收款日期不能晚于今天", fields={"received_on": "future"})
+    order = get_order(session, actor=actor, number=number)
+    plan = plan_of(session, order)
+    if plan is None:
+        raise ValidationFailed(f"订单 {order.number} 还没有付款计划,无法登记回款")
+    insts = lock_plan(session, plan)  # balances below are read under the lock, then written
+    open_insts = [i for i in insts if i.status != "cancelled" and i.outstanding > 0]
+    if installment_ids:
+        by_id = {i.id: i for i in insts}
+        unknown = [i for i in installment_ids if i not in by_id]
+        if unknown:
+            raise ValidationFailed(f"分期 {unknown} 不属于订单 {order.number}")
+        targets = [
+            by_id[i]
+            for i in installment_ids
+            if by_id[i].status != "cancelled" and by_id[i].outstanding > 0
+        ]
+    else:
+        targets = _allocation_order(open_insts)
+    receipt = Receipt(
+        number=f"RC{received_on:%Y%m%d}-{secrets.token_hex(3).upper()}",
+        customer_id=order.customer_id,
+        contract_id=plan.contract_id,
+        amount=value,
+        received_on=received_on,
+        method=method[:16],
+        note=(note or "").strip()[:500] or None,
+        recorded_by_id=actor.id,
+    )
+    session.add(receipt)
+    left = value
+    allocations: list[tuple[Installment, Decimal]] = []
+    now = clock.now()
+    for inst in targets:
+        if left <= 0:
+            break
+        part = min(left, inst.outstanding)
+        receipt.allocations.append(ReceiptAllocation(installment=inst, amount=part))
+        inst.paid_amount += part
+        inst.status = _status(inst)
+        if inst.status == "paid":
+            inst.paid_at = now
+        allocations.append((inst, part))
+        left -= part
+    receipt.credit_amount = left
+    session.flush()
+    settled = [i for i, _ in allocations if i.status == "paid"]
+    cancel_reminders(session, [i.id for i in settled])
+    parts = "、".join(f"{i.name} {money(p)}" for i, p in allocations) or "无"
+    credit_note = f",余 {money(left)} 转为客户预收" if left > 0 else ""
+    timeline.record(
+        session,
+        kind="payment",
+        actor=actor,
+        body=f"登记回款 {money(value)}({received_on.isoformat()}):{parts}{credit_note}",
+        plain=f"登记回款({received_on.isoformat()})",
+        order=order,
+        data={
+            "receipt": receipt.number,
+            "amount": str(value),
+            "credit": str(left),
+            "allocations": {str(i.id): str(p) for i, p in allocations},
+        },
+    )
+    summary = money_summary(session, order, today=today)
+    _post_to_project_group(session, order, receipt, settled)
+    return ReceiptResult(receipt, order, allocations, left, summary)
+
+
+def reverse_receipt(
+    session: Session, *, actor: Staff, receipt_number: str, reason: str
+) -> ReceiptResult:
+    """Undo a receipt (finance only, with a reason): every balance it touched is restored."""
+    require_role(actor, "finance")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("冲销回款必须填写原因", fields={"reason": "required"})
+    receipt = _lock_receipt(session, receipt_number)
+    if receipt.reversed_at is not None:
+        raise Conflict(f"回款 {receipt.number} 已于 {receipt.reversed_at:%Y-%m-%d} 冲销")
+    restored: list[tuple[Installment, Decimal]] = []
+    for alloc in receipt.allocations:
+        inst = alloc.installment
+        inst.paid_amount -= alloc.amount
+        inst.status = _status(inst)
+        if inst.status != "paid":
+            inst.paid_at = None
+        restored.append((inst, alloc.amount))
+    receipt.reversed_at = clock.now()
+    receipt.reverse_reason = reason[:500]
+    order = restored[0][0].plan.order if restored else None
+    if order is None:
+        order = session.scalar(
+            select(Order).where(Order.contract_id == receipt.contract_id).order_by(Order.id)
+        )
+    if order is None:
+        raise NotFound(f"回款 {receipt.number} 没有关联订单")
+    session.flush()
+    timeline.record(
+        session,
+        kind="payment",
+        actor=actor,
+        body=f"冲销回款 {receipt.number} {money(receipt.amount)},原因:{reason}",
+        plain=f"冲销回款 {receipt.number},原因:{reason}",
+        order=order,
+        data={"receipt": receipt.number, "reversed": True, "reason": reason},
+    )
+    summary = money_summary(session, order)
+    return ReceiptResult(receipt, order, restored, -receipt.credit_amount, summary)
+
+
+def _lock_receipt(session: Session, receipt_number: str) -> Receipt:
+    """The receipt, locked after the plan it was allocated to (the fixed lock order), so a
+    reversal and a receipt or a second reversal on the same plan run one after the other."""
+    found = session.scalar(select(Receipt).where(Receipt.number == receipt_number.strip()))
+    if found is None:
+        raise NotFound(f"找不到回款记录 {receipt_number}")
+    plan_ids = {a.installment.plan_id for a in found.allocations}
+    for plan_id in sorted(plan_ids):
+        plan = session.get(PaymentPlan, plan_id)
+        if plan is not None:
+            lock_plan(session, plan)
+    receipt = lock_row(session, Receipt, found.id)
+    if receipt is None:
+        raise NotFound(f"找不到回款记录 {receipt_number}")
+    return receipt
+
+
+def customer_credit(session: Session, customer_id: int) -> Decimal:
+    """Unallocated money of non-reversed receipts (what the customer has paid in advance)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Receipt.credit_amount), 0)).where(
+            Receipt.customer_id == customer_id, Receipt.reversed_at.is_(None)
+        )
+    )
+    return Decimal(str(total)).quantize(Decimal("0.01"))
+
+
+def cancel_reminders(session: Session, installment_ids: Sequence[int]) -> int:
+    """Pending reminder messages for paid installments are never delivered."""
+    if not installment_ids:
+        return 0
+    conds = [
+        OutboxMessage.idempotency_key.like(f"{prefix}{iid}:%")
+        for iid in installment_ids
+        for prefix in REMINDER_PREFIXES
+    ]
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "pending", or_(*conds))
+        .values(status="dead", last_error="已收款,提醒取消")
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def project_groups(session: Session, order: Order) -> list[ChatBinding]:
+    """Internal groups bound to the order's project (or the order itself) that we can push to."""
+    conds = [ChatBinding.order_id == order.id]
+    if order.project is not None:
+        conds.append(ChatBinding.project_id == order.project.id)
+    return list(
+        session.scalars(
+            select(ChatBinding)
+            .where(
+                or_(*conds),
+                ChatBinding.active.is_(True),
+                ChatBinding.audience == "internal",
+                ChatBinding.kind.in_(("appchat", "webhook")),
+            )
+            .order_by(ChatBinding.id)
+        )
+    )
+
+
+def group_message(binding: ChatBinding, *, key: str, text: str, order_id: int | None) -> dict:
+    """(channel, recipient, payload) for a push into a bound internal group."""
+    if binding.kind == "webhook":
+        return {
+            "key": key,
+            "channel": "webhook",
+            "recipient": binding.chat_id,
+            "payload": cards.webhook_markdown(text),
+            "order_id": order_id,
+        }
+    return {
+        "key": key,
+        "channel": "appchat",
+        "recipient": binding.chat_id,
+        "payload": cards.app_markdown(text),
+        "order_id": order_id,
+    }
+
+
+def _post_to_project_group(
+    session: Session, order: Order, receipt: Receipt, paid: Sequence[Installment]
+) -> None:
+    """Tell the project group that money came in, without any figure: the group is read by PMs
+    and delivery staff, who may not see the order's money (they open OrderDesk, which shows
+    each reader what they may see)."""
+    settled = "、".join(i.name for i in paid)
+    text = f"💰 订单 {order.number} 收到一笔回款({receipt.received_on:%m-%d})" + (
+        f",{settled}已结清" if settled else ""
+    )
+    for binding in project_groups(session, order):
+        msg = group_message(
+            binding, key=f"receipt-note:{receipt.number}:{binding.id}", text=text, order_id=order.id
+        )
+        outbox.add(session, **msg)

@@ -1,0 +1,2 @@
+"""Orders: create, edit, lifecycle, lines, numbers, attachments, group bindings and the
+timeline."""

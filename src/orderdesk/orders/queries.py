@@ -1,0 +1,150 @@
+"""Finding orders within the actor's scope: by number, by keyword, near misses, lists, counts."""
+
+from __future__ import annotations
+
+import difflib
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
+
+from orderdesk.core.errors import NotFound, ValidationFailed
+from orderdesk.directory.permissions import order_scope
+from orderdesk.models import Customer, Order, Project, Staff
+from orderdesk.models.order import ORDER_STATUS_ZH, ORDER_STATUSES
+from orderdesk.orders.numbers import normalize_number
+
+MAX_LIST = 200
+SUGGEST_POOL = 2000
+
+
+def not_found(number: str) -> NotFound:
+    # The same words whether the number is wrong or outside the actor's scope.
+    return NotFound(f"找不到订单 {number.strip()}")
+
+
+def get_order(session: Session, *, actor: Staff, number: str) -> Order:
+    """The order with this number (case-insensitive; 'so-2026-1' works) if `actor` may see it."""
+    wanted = normalize_number(number) or (number or "").strip().upper()
+    if not wanted:
+        raise not_found(number or "")
+    order = session.scalar(select(Order).where(Order.number == wanted, order_scope(actor)))
+    if order is None:
+        raise not_found(number)
+    return order
+
+
+def _keyword_clause(q: str) -> ColumnElement[bool]:
+    q = q.strip()
+    exact = normalize_number(q)
+    clauses: list[ColumnElement[bool]] = [
+        Order.number.contains(q.upper(), autoescape=True),
+        Customer.name.contains(q, autoescape=True),
+        Customer.short_name.contains(q, autoescape=True),
+        Order.title.contains(q, autoescape=True),
+    ]
+    if exact:
+        clauses.append(Order.number == exact)
+    return or_(*clauses)
+
+
+def search_orders(session: Session, *, actor: Staff, query: str, limit: int = 5) -> list[Order]:
+    """Orders in scope whose number, customer or title contains `query` (exact number first)."""
+    query = (query or "").strip()
+    if not query:
+        return []
+    limit = max(1, min(limit, MAX_LIST))
+    exact = normalize_number(query)
+    found: list[Order] = []
+    if exact:
+        hit = session.scalar(select(Order).where(Order.number == exact, order_scope(actor)))
+        if hit is not None:
+            found.append(hit)
+    rows = session.scalars(
+        select(Order)
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(order_scope(actor), _keyword_clause(query))
+        .order_by(Order.id.desc())
+        .limit(limit)
+    ).all()
+    for row in rows:
+        if row not in found:
+            found.append(row)
+    return found[:limit]
+
+
+def suggest(session: Session, *, actor: Staff, query: str) -> list[str]:
+    """For a miss: the nearest order numbers and customer names the actor may see (at most 5)."""
+    query = (query or "").strip()
+    if not query:
+        return []
+    rows = session.execute(
+        select(Order.number, Customer.name)
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(order_scope(actor))
+        .order_by(Order.id.desc())
+        .limit(SUGGEST_POOL)
+    ).all()
+    numbers = [r[0] for r in rows]
+    customers = list(dict.fromkeys(r[1] for r in rows))
+    probe = normalize_number(query) or query.upper()
+    near = difflib.get_close_matches(probe, numbers, n=5, cutoff=0.6)
+    # Customer names: containment first (people type a part of the name), then similarity.
+    contained = [c for c in customers if query in c or c in query]
+    near += contained + difflib.get_close_matches(query, customers, n=5, cutoff=0.4)
+    return list(dict.fromkeys(near))[:5]
+
+
+def list_orders(
+    session: Session,
+    *,
+    actor: Staff,
+    status: str | None = None,
+    customer_id: int | None = None,
+    owner_userid: str | None = None,
+    q: str | None = None,
+    after_id: int | None = None,
+    limit: int = 50,
+) -> list[Order]:
+    """A page of orders in scope, newest first (by id desc; pass the last id as after_id)."""
+    if status is not None and status not in ORDER_STATUSES:
+        names = "、".join(f"{s}({ORDER_STATUS_ZH[s]})" for s in ORDER_STATUSES)
+        raise ValidationFailed(f"未知状态 {status},可选:{names}", fields={"status": "未知状态"})
+    stmt = select(Order).where(order_scope(actor))
+    if status is not None:
+        stmt = stmt.where(Order.status == status)
+    if customer_id is not None:
+        stmt = stmt.where(Order.customer_id == customer_id)
+    if owner_userid:
+        stmt = stmt.where(Order.owner_id.in_(select(Staff.id).where(Staff.userid == owner_userid)))
+    if q and q.strip():
+        stmt = stmt.join(Customer, Customer.id == Order.customer_id).where(_keyword_clause(q))
+    if after_id is not None:
+        stmt = stmt.where(Order.id < after_id)
+    limit = max(1, min(limit, MAX_LIST))
+    return list(session.scalars(stmt.order_by(Order.id.desc()).limit(limit)))
+
+
+def order_counts(session: Session, *, actor: Staff) -> dict[str, int]:
+    """How many orders in the actor's scope are in each state (every state present, 0 if none)."""
+    counts = dict.fromkeys(ORDER_STATUSES, 0)
+    rows = session.execute(
+        select(Order.status, func.count(Order.id)).where(order_scope(actor)).group_by(Order.status)
+    ).all()
+    for status, n in rows:
+        counts[status] = int(n)
+    return counts
+
+
+OPEN_STATUSES = ("draft", "pending_approval", "approved", "in_progress", "delivered", "accepted")
+
+
+def my_orders(session: Session, *, actor: Staff, limit: int = 50) -> list[Order]:
+    """Open orders I own, whose project I manage, or that wait for my approval (also as a
+    delegate), newest first."""
+    from orderdesk.approvals.service import pending_for  # approvals builds on orders: import late
+
+    waiting = {a.request.order_id for a in pending_for(session, actor=actor)}
+    managed = select(Project.order_id).where(Project.pm_id == actor.id)
+    mine = or_(Order.owner_id == actor.id, Order.id.in_(managed), Order.id.in_(waiting))
+    stmt = select(Order).where(mine, Order.status.in_(OPEN_STATUSES))
+    return list(session.scalars(stmt.order_by(Order.id.desc()).limit(limit)))

@@ -1,0 +1,1 @@
+"""Projects created from approved orders: tasks, milestones, hours."""

@@ -1,0 +1,295 @@
+"""Money and capacity under real concurrency, through the real API: threads released together by
+a barrier, each request in its own session and transaction (PostgreSQL row locks, SQLite's write
+lock). After every race the books must balance: `money.ledger.check_ledger` finds nothing."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from orderdesk.approvals import service as approvals
+from orderdesk.directory.staff import get_active_staff
+from orderdesk.models import (
+    Activity,
+    ApprovalAction,
+    Installment,
+    Order,
+    PaymentPlan,
+    Receipt,
+    ReceiptAllocation,
+    Staff,
+    TimeEntry,
+)
+from orderdesk.money import invoices
+from orderdesk.money.ledger import check_ledger
+from orderdesk.money.plans import generate_plan
+from orderdesk.money.receipts import record_receipt, reverse_receipt
+from orderdesk.runtime import Runtime
+from tests.api_support import ApiClient
+from tests.api_world import World, build
+
+THREADS = 20
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    return build(session)
+
+
+def _together(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run every call at the same moment on its own thread; their results (or errors) in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait(timeout=20)
+        try:
+            results[i] = calls[i]()
+        except Exception as exc:  # the caller decides which errors are expected
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    return results
+
+
+def _race(app: Flask, token: str, calls: list[Callable[[ApiClient], Any]]) -> list[Any]:
+    """The API calls at the same moment, each on its own client; no call may raise."""
+    clients = [ApiClient(app, app.test_client()).as_(token) for _ in calls]
+    results = _together([partial(c, api) for c, api in zip(calls, clients, strict=True)])
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert not errors, errors[:3]
+    return results
+
+
+def _statuses(results: list[Any]) -> Counter[int]:
+    return Counter(r.status_code for r in results)
+
+
+def _books_balance(rt: Runtime) -> None:
+    with rt.db.transaction() as s:
+        assert [v.line() for v in check_ledger(s)] == []
+
+
+def _installments(rt: Runtime, world: World) -> list[Installment]:
+    with rt.db.transaction() as s:
+        return list(
+            s.scalars(
+                select(Installment)
+                .join(PaymentPlan, PaymentPlan.id == Installment.plan_id)
+                .where(PaymentPlan.order_id == world.o1.id)
+                .order_by(Installment.sequence)
+            )
+        )
+
+
+def _receipt(amount: str, number: str) -> Callable[[ApiClient], Any]:
+    return lambda api: api.post(f"/orders/{number}/receipts", json={"amount": amount})
+
+
+def test_parallel_receipts_for_one_installment(app: Flask, rt: Runtime, world: World) -> None:
+    """20 receipts, each the full outstanding amount of the first installment (3000 of 10000):
+    the first pays it, the next ones the second installment, the rest become credit."""
+    api = ApiClient(app, app.test_client())
+    token = api.login("fin")
+    first = _installments(rt, world)[0]
+    results = _race(app, token, [_receipt("3000.00", world.o1.number)] * THREADS)
+    assert _statuses(results) == Counter({201: THREADS})
+    _books_balance(rt)
+    with rt.db.transaction() as s:
+        on_first = s.scalars(
+            select(ReceiptAllocation.amount).where(ReceiptAllocation.installment_id == first.id)
+        ).all()
+        assert on_first == [Decimal("3000.00")]
+        credit = s.scalar(select(func.sum(Receipt.credit_amount)))
+        assert credit == Decimal("50000.00")
+    assert [i.paid_amount for i in _installments(rt, world)] == [
+        Decimal("3000.00"),
+        Decimal("7000.00"),
+    ]
+
+
+def test_parallel_receipts_over_several_installments(app: Flask, rt: Runtime, world: World) -> None:
+    token = ApiClient(app, app.test_client()).login("fin")
+    results = _race(app, token, [_receipt("700.00", world.o1.number)] * THREADS)
+    assert _statuses(results) == Counter({201: THREADS})
+    _books_balance(rt)
+    insts = _installments(rt, world)
+    assert sum((i.paid_amount for i in insts), Decimal(0)) == Decimal("10000.00")
+    assert [i.status for i in insts] == ["paid", "paid"]
+    with rt.db.transaction() as s:
+        assert s.scalar(select(func.sum(Receipt.credit_amount))) == Decimal("4000.00")
+
+
+def test_parallel_receipts_and_reversals(rt: Runtime, world: World) -> None:
+    """Reversals of five receipts (each asked for twice) race five new receipts (services: no
+    entry point reverses a receipt yet)."""
+    with rt.db.transaction() as s:
+        fin = s.merge(world["fin"])
+        numbers = [
+            record_receipt(s, actor=fin, number=world.o1.number, amount="1000.00").receipt.number
+            for _ in range(5)
+        ]
+
+    def reverse(rc: str) -> str:
+        with rt.db.transaction() as s:
+            actor = get_active_staff(s, "fin")
+            reverse_receipt(s, actor=actor, receipt_number=rc, reason="重复登记")
+        return "reversed"
+
+    def receive() -> str:
+        with rt.db.transaction() as s:
+            actor = get_active_staff(s, "fin")
+            record_receipt(s, actor=actor, number=world.o1.number, amount="1500.00")
+        return "received"
+
+    calls: list[Callable[[], Any]] = [partial(reverse, rc) for rc in numbers * 2]
+    results = _together(calls + [receive] * 5)
+    outcomes = Counter(r if isinstance(r, str) else type(r).__name__ for r in results)
+    assert outcomes == Counter({"reversed": 5, "Conflict": 5, "received": 5})
+    _books_balance(rt)
+    # 7,500 of live money: allocated to installments, or held as customer credit when a receipt
+    # ran before the reversals it raced had freed the installments (order total 10,000).
+    paid = sum((i.paid_amount for i in _installments(rt, world)), Decimal(0))
+    with rt.db.transaction() as s:
+        credit = s.scalar(
+            select(func.coalesce(func.sum(Receipt.credit_amount), 0)).where(
+                Receipt.reversed_at.is_(None)
+            )
+        )
+        assert paid + (credit or 0) == Decimal("7500.00")
+        reversed_count = s.scalar(
+            select(func.count()).select_from(Receipt).where(Receipt.reversed_at.is_not(None))
+        )
+        assert reversed_count == 5
+
+
+def test_parallel_timesheets_for_one_day(app: Flask, rt: Runtime, world: World) -> None:
+    """20 entries of 5 h for one person and day: four fit under the 24 h cap, sixteen do not."""
+    token = ApiClient(app, app.test_client()).login("dev1")
+    code = world.project.code
+    call: Callable[[ApiClient], Any] = lambda api: api.post(  # noqa: E731
+        f"/projects/{code}/timesheets", json={"hours": "5"}
+    )
+    results = _race(app, token, [call] * THREADS)
+    assert _statuses(results) == Counter({201: 4, 422: THREADS - 4})
+    with rt.db.transaction() as s:
+        assert s.scalar(select(func.sum(TimeEntry.hours))) == Decimal("20.00")
+    _books_balance(rt)
+
+
+def test_parallel_approvals_one_decision(app: Flask, rt: Runtime, world: World) -> None:
+    """The approver double-clicks ten times at once, with a rejection in the middle."""
+    with rt.db.transaction() as s:
+        request_id = approvals.submit(s, actor=s.merge(world["sales2"]), number=world.o2.number).id
+    token = ApiClient(app, app.test_client()).login("mgr1")
+    approve: Callable[[ApiClient], Any] = lambda api: api.post(  # noqa: E731
+        f"/approvals/{request_id}/approve", json={}
+    )
+    reject: Callable[[ApiClient], Any] = lambda api: api.post(  # noqa: E731
+        f"/approvals/{request_id}/reject", json={"comment": "金额不对"}
+    )
+    results = _race(app, token, [approve] * 5 + [reject] + [approve] * 4)
+    assert _statuses(results) == Counter({200: 1, 409: 9})
+    with rt.db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(ApprovalAction)) == 1
+    _books_balance(rt)
+
+
+def test_parallel_patch_with_the_same_if_match(app: Flask, rt: Runtime, world: World) -> None:
+    token = ApiClient(app, app.test_client()).login("sales2")
+    number = world.o2.number
+    version = world.o2.version
+
+    def edit(i: int, api: ApiClient) -> Any:
+        return api.patch(
+            f"/orders/{number}",
+            json={"title": f"运维服务 第{i}版"},
+            headers={"If-Match": f'"{version}"'},
+        )
+
+    calls: list[Callable[[ApiClient], Any]] = [partial(edit, i) for i in range(10)]
+    results = _race(app, token, calls)
+    assert _statuses(results) == Counter({200: 1, 412: 9})
+    winner = next(r for r in results if r.status_code == 200).get_json()
+    with rt.db.transaction() as s:
+        order = s.scalar(select(Order).where(Order.number == number))
+        assert order is not None
+        assert (order.version, order.title) == (version + 1, winner["title"])
+        edits = s.scalar(
+            select(func.count())
+            .select_from(Activity)
+            .where(Activity.order_id == order.id, Activity.kind == "updated")
+        )
+        assert edits == 1
+    _books_balance(rt)
+
+
+def _as(rt: Runtime, userid: str, action: Callable[[Session, Staff], Any]) -> Callable[[], Any]:
+    """A call that runs `action` for `userid` in its own transaction."""
+
+    def call() -> Any:
+        with rt.db.transaction() as s:
+            return action(s, get_active_staff(s, userid))
+
+    return call
+
+
+def test_parallel_invoices_and_voids(rt: Runtime, world: World) -> None:
+    """Ten invoices of 2000 on the 3000 installment: one fits. Then two voids of it: one wins."""
+    first = _installments(rt, world)[0]
+
+    def issue(s: Session, fin: Staff) -> str:
+        return invoices.issue_invoice(s, actor=fin, installment_id=first.id, amount="2000").number
+
+    results = _together([_as(rt, "fin", issue)] * 10)
+    issued = [r for r in results if isinstance(r, str)]
+    assert len(issued) == 1
+    assert Counter(type(r).__name__ for r in results if not isinstance(r, str)) == Counter(
+        {"ValidationFailed": 9}
+    )
+
+    def void(s: Session, fin: Staff) -> str:
+        return invoices.void_invoice(s, actor=fin, number=issued[0], reason="开错").status
+
+    results = _together([_as(rt, "fin", void)] * 2)
+    assert Counter(r if isinstance(r, str) else type(r).__name__ for r in results) == Counter(
+        {"void": 1, "Conflict": 1}
+    )
+    assert _installments(rt, world)[0].invoiced_amount == Decimal("0.00")
+    _books_balance(rt)
+
+
+def test_plan_regeneration_races_a_receipt(rt: Runtime, world: World) -> None:
+    """The contract drops to 8000 while 10000 arrives: whichever goes first, the books hold."""
+
+    def shrink(s: Session, _fin: Staff) -> str:
+        order = s.get(Order, world.o1.id)
+        assert order is not None and order.contract is not None
+        order.contract.amount = Decimal("8000.00")
+        generate_plan(s, contract=order.contract, order=order)
+        return "replanned"
+
+    def receive(s: Session, fin: Staff) -> str:
+        record_receipt(s, actor=fin, number=world.o1.number, amount="10000.00")
+        return "received"
+
+    results = _together([_as(rt, "fin", shrink), _as(rt, "fin", receive)])
+    outcomes = [r if isinstance(r, str) else type(r).__name__ for r in results]
+    # Receipt first: the paid installments cannot shrink (ValidationFailed). Plan first: 8000
+    # is paid and 2000 becomes credit.
+    assert outcomes in (["replanned", "received"], ["ValidationFailed", "received"]), outcomes
+    _books_balance(rt)

@@ -209,7 +209,7 @@ def test_the_wheel_serves_a_signed_callback_with_worker_and_scheduler(
     # gunicorn configures no root handler: the application's lines must still come out, each
     # with the request id of its request.
     assert re.search(
-        r"INFO bot\.router \[[0-9A-Za-z._-]{6,}\] bot 查 user=zhangsan", dep.log("serve")
+        r"INFO orderdesk\.bot\.router \[[0-9A-Za-z._-]{6,}\] bot 查 user=zhangsan", dep.log("serve")
     )
     assert "worker on" in dep.log("worker") or "Listening on" in dep.log("worker")
     assert re.search(r"scheduler sched-\w+ stopped", dep.log("scheduler"))

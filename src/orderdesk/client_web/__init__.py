@@ -57,9 +57,8 @@ def status_page(token: str) -> Response:
     if retry_after is not None:
         html = render_template("client/refused.html", message="访问过于频繁,请稍后再试")
         return _page(html, 429, {"Retry-After": str(retry_after)})
-    refused = render_template("client/refused.html", message=status_links.LINK_NOT_FOUND)
     if len(token) > TOKEN_MAX:
-        return _page(refused, 404)
+        return _not_found()
     try:
         # Committed with the view's timeline entry; a refused token writes nothing.
         with rt.db.transaction() as session:
@@ -72,5 +71,10 @@ def status_page(token: str) -> Response:
             )
             html = render_template("client/status.html", s=status, tz=rt.settings.tz)
     except NotFound:
-        return _page(refused, 404)
+        return _not_found()
     return _page(html, 200)
+
+
+def _not_found() -> Response:
+    """One page for every refused token: it names no order and says nothing about why."""
+    return _page(render_template("client/refused.html", message=status_links.LINK_NOT_FOUND), 404)

@@ -51,7 +51,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("order_types") as batch:
-        batch.drop_column("client_page_phones")
+    op.drop_column("order_types", "client_page_phones")
     op.drop_index(op.f("ix_client_links_order_id"), table_name="client_links")
     op.drop_table("client_links")

@@ -59,6 +59,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(bot_bp)
     app.register_blueprint(api_bp)
 
+    # Issue 15: the client status page (/c/<token>)
+    from orderdesk.client_web import bp as client_bp
+
+    app.register_blueprint(client_bp)
+
 
 def _register_request_id(app: Flask) -> None:
     """Every log line of a request carries its id; the response names it (X-Request-Id), and

@@ -120,6 +120,8 @@ class Settings:
     metrics_allow: str = ""
     sentry_dsn: str = ""
     redis_give_up_seconds: float = 600.0
+    # Where clients reach this service: the base of client status links (e.g. https://od.example.com).
+    public_url: str = ""
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:

@@ -24,6 +24,8 @@ class LoginLimiter:
     namespace: str
     _counts: dict[tuple[str, int], int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # What is counted (the key's middle part): API logins, client page views, ...
+    scope: str = "api:login"
 
     def hit(self, ip: str) -> int | None:
         """Count one attempt; None when allowed, else seconds until the window resets."""
@@ -43,7 +45,7 @@ class LoginLimiter:
         return retry_after if count > self.limit else None
 
     def _hit_shared(self, redis: Redis, ip: str, window: int) -> int:
-        key = f"{self.namespace}:api:login:{ip}:{window}"
+        key = f"{self.namespace}:{self.scope}:{ip}:{window}"
         pipe = redis.pipeline()
         pipe.incr(key)
         pipe.expire(key, WINDOW_SECONDS * 2)

@@ -11,6 +11,7 @@ from orderdesk.models.approval import (
 )
 from orderdesk.models.base import Base, Money, UTCDateTime, utcnow
 from orderdesk.models.catalog import OrderType, ServiceItem
+from orderdesk.models.client_link import ClientLink
 from orderdesk.models.contract import Contract
 from orderdesk.models.customer import Contact, Customer, Opportunity
 from orderdesk.models.money import Installment, Invoice, PaymentPlan, Receipt, ReceiptAllocation
@@ -39,6 +40,7 @@ __all__ = [
     "Base",
     "BusinessLine",
     "ChatBinding",
+    "ClientLink",
     "Contact",
     "Contract",
     "Customer",

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orderdesk.models.base import Base, Money, TimestampMixin
@@ -31,6 +32,11 @@ class OrderType(TimestampMixin, Base):
     approval_flow_id: Mapped[int | None] = mapped_column(ForeignKey("approval_flows.id"))
     project_template_id: Mapped[int | None] = mapped_column(ForeignKey("project_templates.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The client status page names the PM and sales owner; their mobile numbers only when the
+    # order type says so (a retainer client may call the PM; a one-off project goes via sales).
+    client_page_phones: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
+    )
 
     business_line: Mapped[BusinessLine | None] = relationship()
     approval_flow: Mapped[ApprovalFlow | None] = relationship(foreign_keys=[approval_flow_id])

@@ -1,0 +1,103 @@
+"""Reports (issue 13): `GET /reports/{name}` as JSON, or `?format=xlsx` as the same table in a
+workbook. Figures are scoped by the caller inside the reports domain (sales own, managers their
+team, finance / gm / admin all)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from flask import Response
+
+from orderdesk.core.parsing import DAY_RULE_ZH, parse_day
+from orderdesk.miniapp_api.errors import ApiError
+from orderdesk.miniapp_api.registry import Ctx, Reply, endpoint
+from orderdesk.miniapp_api.schemas import DATE_PATTERN, STR, array, obj
+from orderdesk.reports.service import REPORTS, run_report
+from orderdesk.reports.table import Table
+from orderdesk.reports.xlsx import table_xlsx
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CELL = {"type": ["string", "integer", "null"]}
+REPORT = obj(
+    {
+        "name": STR,
+        "title": STR,
+        "columns": array(obj({"key": STR, "title": STR, "money": {"type": "boolean"}})),
+        "rows": array({"type": "object", "additionalProperties": CELL}),
+        "totals": {"type": "object", "additionalProperties": CELL},
+    }
+)
+
+
+def _cell(value: Any) -> Any:
+    # Money and rates as strings: JSON numbers would lose the exact Decimal.
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def table_json(table: Table) -> dict[str, Any]:
+    return {
+        "name": table.name,
+        "title": table.title,
+        "columns": [{"key": c.key, "title": c.title, "money": c.money} for c in table.columns],
+        "rows": [{k: _cell(v) for k, v in row.items()} for row in table.rows],
+        "totals": {k: _cell(v) for k, v in table.totals.items()},
+    }
+
+
+@endpoint(
+    "GET",
+    "/reports/<name>",
+    tag="reports",
+    summary="报表(账龄 ar-aging、签约开票回款 revenue)",
+    description=(
+        "ar-aging: group_by = customer | owner | business_line, as_of = 截止日 (默认今天)。"
+        "revenue: period = 2026-11 | 2026Q4 | 2026 (默认本月),按 月份×业务线。"
+        "format=xlsx 返回同一张表的 Excel 工作簿。"
+    ),
+    path_schemas={"name": {"type": "string", "enum": list(REPORTS)}},
+    query={
+        "type": "object",
+        "properties": {
+            "period": {"type": "string", "maxLength": 16},
+            "group_by": {
+                "type": "string",
+                "enum": ["customer", "owner", "business_line", "month_line"],
+            },
+            "as_of": {"type": "string", "pattern": DATE_PATTERN},
+            "format": {"type": "string", "enum": ["json", "xlsx"]},
+        },
+    },
+    responses={200: REPORT},
+    downloads=(XLSX,),
+    errors=(404,),
+)
+def report(ctx: Ctx, name: str) -> Reply:
+    as_of = ctx.query.get("as_of")
+    table = run_report(
+        ctx.session,
+        actor=ctx.actor,
+        name=name,
+        period=ctx.query.get("period"),
+        group_by=ctx.query.get("group_by"),
+        as_of=_day(as_of) if as_of else None,
+    )
+    if ctx.query.get("format") == "xlsx":
+        filename = quote(f"{table.title}.xlsx")
+        return Response(
+            table_xlsx(table),
+            mimetype=XLSX,
+            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+        )
+    return table_json(table)
+
+
+def _day(text: str) -> date:
+    day = parse_day(text)
+    if day is None:
+        raise ApiError(422, fields={"as_of": DAY_RULE_ZH})
+    return day

@@ -215,6 +215,11 @@ def test_report_api_json_xlsx_and_bad_input(
         sheet = "".join(book.read(n).decode() for n in book.namelist() if n.startswith("xl/"))
     assert "客户-SO-1" in sheet and "合计" in sheet and "180天以上" in sheet
 
+    res = fin.get("/reports/revenue?period=2026Q2&format=png")
+    assert res.status_code == 200 and res.mimetype == "image/png" and res.data[:4] == b"\x89PNG"
+    res = fin.get("/reports/ar-aging?format=svg")
+    assert res.status_code == 200 and res.mimetype == "image/svg+xml"
+
     sb = api.as_(api.login("sb"))
     assert sb.get("/reports/ar-aging?as_of=2026-06-30").get_json()["totals"]["total"] == "50.00"
     assert sb.get("/reports/revenue?period=2026Q2").status_code == 200

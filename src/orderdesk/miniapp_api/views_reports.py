@@ -15,11 +15,13 @@ from orderdesk.core.parsing import DAY_RULE_ZH, parse_day
 from orderdesk.miniapp_api.errors import ApiError
 from orderdesk.miniapp_api.registry import Ctx, Reply, endpoint
 from orderdesk.miniapp_api.schemas import DATE_PATTERN, STR, array, obj
+from orderdesk.reports.charts import render
 from orderdesk.reports.service import REPORTS, run_report
 from orderdesk.reports.table import Table
 from orderdesk.reports.xlsx import table_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CHART_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 CELL = {"type": ["string", "integer", "null"]}
 REPORT = obj(
     {
@@ -57,7 +59,7 @@ def table_json(table: Table) -> dict[str, Any]:
     description=(
         "ar-aging: group_by = customer | owner | business_line, as_of = 截止日 (默认今天)。"
         "revenue: period = 2026-11 | 2026Q4 | 2026 (默认本月),按 月份×业务线。"
-        "format=xlsx 返回同一张表的 Excel 工作簿。"
+        "format=xlsx 返回同一张表的 Excel 工作簿;png / svg 返回图表。"
     ),
     path_schemas={"name": {"type": "string", "enum": list(REPORTS)}},
     query={
@@ -69,11 +71,11 @@ def table_json(table: Table) -> dict[str, Any]:
                 "enum": ["customer", "owner", "business_line", "month_line"],
             },
             "as_of": {"type": "string", "pattern": DATE_PATTERN},
-            "format": {"type": "string", "enum": ["json", "xlsx"]},
+            "format": {"type": "string", "enum": ["json", "xlsx", "png", "svg"]},
         },
     },
     responses={200: REPORT},
-    downloads=(XLSX,),
+    downloads=(XLSX, *CHART_TYPES.values()),
     errors=(404,),
 )
 def report(ctx: Ctx, name: str) -> Reply:
@@ -86,14 +88,19 @@ def report(ctx: Ctx, name: str) -> Reply:
         group_by=ctx.query.get("group_by"),
         as_of=_day(as_of) if as_of else None,
     )
-    if ctx.query.get("format") == "xlsx":
-        filename = quote(f"{table.title}.xlsx")
-        return Response(
-            table_xlsx(table),
-            mimetype=XLSX,
-            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
-        )
-    return table_json(table)
+    fmt = ctx.query.get("format", "json")
+    if fmt == "json":
+        return table_json(table)
+    if fmt == "xlsx":
+        data, mimetype = table_xlsx(table), XLSX
+    else:
+        data, mimetype = render(table, fmt), CHART_TYPES[fmt]
+    filename = quote(f"{table.title}.{fmt}")
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+    )
 
 
 def _day(text: str) -> date:

@@ -95,7 +95,10 @@ def revenue_by_month(
     session: Session, *, actor: Staff, start: date, end: date, title: str
 ) -> Table:
     """One row per (month, business line) with any figure in [start, end)."""
-    lines = dict(session.execute(select(BusinessLine.id, BusinessLine.name)).tuples().all())
+    line_rows = session.execute(
+        select(BusinessLine.id, BusinessLine.name).order_by(BusinessLine.id)
+    )
+    lines = dict(line_rows.tuples().all())
     cells: dict[tuple[str, int | None], dict[str, Any]] = {}
     for measure, stmt in _queries(session, actor, start, end).items():
         for amount, month, line in session.execute(stmt):
@@ -111,7 +114,7 @@ def revenue_by_month(
     columns = [Column("month", "月份"), Column("business_line", "业务线")]
     columns += [Column(k, t, money=True) for k, t in MEASURES]
     columns.append(Column("collection_rate", "回款率"))
-    table = Table("revenue", title, columns, rows)
+    table = Table("revenue", title, columns, rows, meta={"line_order": list(lines.values())})
     table.totals = {k: table.column_total(k) for k, _ in MEASURES}
     table.totals["collection_rate"] = _rate(table.totals["collected"], table.totals["due"])
     return table

@@ -21,6 +21,8 @@ class Table:
     columns: list[Column]
     rows: list[dict[str, Any]] = field(default_factory=list)
     totals: dict[str, Any] = field(default_factory=dict)
+    # What a renderer needs besides the figures (e.g. every business line in id order).
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def column_total(self, key: str) -> Decimal:
         return sum((Decimal(r[key]) for r in self.rows), Decimal("0.00"))

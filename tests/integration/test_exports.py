@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderdesk.cli import main
 from orderdesk.core import clock
-from orderdesk.core.errors import PermissionDenied, ValidationFailed
+from orderdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from orderdesk.exports.journal import split_tax
 from orderdesk.exports.service import export
 from orderdesk.models import Installment, Staff
@@ -28,6 +30,7 @@ from orderdesk.money.plans import generate_plan
 from orderdesk.money.receipts import record_receipt
 from orderdesk.runtime import Runtime
 from orderdesk.settings import Settings
+from tests.api_support import ApiClient
 from tests.money_world import contract_of, order_with_contract, staff
 
 D = Decimal
@@ -142,7 +145,7 @@ def test_export_is_finance_only_and_checks_its_input(
 
     with pytest.raises(PermissionDenied):
         run(owner)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(NotFound):
         run(fin, kind="secrets")
     with pytest.raises(ValidationFailed):
         run(fin, fmt="pdf")
@@ -170,3 +173,22 @@ def test_cli_export_writes_the_file_and_refuses_without_one(
         main, [*args, "--format", "csv", "--out", str(denied), "--as", "s1"], env=env
     )
     assert result.exit_code == 1 and not denied.exists()
+
+
+def test_api_download_csv_xlsx_and_refusals(
+    app: Flask, client: FlaskClient, session: Session, money: dict[str, Staff]
+) -> None:
+    session.commit()
+    api = ApiClient(app, client)
+    fin = api.as_(api.login("fin1"))
+    res = fin.get("/exports/journal?from=2026-06-01&to=2026-06-30&format=csv")
+    assert res.status_code == 200 and res.mimetype == "text/csv"
+    assert res.data.startswith(b"\xef\xbb\xbf") and "22210106" in res.data.decode("utf-8-sig")
+    res = fin.get("/exports/receipts?from=2026-06-01&to=2026-06-30")
+    assert res.status_code == 200 and zipfile.is_zipfile(io.BytesIO(res.data))
+    owner = api.as_(api.login("s1"))
+    assert owner.get("/exports/receipts?from=2026-06-01&to=2026-06-30").status_code == 403
+    assert fin.get("/exports/receipts?from=2026-06-31&to=2026-06-30").status_code == 422
+    assert fin.get("/exports/receipts?from=2026-06-30&to=2026-06-01").status_code == 422
+    assert fin.get("/exports/receipts?to=2026-06-30").status_code == 422
+    assert fin.get("/exports/planets?from=2026-06-01&to=2026-06-30").status_code == 404

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from orderdesk.core.errors import ValidationFailed
+from orderdesk.core.errors import NotFound, ValidationFailed
 from orderdesk.directory.permissions import MONEY_ROLES, require_role
 from orderdesk.exports import datasets, writers
 from orderdesk.exports.datasets import Dataset
@@ -39,7 +39,7 @@ def export(
     """Write the export to `path`; returns its number of data rows. Finance, gm and admin only."""
     require_role(actor, *MONEY_ROLES)
     if kind not in KINDS:
-        raise ValidationFailed(f"不支持的导出类型:{kind}(可选:{'、'.join(KINDS)})")
+        raise NotFound(f"没有这个导出类型(可选:{'、'.join(KINDS)})")
     if fmt not in writers.FORMATS:
         raise ValidationFailed("导出格式只能是 xlsx 或 csv")
     if date_to < date_from or date_to - date_from > timedelta(days=MAX_DAYS):

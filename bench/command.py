@@ -244,7 +244,13 @@ def load(url: str, orders: int) -> Loaded:
             conn.execute(text(sql))
         for _, definition in indexes:
             conn.execute(text(definition))
-        conn.execute(text("ANALYZE"))
+        # Only this schema's tables: a bare ANALYZE walks every schema of the database and
+        # deadlocks with other runs creating or dropping theirs at the same time.
+        tables = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = :s"), {"s": schema}
+        ).scalars()
+        for table in list(tables):
+            conn.execute(text(f'ANALYZE "{schema}"."{table}"'))
     with engine.connect() as conn:
         timeline_rows = conn.execute(text("SELECT count(*) FROM activities")).scalar_one()
     load_s = time.perf_counter() - started

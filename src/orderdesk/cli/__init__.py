@@ -6,6 +6,7 @@ attached here.
 """
 
 from orderdesk.cli import admin, chat, config, db, outbox, processes
+from orderdesk.cli import exports as exports_cli  # issue 13
 from orderdesk.cli.base import main
 
 admin.register(main)
@@ -14,5 +15,6 @@ main.add_command(config.config)
 main.add_command(db.db)
 outbox.register(main)
 processes.register(main)
+exports_cli.register(main)  # issue 13
 
 __all__ = ["main"]

@@ -88,6 +88,17 @@ def can_see_money(actor: Staff, order: Order) -> bool:
     return _manages(actor, order.owner)
 
 
+def money_scope(actor: Staff) -> ColumnElement[bool]:
+    """The SQL twin of `can_see_money` on `Order`: reports and aging aggregate only these."""
+    if not actor.active:
+        return false()
+    if actor.has_role(*MONEY_ROLES):
+        return true()
+    heads = select(Department.id).where(Department.head_userid == actor.userid)
+    led = select(Staff.id).where(or_(Staff.manager_id == actor.id, Staff.department_id.in_(heads)))
+    return or_(Order.owner_id == actor.id, Order.owner_id.in_(led))
+
+
 def require_role(actor: Staff, *roles: str) -> None:
     """PermissionDenied (with the roles that would do, in Chinese) unless `actor` holds one."""
     if actor.active and actor.has_role(*roles):

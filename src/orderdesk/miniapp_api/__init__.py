@@ -25,6 +25,7 @@ from orderdesk.miniapp_api import (  # noqa: E402
     views_orders,  # noqa: F401
     views_payments,  # noqa: F401
     views_projects,  # noqa: F401
+    views_reports,  # noqa: F401  (issue 13)
 )
 
 registry.install(bp)

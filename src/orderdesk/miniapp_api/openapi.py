@@ -70,6 +70,10 @@ def _operation(op: Operation) -> dict[str, Any]:
         entry: dict[str, Any] = {"description": SUCCESS_TEXT.get(status, "成功")}
         if schema is not None:
             entry["content"] = {"application/json": {"schema": schema}}
+        if status == 200:
+            for media in op.downloads:
+                binary = {"schema": {"type": "string", "format": "binary"}}
+                entry.setdefault("content", {})[media] = binary
         doc["responses"][str(status)] = entry
     for status in op.error_statuses():
         doc["responses"][str(status)] = _error_response(status)

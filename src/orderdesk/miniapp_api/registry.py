@@ -39,7 +39,12 @@ MAX_JSON_DEPTH = 32
 
 # What a handler returns: a JSON payload (200), (payload, status), (payload, status, headers),
 # or None for 204 No Content.
-Reply = dict[str, Any] | tuple[dict[str, Any], int] | tuple[dict[str, Any], int, dict[str, str]]
+Reply = (
+    dict[str, Any]
+    | tuple[dict[str, Any], int]
+    | tuple[dict[str, Any], int, dict[str, str]]
+    | Response  # a file download (declared in `downloads`)
+)
 Handler = Callable[..., Reply | None]
 
 
@@ -84,6 +89,8 @@ class Operation:
     errors: tuple[int, ...] = ()
     if_match: bool = False
     path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Other media types the 200 answer may take (file downloads: the handler returns a Response).
+    downloads: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -256,6 +263,8 @@ def _read_multipart(op: Operation) -> dict[str, Any]:
 def _respond(result: Reply | None) -> Response:
     if result is None:
         return Response(status=204)
+    if isinstance(result, Response):
+        return result
     headers: dict[str, str] = {}
     status = 200
     if isinstance(result, tuple):

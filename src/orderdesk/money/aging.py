@@ -10,17 +10,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
 from orderdesk.core.clock import company_tz
 from orderdesk.core.errors import ValidationFailed
-from orderdesk.directory.permissions import MONEY_ROLES
+from orderdesk.directory.permissions import money_scope
 from orderdesk.models import (
     BusinessLine,
     Customer,
-    Department,
     Installment,
     Order,
     PaymentPlan,
@@ -90,19 +89,11 @@ def aging(
             Installment.status.in_(OPEN_STATUSES),
             Installment.due_date.is_not(None),
             Installment.amount > Installment.paid_amount,
+            # The owner, the owner's manager and department head, finance / gm / admin (a PM
+            # who only sees the order sees no money).
+            money_scope(actor),
         )
     )
-    if not actor.has_role(*MONEY_ROLES):
-        # The SQL twin of permissions.can_see_money: the owner, the owner's direct manager and
-        # the head of the owner's department (a PM who only sees the order sees no money).
-        heads = select(Department.id).where(Department.head_userid == actor.userid)
-        stmt = stmt.where(
-            or_(
-                Order.owner_id == actor.id,
-                Staff.manager_id == actor.id,
-                Staff.department_id.in_(heads),
-            )
-        )
     rows: dict[int | None, AgingRow] = {}
     for key, label, due, amount, paid in session.execute(stmt):
         row = rows.setdefault(key, AgingRow(key, label or "未分类"))

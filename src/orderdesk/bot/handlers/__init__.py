@@ -1,5 +1,14 @@
 """Command families. Importing this package registers every handler on `bot.router.router`."""
 
-from orderdesk.bot.handlers import approvals, bindings, delivery, help, money, orders, work
+from orderdesk.bot.handlers import (
+    approvals,
+    bindings,
+    delivery,
+    help,
+    money,
+    orders,
+    reports,
+    work,
+)
 
-__all__ = ["approvals", "bindings", "delivery", "help", "money", "orders", "work"]
+__all__ = ["approvals", "bindings", "delivery", "help", "money", "orders", "reports", "work"]

@@ -14,14 +14,16 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from orderdesk.db import Database
+from orderdesk.jobqueue import JobQueue
 from orderdesk.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from redis import Redis
 
-    from orderdesk.jobs.queue import JobQueue
-
 log = logging.getLogger(__name__)
+
+# Named, not imported: the job module sits above the runtime (see jobqueue.py).
+DELIVER_OUTBOX = "orderdesk.jobs.outbox.deliver_due"
 
 
 @dataclass
@@ -46,8 +48,6 @@ def connect_redis(url: str) -> Redis:
 
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
-    from orderdesk.jobs.queue import JobQueue
-
     settings = settings or load_settings()
     _clock_offset(settings)
     db = Database(settings.database_url)
@@ -59,9 +59,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     def _outbox_after_commit(session: Session) -> None:
         # Enqueue delivery only once the rows exist; a lost enqueue is caught by the sweeper.
         if session.info.pop("outbox_dirty", False):
-            from orderdesk.jobs.outbox import deliver_due
-
-            queue.enqueue(deliver_due, queue="high", quiet=True)
+            queue.enqueue(DELIVER_OUTBOX, queue="high", quiet=True)
 
     return rt
 

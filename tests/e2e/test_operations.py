@@ -197,7 +197,7 @@ def test_in_process_jobs_are_counted_and_keep_the_request_id(rt: Runtime) -> Non
     """Without Redis a job runs on the web process's pool: counted in memory, logged under the
     id of the request that queued it."""
     from orderdesk.core.logs import current_request_id, request_scope
-    from orderdesk.jobs.queue import JobQueue
+    from orderdesk.jobqueue import JobQueue
 
     queue = JobQueue(rt.settings.with_overrides(jobs_sync=False), None)
     ns = rt.settings.redis_namespace

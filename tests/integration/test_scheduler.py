@@ -13,7 +13,7 @@ from apscheduler.triggers.cron import CronTrigger
 from redis import Redis
 
 from orderdesk.core import clock
-from orderdesk.jobs.queue import JobQueue
+from orderdesk.jobqueue import JobQueue
 from orderdesk.jobs.scheduler import JobSpec, SchedulerNode, job_specs, next_fire, previous_fire
 from orderdesk.money.schedule import in_business_hours, next_send_time
 from orderdesk.runtime import Runtime

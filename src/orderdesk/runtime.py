@@ -50,7 +50,7 @@ def connect_redis(url: str) -> Redis:
 def build_runtime(settings: Settings | None = None) -> Runtime:
     settings = settings or load_settings()
     _clock_offset(settings)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings=settings)
     redis = connect_redis(settings.redis_url) if settings.redis_url else None
     queue = JobQueue(settings, redis)
     rt = Runtime(settings=settings, db=db, redis=redis, queue=queue)

@@ -309,7 +309,7 @@ def decide(
             "on_behalf_of": principal.userid if on_behalf else None,
         },
     )
-    text = notify.replace_name(decision, actor, now)
+    text = notify.replace_name(decision, actor, now, clock.company_tz(session))
     every = list(
         session.scalars(
             select(ApprovalAssignment)

@@ -193,7 +193,7 @@ def _run(
     else:
         from orderdesk.db import Database
 
-        db: Database | None = Database(settings.database_url)
+        db: Database | None = Database(settings.database_url, settings=settings)
         try:
             result = exchange(settings, req, url=url, db=db, wait=wait)
         except Exception as exc:

@@ -14,7 +14,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
-from orderdesk.core.clock import company_tz
 from orderdesk.core.errors import ValidationFailed
 from orderdesk.directory.permissions import MONEY_ROLES
 from orderdesk.models import (
@@ -70,7 +69,7 @@ def aging(
     """Aging rows (largest total first) over the orders whose money the actor may see."""
     if by not in GROUPINGS:
         raise ValidationFailed("账龄分组只能是 customer、owner 或 business_line")
-    as_of = as_of or clock.today(company_tz())
+    as_of = as_of or clock.today(clock.company_tz(session))
     label_col = {"customer": Customer.name, "owner": Staff.name, "business_line": BusinessLine.name}
     key_col = {"customer": Customer.id, "owner": Staff.id, "business_line": BusinessLine.id}
     stmt = (

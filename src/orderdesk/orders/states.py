@@ -176,8 +176,7 @@ def apply_status(
         )
         notify_status(session, order, before=before, actor=actor)
         # Installments due "N days after <status>" (e.g. delivered) start counting today.
-        from orderdesk.core.clock import company_tz
         from orderdesk.money.plans import on_event
 
-        on_event(session, order=order, event=to, on_date=clock.today(company_tz()))
+        on_event(session, order=order, event=to, on_date=clock.today(clock.company_tz(session)))
     return order

@@ -33,7 +33,7 @@ def _card_for(ctx: Context, assignment: ApprovalAssignment) -> dict[str, Any]:
     from orderdesk.approvals import messages as notify
 
     request = assignment.request
-    card = notify.approval_card_body(request.order, request, assignment)
+    card = notify.approval_card_body(ctx.rt.settings, request.order, request, assignment)
     # A task_id may be used once per app: a re-sent card gets its own.
     card["task_id"] = cards.safe_task_id(f"appr-{assignment.id}-p{ctx.event.create_time}")
     return card

@@ -16,11 +16,11 @@ def test_each_database_hands_its_own_time_zone_to_its_sessions() -> None:
     tokyo = Database("sqlite://", settings=base.with_overrides(timezone="Asia/Tokyo"))
     new_york = Database("sqlite://", settings=base.with_overrides(timezone="America/New_York"))
     # 20:00 UTC on 1 June: already 2 June in Tokyo, still 1 June in New York.
-    with clock.frozen(datetime(2026, 6, 1, 20, 0, tzinfo=UTC)):
-        with tokyo.Session() as a, new_york.Session() as b:
-            assert clock.today(clock.company_tz(a)) == date(2026, 6, 2)
-            assert clock.today(clock.company_tz(b)) == date(2026, 6, 1)
-            assert clock.settings_of(a).tz.key == "Asia/Tokyo"
+    at = datetime(2026, 6, 1, 20, 0, tzinfo=UTC)
+    with clock.frozen(at), tokyo.Session() as a, new_york.Session() as b:
+        assert clock.today(clock.company_tz(a)) == date(2026, 6, 2)
+        assert clock.today(clock.company_tz(b)) == date(2026, 6, 1)
+        assert clock.settings_of(a).tz.key == "Asia/Tokyo"
     tokyo.dispose()
     new_york.dispose()
 

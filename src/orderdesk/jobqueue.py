@@ -18,6 +18,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from rq import Queue
+
 from orderdesk import metrics
 from orderdesk.core.logs import current_request_id
 from orderdesk.settings import Settings
@@ -46,8 +48,6 @@ class JobQueue:
         return f"{self.settings.redis_namespace}:{name}"
 
     def rq_queue(self, name: str) -> Any:
-        from rq import Queue
-
         return Queue(self.queue_name(name), connection=self.redis)
 
     def enqueue(

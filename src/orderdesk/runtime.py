@@ -10,9 +10,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from redis import Redis
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from orderdesk.core import clock
 from orderdesk.db import Database
 from orderdesk.jobqueue import JobQueue
 from orderdesk.settings import Settings, load_settings
@@ -42,8 +44,6 @@ class Runtime:
 
 
 def connect_redis(url: str) -> Redis:
-    from redis import Redis
-
     return Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30)
 
 
@@ -65,8 +65,6 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
 
 
 def _clock_offset(settings: Settings) -> None:
-    from orderdesk.core import clock
-
     path = settings.extra.get(clock.OFFSET_SETTING, "").strip()
     if path:
         log.warning(

@@ -31,6 +31,7 @@ from orderdesk.core.errors import Conflict, NotFound, PermissionDenied, Validati
 from orderdesk.directory.permissions import can_see_order
 from orderdesk.models import ApprovalAction, ApprovalAssignment, ApprovalRequest, Order, Staff
 from orderdesk.orders import timeline
+from orderdesk.orders.automation import on_order_approved
 from orderdesk.orders.common import flush_or_conflict
 from orderdesk.orders.states import apply_status
 
@@ -232,8 +233,6 @@ def _approve(
     request.status = "approved"
     request.decided_at = now
     apply_status(session, order, "approved", actor)
-    from orderdesk.orders.automation import on_order_approved  # late: automation imports projects
-
     on_order_approved(session, order=order, actor=actor)
     return closed, True, True
 

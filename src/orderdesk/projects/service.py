@@ -16,6 +16,7 @@ from orderdesk.core.locks import lock_row
 from orderdesk.core.parsing import parse_decimal
 from orderdesk.directory.staff import staff_with_role
 from orderdesk.models import Milestone, Order, Project, Staff, Task, TimeEntry
+from orderdesk.money import plans as payment_plans
 from orderdesk.orders import timeline
 
 TASK_STATUSES = {"todo": "待办", "doing": "进行中", "done": "已完成"}
@@ -303,8 +304,6 @@ def accept_milestone(
         data={"milestone_id": milestone.id},
     )
     session.flush()
-    from orderdesk.money import plans as payment_plans
-
     hook = getattr(payment_plans, "on_milestone_accepted", None)
     if hook is not None:
         hook(session, milestone)

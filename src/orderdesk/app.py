@@ -8,7 +8,9 @@ from flask import Flask, Response, abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from orderdesk import metrics
+from orderdesk.bot.views import bp as bot_bp
 from orderdesk.core.logs import NO_REQUEST, current_request_id, enter_request, leave_request
+from orderdesk.miniapp_api import bp as api_bp
 from orderdesk.proxies import behind_proxies
 from orderdesk.runtime import Runtime, build_runtime, install
 from orderdesk.settings import Settings, load_settings
@@ -53,9 +55,6 @@ def runtime_of(app: Flask) -> Runtime:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from orderdesk.bot.views import bp as bot_bp
-    from orderdesk.miniapp_api import bp as api_bp
-
     app.register_blueprint(bot_bp)
     app.register_blueprint(api_bp)
 

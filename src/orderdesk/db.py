@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from orderdesk.core.clock import SETTINGS_KEY
+
+if TYPE_CHECKING:
+    from orderdesk.settings import Settings
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -35,12 +40,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 class Database:
-    """One engine and session factory per process (or per test run)."""
+    """One engine and session factory per process (or per test run). Each session carries the
+    `settings` it was opened under, so services read the company's time zone from the session
+    they are given (`clock.company_tz(session)`), never from a process global."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, *, settings: Settings | None = None, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
-        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        info = {SETTINGS_KEY: settings} if settings is not None else {}
+        self.Session = sessionmaker(self.engine, expire_on_commit=False, info=info)
 
     @property
     def dialect(self) -> str:

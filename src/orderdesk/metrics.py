@@ -135,10 +135,9 @@ def count_api_call(redis: Redis | None, namespace: str, endpoint: str, errcode: 
     shared.add(redis, namespace, "wecom_api_calls", (endpoint, errcode))
 
 
-def count_job(rt: Runtime, job: str, ok: bool, seconds: float) -> None:
-    ns = rt.settings.redis_namespace
-    shared.add(rt.redis, ns, "job_runs", (job, "ok" if ok else "failed"))
-    shared.add(rt.redis, ns, "job_seconds_sum", (job,), seconds)
+def count_job(redis: Redis | None, ns: str, job: str, ok: bool, seconds: float) -> None:
+    shared.add(redis, ns, "job_runs", (job, "ok" if ok else "failed"))
+    shared.add(redis, ns, "job_seconds_sum", (job,), seconds)
 
 
 # --------------------------------------------------------------------------- scrape time

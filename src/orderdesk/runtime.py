@@ -10,18 +10,22 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from redis import Redis
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from orderdesk.core import clock
 from orderdesk.db import Database
+from orderdesk.jobqueue import JobQueue
 from orderdesk.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from redis import Redis
 
-    from orderdesk.jobs.queue import JobQueue
-
 log = logging.getLogger(__name__)
+
+# Named, not imported: the job module sits above the runtime (see jobqueue.py).
+DELIVER_OUTBOX = "orderdesk.jobs.outbox.deliver_due"
 
 
 @dataclass
@@ -40,17 +44,13 @@ class Runtime:
 
 
 def connect_redis(url: str) -> Redis:
-    from redis import Redis
-
     return Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30)
 
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
-    from orderdesk.jobs.queue import JobQueue
-
     settings = settings or load_settings()
     _clock_offset(settings)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings=settings)
     redis = connect_redis(settings.redis_url) if settings.redis_url else None
     queue = JobQueue(settings, redis)
     rt = Runtime(settings=settings, db=db, redis=redis, queue=queue)
@@ -59,16 +59,12 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     def _outbox_after_commit(session: Session) -> None:
         # Enqueue delivery only once the rows exist; a lost enqueue is caught by the sweeper.
         if session.info.pop("outbox_dirty", False):
-            from orderdesk.jobs.outbox import deliver_due
-
-            queue.enqueue(deliver_due, queue="high", quiet=True)
+            queue.enqueue(DELIVER_OUTBOX, queue="high", quiet=True)
 
     return rt
 
 
 def _clock_offset(settings: Settings) -> None:
-    from orderdesk.core import clock
-
     path = settings.extra.get(clock.OFFSET_SETTING, "").strip()
     if path:
         log.warning(

@@ -18,6 +18,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from orderdesk.models.staff import ROLES
+
 # Development values used in sandbox mode so the local tools (`orderdesk chat`, tests) can sign
 # callbacks without a WeCom tenant. They are public by design and refused in live mode.
 SANDBOX_CORP_ID = "wwsandbox0000000001"
@@ -193,9 +199,6 @@ def _check_business_hours(raw: str) -> None:
 def _check_database_url(url: str) -> None:
     if not url:
         return
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
     try:
         backend = make_url(url).get_backend_name()
     except ArgumentError as exc:
@@ -230,8 +233,6 @@ def parse_trusted_proxies(raw: str) -> ProxySpec:
 
 
 def _check_role_tags(spec: str) -> None:
-    from orderdesk.models.staff import ROLES
-
     for pair in filter(None, (p.strip() for p in spec.split(","))):
         role, sep, tag = pair.partition("=")
         if not sep or not tag.strip():
@@ -366,8 +367,6 @@ def load_settings(
     env: dict[str, str] = {}
     if environ is None:
         if dotenv:
-            from dotenv import dotenv_values
-
             env.update({k: v for k, v in dotenv_values(".env").items() if v is not None})
         env.update(os.environ)
     else:

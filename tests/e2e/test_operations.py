@@ -197,16 +197,17 @@ def test_in_process_jobs_are_counted_and_keep_the_request_id(rt: Runtime) -> Non
     """Without Redis a job runs on the web process's pool: counted in memory, logged under the
     id of the request that queued it."""
     from orderdesk.core.logs import current_request_id, request_scope
-    from orderdesk.jobs.queue import JobQueue
+    from orderdesk.jobqueue import JobQueue
 
     queue = JobQueue(rt.settings.with_overrides(jobs_sync=False), None)
     ns = rt.settings.redis_namespace
     name = f"{current_request_id.__module__}.{current_request_id.__name__}"
-    before = metrics.shared.read(rt.redis, ns, "job_runs").get((name, "ok"), 0)
+    # Counted where the queue lives: no Redis, so this process's memory (as in `serve`).
+    before = metrics.shared.read(queue.redis, ns, "job_runs").get((name, "ok"), 0)
     try:
         with request_scope("QUEUEDBY1"):
             future = queue.enqueue(current_request_id)
         assert future.result(timeout=10) == "QUEUEDBY1"
     finally:
         queue.shutdown()
-    assert metrics.shared.read(rt.redis, ns, "job_runs")[(name, "ok")] == before + 1
+    assert metrics.shared.read(queue.redis, ns, "job_runs")[(name, "ok")] == before + 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -13,7 +12,7 @@ from apscheduler.triggers.cron import CronTrigger
 from redis import Redis
 
 from orderdesk.core import clock
-from orderdesk.jobs.queue import JobQueue
+from orderdesk.jobqueue import JobQueue
 from orderdesk.jobs.scheduler import JobSpec, SchedulerNode, job_specs, next_fire, previous_fire
 from orderdesk.money.schedule import in_business_hours, next_send_time
 from orderdesk.runtime import Runtime
@@ -70,24 +69,24 @@ def test_two_schedulers_only_one_fires(inline_rt: Runtime, lock_redis: Redis) ->
 
 
 def test_takeover_after_the_leader_dies(inline_rt: Runtime, lock_redis: Redis) -> None:
+    """Driven heartbeat by heartbeat (no wall-clock bound): B leads on its first heartbeat once
+    A's lock has expired, and never before; so takeover takes at most TTL + one heartbeat."""
     a = node(inline_rt, lock_redis, "A", ttl=1.5, heartbeat=0.2)
     b = node(inline_rt, lock_redis, "B", ttl=1.5, heartbeat=0.2)
-    a.start()
-    b.start()
-    try:
-        assert a.leader and not b.leader
-        time.sleep(0.5)
-        assert not b.leader  # the heartbeat keeps A's lock alive beyond a bare TTL
-        died = time.monotonic()
-        a.stop(release=False)  # a crash: the lock is not released, it expires
-        while not b.leader and time.monotonic() - died < 5:
-            time.sleep(0.05)
-        took = time.monotonic() - died
-        assert b.leader and took < 3.5  # TTL + one heartbeat, with room for a loaded CI box
-        assert b.lock.holder() == "B"
-    finally:
-        a.stop()
-        b.stop()
+    key = a.lock.key
+    with clock.frozen(datetime(2026, 6, 1, 1, 0, tzinfo=UTC)):  # before the 09:10 run
+        assert a.heartbeat_once() is True
+        assert b.heartbeat_once() is False
+        lock_redis.pexpire(key, 100)  # A's lock is about to run out...
+        assert a.heartbeat_once() is True  # ...and A's heartbeat renews it to a full TTL
+        assert 1000 < lock_redis.pttl(key) <= 1500
+        assert b.heartbeat_once() is False and b.lock.holder() == "A"
+        # A crashes: nobody renews, so the lock expires within its TTL. Redis's own clock cannot
+        # be frozen: the expiry is made to happen now.
+        lock_redis.delete(key)
+        assert b.heartbeat_once() is True and b.lock.holder() == "B"
+        assert a.heartbeat_once() is False  # a leader that comes back does not take it back
+    assert RUNS == []
 
 
 def test_missed_run_is_caught_up_once(inline_rt: Runtime, lock_redis: Redis) -> None:

@@ -15,8 +15,8 @@ from rq import SimpleWorker
 from rq.job import Job, JobStatus
 
 from orderdesk.cli import main
+from orderdesk.jobqueue import QUEUES, JobQueue
 from orderdesk.jobs.outage import Outage, RedisGaveUp
-from orderdesk.jobs.queue import QUEUES, JobQueue
 from orderdesk.jobs.scheduler import SchedulerNode, rq_job_id
 from orderdesk.runtime import Runtime, build_runtime, connect_redis, install
 from tests.integration.test_scheduler import RUNS, spec

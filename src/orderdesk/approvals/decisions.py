@@ -31,6 +31,7 @@ from orderdesk.core.errors import Conflict, NotFound, PermissionDenied, Validati
 from orderdesk.directory.permissions import can_see_order
 from orderdesk.models import ApprovalAction, ApprovalAssignment, ApprovalRequest, Order, Staff
 from orderdesk.orders import timeline
+from orderdesk.orders.automation import on_order_approved
 from orderdesk.orders.common import flush_or_conflict
 from orderdesk.orders.states import apply_status
 
@@ -232,8 +233,6 @@ def _approve(
     request.status = "approved"
     request.decided_at = now
     apply_status(session, order, "approved", actor)
-    from orderdesk.orders.automation import on_order_approved  # late: automation imports projects
-
     on_order_approved(session, order=order, actor=actor)
     return closed, True, True
 
@@ -254,6 +253,68 @@ def decide(
     comment = (comment or "").strip() or None
     if decision == "reject" and not comment:
         raise ValidationFailed("驳回需要填写原因", fields={"comment": "请填写驳回原因"})
+    request, assignment = _open_assignment(
+        session, actor=actor, number=number, request_id=request_id
+    )
+    order = request.order
+    now = clock.now()
+    _flip(session, request, assignment, decision, now)
+    principal = assignment.approver
+    on_behalf = principal if principal.id != actor.id else None
+    action, who = _record_action(
+        session, request, assignment, actor=actor, decision=decision, comment=comment, now=now
+    )
+    text = notify.replace_name(decision, actor, now, clock.company_tz(session))
+    every = _fresh_assignments(session, request)
+    step_assignments = [a for a in every if a.step_sequence == request.current_step]
+    others = [a for a in step_assignments if a.id != assignment.id]
+    greyed: list[ApprovalAssignment] = []
+    if on_behalf:
+        greyed.append(assignment)  # the delegator's own card still shows live buttons
+    if decision == "reject":
+        greyed += _reject(session, request, every, actor=actor, who=who, comment=comment, now=now)
+        step_finished = request_finished = True
+    else:
+        closed, step_finished, request_finished = _approve(
+            session, request, step_assignments, others, principal=principal, actor=actor, now=now
+        )
+        greyed += closed
+    for a in greyed:
+        notify.card_update(session, a, text=text, order_id=order.id)
+    flush_or_conflict(session, order)
+    message = _outcome_message(request, decision, step_finished, request_finished, on_behalf)
+    return DecisionResult(
+        request=request,
+        assignment=assignment,
+        action=action,
+        decision=decision,
+        step_finished=step_finished,
+        request_finished=request_finished,
+        order_status=order.status,
+        message=message,
+        replace_name=text,
+        updated_cards=[a.id for a in greyed],
+    )
+
+
+def _fresh_assignments(session: Session, request: ApprovalRequest) -> list[ApprovalAssignment]:
+    """Every assignment of the request as the database has it now (the flip above bypassed the
+    identity map, and a parallel decision may have changed the others)."""
+    return list(
+        session.scalars(
+            select(ApprovalAssignment)
+            .where(ApprovalAssignment.request_id == request.id)
+            .order_by(ApprovalAssignment.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _open_assignment(
+    session: Session, *, actor: Staff, number: str | None, request_id: int | None
+) -> tuple[ApprovalRequest, ApprovalAssignment]:
+    """The locked request and the actor's pending assignment on its current step, or the error
+    that says why the actor cannot decide (not an approver, too late, own order, order moved)."""
     rid = _request_for(session, actor=actor, number=number, request_id=request_id)
     request = lock_request(session, rid)
     assignment, mine = _pick_assignment(session, request, actor)
@@ -268,7 +329,18 @@ def decide(
     if order.status != "pending_approval":
         # The order left approval another way (e.g. cancelled); the sweep closes the request.
         raise Conflict(f"订单 {order.number} 当前为「{order.status_zh}」,该审批已失效")
-    now = clock.now()
+    return request, assignment
+
+
+def _flip(
+    session: Session,
+    request: ApprovalRequest,
+    assignment: ApprovalAssignment,
+    decision: str,
+    now: datetime,
+) -> None:
+    """Decide the assignment with a conditional UPDATE: of two parallel clicks exactly one
+    changes the row; the other is told who decided."""
     flipped = session.execute(
         update(ApprovalAssignment)
         .where(ApprovalAssignment.id == assignment.id, ApprovalAssignment.status == "pending")
@@ -278,6 +350,20 @@ def decide(
     if flipped.rowcount != 1:  # type: ignore[attr-defined]
         raise already_decided_error(session, request, step=assignment.step_sequence)
     session.refresh(assignment)
+
+
+def _record_action(
+    session: Session,
+    request: ApprovalRequest,
+    assignment: ApprovalAssignment,
+    *,
+    actor: Staff,
+    decision: str,
+    comment: str | None,
+    now: datetime,
+) -> tuple[ApprovalAction, str]:
+    """The action row and its timeline entry; returns the action and who decided, as shown
+    ("张三", or "李四 代 张三 审批" for a substitute)."""
     principal = assignment.approver
     on_behalf = principal if principal.id != actor.id else None
     action = ApprovalAction(
@@ -301,7 +387,7 @@ def decide(
         kind="approval",
         actor=actor,
         body=body,
-        order=order,
+        order=request.order,
         data={
             "request_id": request.id,
             "event": decision,
@@ -309,52 +395,24 @@ def decide(
             "on_behalf_of": principal.userid if on_behalf else None,
         },
     )
-    text = notify.replace_name(decision, actor, now)
-    every = list(
-        session.scalars(
-            select(ApprovalAssignment)
-            .where(ApprovalAssignment.request_id == request.id)
-            .order_by(ApprovalAssignment.id)
-            .execution_options(populate_existing=True)
-        )
-    )
-    step_assignments = [a for a in every if a.step_sequence == request.current_step]
-    others = [a for a in step_assignments if a.id != assignment.id]
-    greyed: list[ApprovalAssignment] = []
-    if on_behalf:
-        greyed.append(assignment)  # the delegator's own card still shows live buttons
-    if decision == "reject":
-        greyed += _reject(session, request, every, actor=actor, who=who, comment=comment, now=now)
-        step_finished = request_finished = True
-    else:
-        closed, step_finished, request_finished = _approve(
-            session, request, step_assignments, others, principal=principal, actor=actor, now=now
-        )
-        greyed += closed
-    for a in greyed:
-        notify.card_update(session, a, text=text, order_id=order.id)
-    flush_or_conflict(session, order)
+    return action, who
+
+
+def _outcome_message(
+    request: ApprovalRequest,
+    decision: str,
+    step_finished: bool,
+    request_finished: bool,
+    on_behalf: Staff | None,
+) -> str:
+    """The decider's reply: what their decision did to the order."""
+    number = request.order.number
     if request_finished:
-        message = (
-            f"已驳回订单 {order.number}"
-            if decision == "reject"
-            else f"订单 {order.number} 审批通过"
-        )
+        message = f"已驳回订单 {number}" if decision == "reject" else f"订单 {number} 审批通过"
     elif step_finished:
-        message = f"已同意,订单 {order.number} 进入第{request.current_step}步审批"
+        message = f"已同意,订单 {number} 进入第{request.current_step}步审批"
     else:
-        message = f"已同意,等待同一步骤的其他审批人(订单 {order.number})"
+        message = f"已同意,等待同一步骤的其他审批人(订单 {number})"
     if on_behalf:
-        message = f"{message}(代 {principal.name} 审批)"
-    return DecisionResult(
-        request=request,
-        assignment=assignment,
-        action=action,
-        decision=decision,
-        step_finished=step_finished,
-        request_finished=request_finished,
-        order_status=order.status,
-        message=message,
-        replace_name=text,
-        updated_cards=[a.id for a in greyed],
-    )
+        message = f"{message}(代 {on_behalf.name} 审批)"
+    return message

@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
-from orderdesk.core.clock import company_tz
 from orderdesk.core.errors import NotFound, ValidationFailed
 from orderdesk.directory.staff import get_active_staff
 from orderdesk.models import Delegation, Staff
@@ -28,7 +27,7 @@ def set_delegation(
     (inclusive, company dates). A new window replaces any overlapping active one of the actor."""
     if ends_on < starts_on:
         raise ValidationFailed("结束日期不能早于开始日期", fields={"ends_on": "早于开始日期"})
-    if ends_on < clock.today(company_tz()):
+    if ends_on < clock.today(clock.company_tz(session)):
         raise ValidationFailed("结束日期已过", fields={"ends_on": "已过"})
     try:
         substitute = get_active_staff(session, substitute_userid)
@@ -79,7 +78,7 @@ def cancel_delegation(session: Session, *, actor: Staff) -> int:
 
 def delegators_of(session: Session, substitute: Staff, on: date | None = None) -> list[Staff]:
     """The people whose approvals `substitute` may decide on `on` (today in company time)."""
-    on = on or clock.today(company_tz())
+    on = on or clock.today(clock.company_tz(session))
     return list(
         session.scalars(
             select(Staff)
@@ -97,7 +96,7 @@ def delegators_of(session: Session, substitute: Staff, on: date | None = None) -
 
 def substitutes_of(session: Session, staff: Staff, on: date | None = None) -> list[Staff]:
     """Who decides for `staff` on `on` (today in company time): their active substitutes."""
-    on = on or clock.today(company_tz())
+    on = on or clock.today(clock.company_tz(session))
     return list(
         session.scalars(
             select(Staff)

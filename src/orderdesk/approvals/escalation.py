@@ -107,7 +107,7 @@ def remind_and_escalate(session: Session, *, now: datetime | None = None) -> Swe
             elif waited >= remind_after and a.reminded_at is None and a.escalated_at is None:
                 a.reminded_at = now
                 subs = substitutes_of(
-                    session, a.approver, now.astimezone(clock.company_tz()).date()
+                    session, a.approver, now.astimezone(clock.company_tz(session)).date()
                 )
                 notify.approval_reminder(
                     session, request.order, request, a, now=now, substitutes=subs

@@ -26,7 +26,9 @@ from orderdesk.models import (
 from orderdesk.wecom import cards, outbox
 
 if TYPE_CHECKING:
-    pass
+    from zoneinfo import ZoneInfo
+
+    from orderdesk.settings import Settings
 
 # replace_name has no documented byte limit of its own; the spec'd "已同意 · 张三 · 10:32" is
 # 31 bytes, just over the 30-byte button-text budget, so allow up to 20 CJK characters.
@@ -34,9 +36,9 @@ REPLACE_NAME_MAX = 60
 DECISION_ZH = {"approve": "已同意", "reject": "已驳回", "withdraw": "已撤回"}
 
 
-def hhmm(at: datetime) -> str:
+def hhmm(at: datetime, tz: ZoneInfo) -> str:
     """A time as people in the company read it."""
-    return at.astimezone(clock.company_tz()).strftime("%H:%M")
+    return at.astimezone(tz).strftime("%H:%M")
 
 
 def recipients(people: Iterable[Staff | None]) -> str:
@@ -58,7 +60,7 @@ def order_fields(order: Order) -> list[tuple[str, str]]:
 
 
 def approval_card_body(
-    order: Order, request: ApprovalRequest, assignment: ApprovalAssignment
+    settings: Settings, order: Order, request: ApprovalRequest, assignment: ApprovalAssignment
 ) -> dict[str, Any]:
     """The approval template_card (the 待审批 command re-sends it with its own task id)."""
     step = request.steps_snapshot[assignment.step_sequence - 1]
@@ -67,7 +69,7 @@ def approval_card_body(
     if order.discount_rate:
         fields.append(("折扣", f"{order.discount_rate * 100:.1f}%"))
     fields.append(("审批步骤", f"{assignment.step_sequence}/{total} {step['name']}"))
-    detail = cards.approval_jump(clock.current_settings(), request.id)
+    detail = cards.approval_jump(settings, request.id)
     return cards.button_interaction(
         task_id=assignment.card_task_id or f"appr-{assignment.id}",
         title=f"订单审批 {order.number}",
@@ -98,14 +100,16 @@ def approval_card(
         key=f"approval-card:{assignment.id}",
         channel="app_message",
         recipient=recipients([assignment.approver, *substitutes]),
-        payload=cards.app_template_card(approval_card_body(order, request, assignment)),
+        payload=cards.app_template_card(
+            approval_card_body(clock.settings_of(session), order, request, assignment)
+        ),
         order_id=order.id,
     )
 
 
-def replace_name(decision: str, actor: Staff, at: datetime) -> str:
+def replace_name(decision: str, actor: Staff, at: datetime, tz: ZoneInfo) -> str:
     """The text a decided card's button turns into: "已同意 · 张三 · 10:32"."""
-    return f"{DECISION_ZH.get(decision, decision)} · {actor.name} · {hhmm(at)}"
+    return f"{DECISION_ZH.get(decision, decision)} · {actor.name} · {hhmm(at, tz)}"
 
 
 def card_update(

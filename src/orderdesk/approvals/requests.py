@@ -40,8 +40,8 @@ def latest_request(session: Session, order: Order) -> ApprovalRequest | None:
     )
 
 
-def _decided_text(who: str, at: datetime, verb: str = "审批") -> str:
-    return f"已由 {who} 于 {notify.hhmm(at)} {verb}"
+def _decided_text(session: Session, who: str, at: datetime, verb: str = "审批") -> str:
+    return f"已由 {who} 于 {notify.hhmm(at, clock.company_tz(session))} {verb}"
 
 
 def already_decided_error(
@@ -50,7 +50,9 @@ def already_decided_error(
     """AlreadyDecided naming who decided (the step's deciding action, else the request's last)."""
     if request.status == "withdrawn":
         return AlreadyDecided(
-            _decided_text(request.submitted_by.name, request.decided_at or clock.now(), "撤回")
+            _decided_text(
+                session, request.submitted_by.name, request.decided_at or clock.now(), "撤回"
+            )
         )
     actions = session.scalars(
         select(ApprovalAction)
@@ -61,7 +63,7 @@ def already_decided_error(
     if not chosen:
         return AlreadyDecided("该审批已处理")
     last = chosen[-1] if step is None else chosen[0]
-    return AlreadyDecided(_decided_text(last.actor.name, last.created_at))
+    return AlreadyDecided(_decided_text(session, last.actor.name, last.created_at))
 
 
 def late_error(
@@ -85,7 +87,7 @@ def late_error(
             .order_by(ApprovalAction.id)
         )
         if action is not None:
-            return AlreadyDecided(_decided_text(action.actor.name, action.created_at))
+            return AlreadyDecided(_decided_text(session, action.actor.name, action.created_at))
     last = mine[-1]
     if last.status == "superseded":
         return already_decided_error(session, request, step=last.step_sequence)

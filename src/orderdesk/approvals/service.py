@@ -125,7 +125,7 @@ def withdraw(
     now = clock.now()
     request.status = "withdrawn"
     request.decided_at = now
-    text = notify.replace_name("withdraw", actor, now)
+    text = notify.replace_name("withdraw", actor, now, clock.company_tz(session))
     for a in request.assignments:
         if a.status == "pending":
             a.status = "cancelled"

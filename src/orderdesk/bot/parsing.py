@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from orderdesk.core.parsing import day_in_range
+from orderdesk.orders.numbers import normalize_number
 
 MAX_AMOUNT = Decimal("9999999999999999.99")  # Numeric(18, 2)
 CENT = Decimal("0.01")
@@ -147,6 +148,4 @@ def _make_date(year: int, month: int, day: int, original: str) -> date:
 def order_ref(text: str) -> str:
     """An order number as the services store it ('so-2026-1' -> 'SO-2026-0001'); anything else
     (a project code, a typo) upper-cased and passed on for the service to judge."""
-    from orderdesk.orders.numbers import normalize_number
-
     return normalize_number(text) or text.strip().upper()

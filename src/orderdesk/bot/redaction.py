@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from orderdesk.directory.permissions import can_see_money
 from orderdesk.models import ChatBinding, Order
 from orderdesk.orders.bindings import group_binding
 
@@ -70,8 +71,6 @@ class View:
         return order.customer_id == self.customer_id
 
     def shows_money(self, order: Order) -> bool:
-        from orderdesk.directory.permissions import can_see_money
-
         if not can_see_money(self.actor, order):
             return False
         if self.audience == "private":

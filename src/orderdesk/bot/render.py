@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from orderdesk.core.formatting import money
+from orderdesk.models.order import ORDER_STATUS_ZH
 from orderdesk.wecom import cards
 
 if TYPE_CHECKING:
@@ -129,8 +130,6 @@ def not_found(query: str, suggestions: Iterable[str]) -> str:
 
 
 def counts_line(counts: dict[str, int]) -> str:
-    from orderdesk.models.order import ORDER_STATUS_ZH
-
     parts = [f"{ORDER_STATUS_ZH.get(k, k)} {v}" for k, v in counts.items() if v]
     return " · ".join(parts) if parts else "暂无订单"
 

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, cast
 
 from orderdesk import metrics
 from orderdesk.bot.parsing import BadArguments, normalize
+from orderdesk.bot.redaction import view_for
 from orderdesk.core.errors import DomainError
 from orderdesk.core.logs import NO_REQUEST, current_request_id, request_scope
+from orderdesk.directory.staff import get_active_staff
 from orderdesk.wecom.events import CardEvent, EnterEvent, Event, TextMessage
 from orderdesk.wecom.replies import Reply, TextReply
 
@@ -138,16 +140,12 @@ def transaction_middleware(ctx: Context, next: Next) -> Reply | None:
 
 
 def staff_middleware(ctx: Context, next: Next) -> Reply | None:
-    from orderdesk.directory.staff import get_active_staff
-
     ctx.staff = get_active_staff(ctx.session, ctx.event.user_id)
     return next()
 
 
 def channel_middleware(ctx: Context, next: Next) -> Reply | None:
     """Work out who may read the reply, and refuse what a client group must not do."""
-    from orderdesk.bot.redaction import view_for
-
     view = view_for(ctx.session, ctx.event, ctx.actor)
     ctx.extras["view"] = view
     ctx.extras["audience"] = view.audience
@@ -299,4 +297,4 @@ def load_handlers() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        import orderdesk.bot.handlers  # noqa: F401
+        import orderdesk.bot.handlers  # noqa: F401  # late: the handlers import this module

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, request
 
 from orderdesk import metrics
 from orderdesk.bot import deadline
+from orderdesk.bot.router import load_handlers, router
 from orderdesk.wecom import dedupe, envelopes, parsing
 from orderdesk.wecom.crypto import BadRequest, CallbackCrypto, CallbackError, check_timestamp
 from orderdesk.wecom.events import Channel, UnknownEvent
@@ -34,8 +35,6 @@ bp = Blueprint("wecom", __name__)
 def _preload_handlers(_state: object) -> None:
     # Import the command modules at startup, not inside the first callback's 3 s budget.
     try:
-        from orderdesk.bot.router import load_handlers
-
         load_handlers()
     except Exception:  # a broken handler module must not stop the app from serving callbacks
         log.exception("could not preload the bot handlers")
@@ -166,8 +165,6 @@ def _dispatcher() -> deadline.Dispatch:
     custom = current_app.extensions.get("orderdesk.router")
     if custom is not None:
         return custom.dispatch
-    from orderdesk.bot.router import router
-
     return router.dispatch
 
 

@@ -14,7 +14,19 @@ from typing import TypeVar
 import click
 from sqlalchemy.orm import Session
 
+from orderdesk.cli.base import settings_from
 from orderdesk.core.errors import DomainError
+from orderdesk.demo.company import is_empty, load_demo
+from orderdesk.directory.service import (
+    add_staff,
+    apply_directory,
+    change_roles,
+    list_staff,
+    parse_role_tags,
+    plan_directory,
+)
+from orderdesk.runtime import build_runtime, install
+from orderdesk.wecom.client import WeComClient, WeComError
 
 T = TypeVar("T")
 
@@ -27,9 +39,6 @@ def register(main: click.Group) -> None:
 
 @contextmanager
 def _session(ctx: click.Context) -> Iterator[Session]:
-    from orderdesk.cli.base import settings_from
-    from orderdesk.runtime import build_runtime, install
-
     rt = install(build_runtime(settings_from(ctx)))
     try:
         with rt.db.transaction() as session:
@@ -55,9 +64,6 @@ def _run(ctx: click.Context, action: Callable[[Session], T]) -> T:
 @click.pass_context
 def demo(ctx: click.Context, seed: int, force: bool, if_empty: bool) -> None:
     """Load the demo company (3 business lines, 17 staff, 30 customers, 120 orders)."""
-    from orderdesk.cli.base import settings_from
-    from orderdesk.demo.company import is_empty, load_demo
-
     tz = settings_from(ctx).tz
 
     def load(session: Session) -> list[str] | None:
@@ -96,7 +102,6 @@ def staff_add(
     manager: str | None,
 ) -> None:
     """Add a staff member with one or more roles."""
-    from orderdesk.directory.service import add_staff
 
     def add(session: Session) -> str:
         person = add_staff(
@@ -112,7 +117,6 @@ def staff_add(
 @click.pass_context
 def staff_list(ctx: click.Context, role: str | None) -> None:
     """List staff: userid, name, department, manager, roles, active."""
-    from orderdesk.directory.service import list_staff
 
     def rows(session: Session) -> list[str]:
         out = []
@@ -140,7 +144,6 @@ def staff_list(ctx: click.Context, role: str | None) -> None:
 @click.pass_context
 def staff_role(ctx: click.Context, userid: str, changes: tuple[str, ...]) -> None:
     """Grant or remove roles: `orderdesk staff role lisi +pm -sales`."""
-    from orderdesk.directory.service import change_roles
 
     def change(session: Session) -> str:
         person = change_roles(session, userid=userid, changes=changes)
@@ -161,10 +164,6 @@ def staff_role(ctx: click.Context, userid: str, changes: tuple[str, ...]) -> Non
 @click.pass_context
 def staff_sync(ctx: click.Context, root: int) -> None:
     """Members and departments from the WeCom directory; roles from WECOM_ROLE_TAGS tags."""
-    from orderdesk.cli.base import settings_from
-    from orderdesk.directory.service import apply_directory, parse_role_tags, plan_directory
-    from orderdesk.wecom.client import WeComClient, WeComError
-
     settings = settings_from(ctx)
     try:
         role_tags = parse_role_tags(settings.wecom_role_tags)

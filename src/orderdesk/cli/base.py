@@ -9,6 +9,8 @@ import sys
 import click
 
 from orderdesk.core.logs import setup_logging, setup_sentry
+from orderdesk.money.ledger import check_ledger
+from orderdesk.runtime import build_runtime
 from orderdesk.settings import Settings, SettingsError, load_settings
 
 
@@ -56,9 +58,6 @@ def settings_from(ctx: click.Context) -> Settings:
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Verify the ledger invariants over the whole database; exit 1 on any violation."""
-    from orderdesk.money.ledger import check_ledger
-    from orderdesk.runtime import build_runtime
-
     rt = build_runtime(settings_from(ctx))
     try:
         with rt.db.transaction() as session:

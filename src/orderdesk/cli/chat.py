@@ -17,11 +17,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
+import requests
+from defusedxml.ElementTree import fromstring
 from sqlalchemy import func, select
 
-from orderdesk.settings import Settings
+from orderdesk.app import create_app
+from orderdesk.bot import deadline as handler_deadline
+from orderdesk.db import Database
+from orderdesk.models import OutboxMessage
+from orderdesk.runtime import build_runtime
+from orderdesk.settings import Settings, load_settings
 from orderdesk.wecom import signing
-from orderdesk.wecom.envelopes import reply_key
+from orderdesk.wecom.envelopes import PROCESSING_TEXT, reply_key
+from orderdesk.wecom.parsing import parse
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -40,15 +48,11 @@ class Exchange:
 
 
 def _max_outbox_id(db: Database) -> int:
-    from orderdesk.models import OutboxMessage
-
     with db.transaction() as s:
         return int(s.scalar(select(func.max(OutboxMessage.id))) or 0)
 
 
 def _outbox_since(db: Database, after_id: int) -> list[dict[str, Any]]:
-    from orderdesk.models import OutboxMessage
-
     with db.transaction() as s:
         rows = s.scalars(
             select(OutboxMessage).where(OutboxMessage.id > after_id).order_by(OutboxMessage.id)
@@ -82,8 +86,6 @@ def exchange(
         resp = app.test_client().post(req.url, data=req.body, content_type=req.content_type)
         status, body = resp.status_code, resp.get_data(as_text=True)
     else:
-        import requests
-
         r = requests.post(
             (url or DEFAULT_URL).rstrip("/") + req.url,
             data=req.body,
@@ -100,8 +102,6 @@ def exchange(
     late_key = _late_key(req)
     deadline = time.monotonic() + wait
     if app is not None:
-        from orderdesk.bot import deadline as handler_deadline
-
         handler_deadline.drain(timeout=wait)
     while True:
         result.outbox = _outbox_since(db, before)
@@ -115,14 +115,10 @@ def exchange(
 
 
 def _late_key(req: signing.SignedRequest) -> str:
-    from orderdesk.wecom.parsing import parse
-
     return reply_key(parse(req.channel, req.plaintext))
 
 
 def _is_placeholder(reply: str | None) -> bool:
-    from orderdesk.wecom.envelopes import PROCESSING_TEXT
-
     return reply is None or PROCESSING_TEXT in reply
 
 
@@ -133,8 +129,6 @@ def describe_reply(channel: str, reply: str | None) -> str:
     if reply is None:
         return "(无被动回复 / no passive reply)"
     if channel == "app":
-        from defusedxml.ElementTree import fromstring
-
         root = fromstring(reply)
         kind = root.findtext("MsgType") or "?"
         if kind == "text":
@@ -168,8 +162,6 @@ def _settings(ctx: click.Context) -> Settings:
     lazy = ctx.find_root().obj
     if lazy is not None and hasattr(lazy, "get"):
         return lazy.get()
-    from orderdesk.settings import load_settings
-
     return load_settings()
 
 
@@ -181,9 +173,6 @@ def _run(
     kind = "app XML 1:1" if req.channel == "app" else "bot JSON"
     click.echo(f"→ {kind} via {where}")
     if local:
-        from orderdesk.app import create_app
-        from orderdesk.runtime import build_runtime
-
         rt = build_runtime(settings)
         try:
             app = create_app(rt=rt)
@@ -191,9 +180,7 @@ def _run(
         finally:
             rt.close()
     else:
-        from orderdesk.db import Database
-
-        db: Database | None = Database(settings.database_url)
+        db: Database | None = Database(settings.database_url, settings=settings)
         try:
             result = exchange(settings, req, url=url, db=db, wait=wait)
         except Exception as exc:

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import click
 
+from orderdesk.cli.base import settings_from
+from orderdesk.config.yaml_io import export_yaml, import_yaml
 from orderdesk.core.errors import DomainError
+from orderdesk.runtime import build_runtime
 
 
 @click.group("config")
@@ -24,10 +27,6 @@ def config() -> None:
 @click.pass_context
 def export_cmd(ctx: click.Context, path: str) -> None:
     """Write the configuration to PATH (`-` for stdout)."""
-    from orderdesk.cli.base import settings_from
-    from orderdesk.config.yaml_io import export_yaml
-    from orderdesk.runtime import build_runtime
-
     rt = build_runtime(settings_from(ctx))
     try:
         with rt.db.transaction() as session:
@@ -47,10 +46,6 @@ def export_cmd(ctx: click.Context, path: str) -> None:
 @click.pass_context
 def import_cmd(ctx: click.Context, path: str, dry_run: bool) -> None:
     """Validate PATH, then create or update every record in it by code."""
-    from orderdesk.cli.base import settings_from
-    from orderdesk.config.yaml_io import import_yaml
-    from orderdesk.runtime import build_runtime
-
     text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     rt = build_runtime(settings_from(ctx))
     session = rt.db.Session()

@@ -9,6 +9,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
+from sqlalchemy import func, select
+
+from orderdesk.cli.base import settings_from
+from orderdesk.models.wecom import OutboxMessage
+from orderdesk.runtime import build_runtime, install
+from orderdesk.wecom.delivery import deliver_batches, recover_stuck, retry
 
 if TYPE_CHECKING:
     from orderdesk.models.wecom import OutboxMessage
@@ -24,9 +30,6 @@ def register(main: click.Group) -> None:
 
 @contextmanager
 def _runtime(ctx: click.Context) -> Iterator[Runtime]:
-    from orderdesk.cli.base import settings_from
-    from orderdesk.runtime import build_runtime, install
-
     rt = install(build_runtime(settings_from(ctx)))
     try:
         yield rt
@@ -55,10 +58,6 @@ def outbox_group(ctx: click.Context, status: str | None, tail: int) -> None:
     """外发消息 / the outbox: list the last N messages (newest last)."""
     if ctx.invoked_subcommand is not None:
         return
-    from sqlalchemy import func, select
-
-    from orderdesk.models.wecom import OutboxMessage
-
     with _runtime(ctx) as rt, rt.db.transaction() as session:
         query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(tail)
         if status:
@@ -79,8 +78,6 @@ def outbox_group(ctx: click.Context, status: str | None, tail: int) -> None:
 @click.pass_context
 def outbox_retry(ctx: click.Context, message_id: int) -> None:
     """重新投递一条 dead 消息 / re-queue a dead message."""
-    from orderdesk.wecom.delivery import retry
-
     with _runtime(ctx) as rt:
         try:
             retry(rt, message_id)
@@ -94,8 +91,6 @@ def outbox_retry(ctx: click.Context, message_id: int) -> None:
 @click.pass_context
 def outbox_deliver(ctx: click.Context) -> None:
     """立即投递到期消息 / recover stuck rows and deliver every due message now."""
-    from orderdesk.wecom.delivery import deliver_batches, recover_stuck
-
     with _runtime(ctx) as rt:
         recovered = recover_stuck(rt)
         report = deliver_batches(rt)

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
+import tempfile
 import threading
 from datetime import datetime
 from typing import Any
 
 import click
+from werkzeug.serving import run_simple
 
+from orderdesk.app import create_app
 from orderdesk.cli.base import settings_from
 from orderdesk.jobs.outage import RedisGaveUp
+from orderdesk.jobs.scheduler import SchedulerNode
+from orderdesk.jobs.worker import run_worker
 from orderdesk.metrics import MULTIPROC_ENV
+from orderdesk.runtime import build_runtime, install
 
 
 def register(main: click.Group) -> None:
@@ -31,11 +39,6 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     if settings.redis_url:
         _serve_gunicorn(host, port, workers or settings.web_workers)
         return
-    from werkzeug.serving import run_simple
-
-    from orderdesk.app import create_app
-    from orderdesk.jobs.scheduler import SchedulerNode
-
     app = create_app(settings)
     rt = app.extensions["orderdesk"]
     # No Redis: this process is the only scheduler (no lock needed, nobody to compete with).
@@ -55,10 +58,6 @@ def _interrupt(*_: Any) -> None:
 
 
 def _serve_gunicorn(host: str, port: int, workers: int) -> None:
-    import os
-    import sys
-    import tempfile
-
     # prometheus-client multiprocess mode: each worker writes its samples to files here and
     # /metrics sums them. A fresh directory per start, or stale counts of dead workers remain.
     os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="orderdesk-metrics-")
@@ -87,9 +86,6 @@ def _serve_gunicorn(host: str, port: int, workers: int) -> None:
 @click.pass_context
 def worker(ctx: click.Context, burst: bool) -> None:
     """Run the job queues high (replies), default, low (digests)."""
-    from orderdesk.jobs.worker import run_worker
-    from orderdesk.runtime import build_runtime, install
-
     settings = settings_from(ctx)
     if not settings.redis_url:
         click.echo("未配置 REDIS_URL:任务在 `orderdesk serve` 进程内运行,无需单独的 worker。")
@@ -114,9 +110,6 @@ def _gave_up(exc: Exception) -> click.ClickException:
 @click.pass_context
 def scheduler(ctx: click.Context, once: str | None, show: bool) -> None:
     """The scheduler: enqueues jobs on time; only one of several instances fires."""
-    from orderdesk.jobs.scheduler import SchedulerNode
-    from orderdesk.runtime import build_runtime, install
-
     settings = settings_from(ctx)
     rt = install(build_runtime(settings))
     node = SchedulerNode(rt)

@@ -10,7 +10,11 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from orderdesk.settings import Settings
+
+SETTINGS_KEY = "orderdesk.settings"  # the key of a session's `info` that holds the settings
 
 _now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 
@@ -79,15 +83,15 @@ class _FileOffset:
         return self.value
 
 
-def current_settings() -> Settings:
-    """This process's settings (services read the company's configuration through here)."""
-    from orderdesk import (
-        runtime,  # late: runtime builds on services' models, never the other way round
-    )
+def settings_of(session: Session) -> Settings:
+    """The company's settings, handed to services with the session the entry point opened
+    (`Database(url, settings=...)` puts them in every session's `info`); no process global."""
+    settings: Settings | None = session.info.get(SETTINGS_KEY)
+    if settings is None:
+        raise RuntimeError("this session carries no settings: open it from Database(settings=...)")
+    return settings
 
-    return runtime.current().settings
 
-
-def company_tz() -> ZoneInfo:
+def company_tz(session: Session) -> ZoneInfo:
     """The company's time zone (TIMEZONE): what 'today' and schedules mean to people."""
-    return current_settings().tz
+    return settings_of(session).tz

@@ -21,6 +21,8 @@ from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
 
+import sentry_sdk
+
 NO_REQUEST = "-"
 _request_id: ContextVar[str] = ContextVar("orderdesk_request_id", default=NO_REQUEST)
 # An id from a client or proxy (X-Request-Id) is kept only when it is short and plain.
@@ -122,7 +124,6 @@ def setup_sentry(dsn: str, component: str) -> bool:
     tagged with the process kind and the request id of the failing request or job."""
     if not dsn:
         return False
-    import sentry_sdk
 
     def _tag(event: Any, _hint: Any) -> Any:
         event.setdefault("tags", {})["request_id"] = current_request_id()

@@ -21,6 +21,7 @@ from orderdesk import models
 from orderdesk.core import clock
 from orderdesk.core.errors import Conflict
 from orderdesk.demo import data
+from orderdesk.demo.orders import build_orders
 from orderdesk.models import (
     ApprovalFlow,
     ApprovalStep,
@@ -106,8 +107,6 @@ def load_demo(session: Session, *, seed: int = 1, tz: ZoneInfo, force: bool = Fa
         if not force:
             raise Conflict("数据库不是空的;要清空并重新加载演示数据请加 --force")
         wipe(session)
-    from orderdesk.demo.orders import build_orders
-
     world = DemoWorld(rng=random.Random(seed), session=session, tz=tz, today=clock.today(tz))
     _organisation(world)
     _catalogue(world)

@@ -87,7 +87,7 @@ class Story:
 
 
 def build_orders(w: DemoWorld) -> None:
-    from orderdesk.demo.company import add_bindings
+    from orderdesk.demo.company import add_bindings  # late: demo.company imports this module
 
     statuses = [status for status, n in STATUS_PLAN for _ in range(n)]
     w.rng.shuffle(statuses)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from orderdesk.core.errors import NotFound
-from orderdesk.models import Staff
+from orderdesk.models import Staff, StaffRole
 
 NOT_ENABLED = "您还没有开通 OrderDesk,请联系管理员"
 
@@ -29,8 +29,6 @@ def get_active_staff(session: Session, userid: str) -> Staff:
 
 def staff_with_role(session: Session, role: str) -> list[Staff]:
     """Active staff holding `role`, ordered by userid (stable recipient lists)."""
-    from orderdesk.models import StaffRole
-
     return list(
         session.scalars(
             select(Staff)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from orderdesk import runtime
+from orderdesk.approvals.escalation import remind_and_escalate as sweep
+
 log = logging.getLogger(__name__)
 
 
 def remind_and_escalate(now: datetime | None = None) -> dict[str, int]:
     """Remind approvers of steps waiting past the flow's N hours, escalate past M hours."""
-    from orderdesk import runtime
-    from orderdesk.approvals.escalation import remind_and_escalate as sweep
-
     rt = runtime.current()
     with rt.db.transaction() as session:
         result = sweep(session, now=now)

@@ -10,6 +10,7 @@ from typing import Any
 
 from orderdesk import runtime
 from orderdesk.core import clock
+from orderdesk.money import digests, reminders
 
 log = logging.getLogger(__name__)
 
@@ -22,40 +23,32 @@ def _context() -> tuple[runtime.Runtime, Any, Any]:
 
 def due_soon_and_dunning() -> dict[str, int]:
     """Due-soon cards (7/1 days before) and dunning levels (day 1/7/15/30 overdue)."""
-    from orderdesk.money.reminders import scan_reminders
-
     rt, now, today = _context()
     with rt.db.transaction() as session:
-        stats = scan_reminders(session, settings=rt.settings, today=today, now=now)
+        stats = reminders.scan_reminders(session, settings=rt.settings, today=today, now=now)
     log.info("reminders: %s due-soon, %s dunning", stats.due_soon, stats.dunning)
     return {"due_soon": stats.due_soon, "dunning": stats.dunning}
 
 
 def morning_digest() -> dict[str, int]:
     """One digest per owner and per bound internal group (working days only)."""
-    from orderdesk.money.digests import morning_digest as build
-
     rt, now, today = _context()
     with rt.db.transaction() as session:
-        stats = build(session, settings=rt.settings, today=today, now=now)
+        stats = digests.morning_digest(session, settings=rt.settings, today=today, now=now)
     log.info("morning digest: %s messages (%s)", stats.messages, stats.skipped or "sent")
     return {"messages": stats.messages, "people": stats.people, "groups": stats.groups}
 
 
 def weekly_project_digest() -> dict[str, int]:
-    from orderdesk.money.digests import weekly_project_digest as build
-
     rt, now, today = _context()
     with rt.db.transaction() as session:
-        stats = build(session, settings=rt.settings, today=today, now=now)
+        stats = digests.weekly_project_digest(session, settings=rt.settings, today=today, now=now)
     return {"messages": stats.messages}
 
 
 def client_reminders() -> dict[str, int]:
     """externalcontact/add_msg_template tasks for owners, within the monthly cap."""
-    from orderdesk.money.reminders import client_reminders as build
-
     rt, now, today = _context()
     with rt.db.transaction() as session:
-        stats = build(session, settings=rt.settings, today=today, now=now)
+        stats = reminders.client_reminders(session, settings=rt.settings, today=today, now=now)
     return {"client": stats.client}

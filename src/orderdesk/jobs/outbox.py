@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import logging
 
+from orderdesk import runtime
+from orderdesk.wecom.dedupe import prune
+from orderdesk.wecom.delivery import deliver_due as _deliver
+from orderdesk.wecom.delivery import due_count, recover_stuck
+
 log = logging.getLogger(__name__)
 
 
 def deliver_due() -> int:
     """Deliver every outbox row that is due. Returns how many were attempted."""
-    from orderdesk import runtime
-    from orderdesk.wecom.delivery import deliver_due as _deliver
-
     return _deliver(runtime.current())
 
 
@@ -21,9 +23,6 @@ def sweep() -> int:
 
     With a worker pool (Redis) delivery is enqueued so the sweeper stays quick; in-process it is
     run here. Returns how many rows were due."""
-    from orderdesk import runtime
-    from orderdesk.wecom.delivery import due_count, recover_stuck
-
     rt = runtime.current()
     recover_stuck(rt)
     due = due_count(rt)
@@ -34,7 +33,4 @@ def sweep() -> int:
 
 def prune_inbound() -> int:
     """Drop inbound dedupe rows older than WeCom's retry window (daily)."""
-    from orderdesk import runtime
-    from orderdesk.wecom.dedupe import prune
-
     return prune(runtime.current())

@@ -16,8 +16,8 @@ from rq import Worker
 
 from orderdesk import metrics
 from orderdesk.core.logs import NO_REQUEST, request_scope
+from orderdesk.jobqueue import QUEUES
 from orderdesk.jobs.outage import Outage
-from orderdesk.jobs.queue import QUEUES
 from orderdesk.runtime import current
 
 if TYPE_CHECKING:
@@ -36,7 +36,8 @@ class _MeasuredWorker(Worker):
         with request_scope(rid if rid and rid != NO_REQUEST else job.id):
             started = time.perf_counter()
             ok = bool(super().perform_job(job, queue))
-            metrics.count_job(current(), job.func_name, ok, time.perf_counter() - started)
+            rt, elapsed = current(), time.perf_counter() - started
+            metrics.count_job(rt.redis, rt.settings.redis_namespace, job.func_name, ok, elapsed)
             return ok
 
 

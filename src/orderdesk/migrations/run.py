@@ -14,8 +14,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
+
+from orderdesk.db import make_engine
 
 HERE = Path(__file__).resolve().parent
 
@@ -83,10 +86,6 @@ def downgrade_plan(url: str, target: str) -> DowngradePlan:
 
 
 def current(url: str) -> str:
-    from alembic.runtime.migration import MigrationContext
-
-    from orderdesk.db import make_engine
-
     engine = make_engine(url)
     try:
         with engine.connect() as conn:

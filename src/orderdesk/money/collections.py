@@ -15,7 +15,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
-from orderdesk.core.clock import company_tz
 from orderdesk.directory.permissions import can_see_money, order_scope
 from orderdesk.models import Customer, Installment, Order, PaymentPlan, Staff
 
@@ -67,7 +66,7 @@ def plan_of(session: Session, order: Order) -> PaymentPlan | None:
 
 
 def money_summary(session: Session, order: Order, *, today: date | None = None) -> MoneySummary:
-    today = today or clock.today(company_tz())
+    today = today or clock.today(clock.company_tz(session))
     plan = plan_of(session, order)
     if plan is None:
         total = order.amount
@@ -100,7 +99,7 @@ def overdue_for(
     session: Session, *, actor: Staff, today: date | None = None
 ) -> list[CustomerOverdue]:
     """Overdue installments the actor may see, grouped by customer, largest total first."""
-    today = today or clock.today(company_tz())
+    today = today or clock.today(clock.company_tz(session))
     rows = session.execute(
         select(Installment, Order, Customer)
         .join(PaymentPlan, Installment.plan_id == PaymentPlan.id)

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
-from orderdesk.core.clock import company_tz
 from orderdesk.core.errors import Conflict, NotFound, ValidationFailed
 from orderdesk.core.formatting import money
 from orderdesk.core.locks import lock_row
@@ -72,7 +71,7 @@ def issue_invoice(
         installment=inst,
         amount=value,
         tax_rate=_tax_rate(tax_rate, contract.tax_rate),
-        issue_date=issue_date or clock.today(company_tz()),
+        issue_date=issue_date or clock.today(clock.company_tz(session)),
         status="issued",
         issued_by_id=actor.id,
     )

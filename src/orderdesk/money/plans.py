@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from orderdesk.core.clock import company_tz
+from orderdesk.core import clock
 from orderdesk.core.errors import ValidationFailed
 from orderdesk.core.locks import lock_row, lock_rows
 from orderdesk.core.parsing import DAY_RULE_ZH, parse_day, parse_decimal
@@ -341,14 +341,12 @@ def on_milestone_accepted(
     session: Session, milestone: Milestone, *, tz: ZoneInfo | None = None
 ) -> list[Installment]:
     """Installments waiting for this milestone become due: acceptance date (company tz) + days."""
-    from orderdesk.core import clock
-
     project = milestone.project or session.get(Project, milestone.project_id)
     if project is None:
         return []
     order = project.order
     accepted_at: datetime = milestone.accepted_at or clock.now()
-    accepted_on = accepted_at.astimezone(tz or company_tz()).date()
+    accepted_on = accepted_at.astimezone(tz or clock.company_tz(session)).date()
     changed: list[Installment] = []
     for plan in _plans_for_order(session, order):
         for inst in plan.installments:

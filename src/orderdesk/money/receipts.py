@@ -18,7 +18,6 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
-from orderdesk.core.clock import company_tz
 from orderdesk.core.errors import Conflict, NotFound, ValidationFailed
 from orderdesk.core.formatting import money
 from orderdesk.core.locks import lock_row
@@ -99,7 +98,7 @@ def record_receipt(
     """Record money received for an order (finance only) and allocate it."""
     require_role(actor, "finance")
     value = parse_amount(amount)
-    today = clock.today(company_tz())
+    today = clock.today(clock.company_tz(session))
     received_on = received_on or today
     if received_on > today:
         raise ValidationFailed("收款日期不能晚于今天", fields={"received_on": "future"})

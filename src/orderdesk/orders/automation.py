@@ -17,6 +17,7 @@ from orderdesk.approvals import messages as notify
 from orderdesk.core.formatting import money
 from orderdesk.directory.staff import staff_with_role
 from orderdesk.models import ChatBinding, Order, PaymentPlan, Project, Staff
+from orderdesk.money.plans import generate_plan
 from orderdesk.orders import timeline
 from orderdesk.projects import service as projects
 from orderdesk.wecom import cards, outbox
@@ -118,8 +119,6 @@ def on_order_approved(session: Session, *, order: Order, actor: Staff | None) ->
     project = projects.create_from_order(session, order)
     plan = None
     if order.contract is not None:
-        from orderdesk.money.plans import generate_plan
-
         plan = generate_plan(session, contract=order.contract, order=order)
     chat = _bind_project_chat(session, order, project, actor)
     _notify_people(session, order, project, plan)

@@ -11,8 +11,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from orderdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
+from orderdesk.directory.permissions import SEE_ALL_ROLES, can_see_order, order_scope, owns_or_leads
 from orderdesk.models import Activity, ChatBinding, Customer, Order, Staff
 from orderdesk.orders import timeline
+from orderdesk.orders.numbers import normalize_number
 from orderdesk.wecom import cards, outbox
 
 BOT_GROUP = "bot_group"
@@ -20,8 +22,6 @@ AUDIENCE_ZH = {"internal": "内部群", "client": "客户群"}
 
 
 def _customer_in_reach(session: Session, actor: Staff, ref: str) -> Customer:
-    from orderdesk.directory.permissions import SEE_ALL_ROLES, order_scope
-
     name = ref.strip()
     candidates = list(
         session.scalars(
@@ -63,8 +63,7 @@ def bind_chat(
     name: str | None = None,
 ) -> ChatBinding:
     """Bind group `chat_id` to order number or customer name `ref` (idempotent)."""
-    from orderdesk.orders.numbers import normalize_number
-    from orderdesk.orders.service import get_order
+    from orderdesk.orders.service import get_order  # late: service -> messages -> bindings
 
     if not chat_id:
         raise ValidationFailed("只能在群聊中绑定")
@@ -117,8 +116,6 @@ def bind_chat(
 def _may_rebind(session: Session, actor: Staff, binding: ChatBinding) -> bool:
     """Re-pointing a bound group: the current order's owner or one of their managers, or an
     admin; a customer-only binding: the customer's owner, their managers, or whoever bound it."""
-    from orderdesk.directory.permissions import owns_or_leads
-
     order = session.get(Order, binding.order_id) if binding.order_id else None
     if order is not None:
         return owns_or_leads(actor, order.owner)
@@ -142,8 +139,6 @@ def group_binding(session: Session, chat_id: str | None) -> ChatBinding | None:
 
 def unbind_chat(session: Session, *, actor: Staff, chat_id: str) -> ChatBinding:
     """Stop pushing to this group. Only someone who could bind it again may unbind it."""
-    from orderdesk.directory.permissions import SEE_ALL_ROLES, can_see_order
-
     binding = group_binding(session, chat_id)
     if binding is None:
         raise NotFound("这个群还没有绑定订单或客户")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -45,71 +45,13 @@ def update_order(
 ) -> Order:
     """Apply `changes` (see UPDATE_KEYS) guarded by the version the editor saw."""
     order = get_order(session, actor=actor, number=number)
-    if expected_version is not None and order.version != expected_version:
-        raise_conflict(order)
-    if not can_manage(actor, order):
-        raise PermissionDenied("只有订单负责人、项目经理或经理可以修改订单")
-    if order.status in FINAL_STATES:
-        raise ValidationFailed(f"订单{order.status_zh},不能再修改")
-    reject_unknown(changes, UPDATE_KEYS)
-    frozen = frozen_changes(order, changes)
-    if frozen:
-        raise ValidationFailed(
-            f"订单{order.status_zh},客户、合同、明细、金额和已提交的内容不能再修改",
-            fields=frozen,
-        )
+    _check_editable(order, actor=actor, changes=changes, expected_version=expected_version)
     errors: dict[str, str] = {}
     diff: dict[str, list[Any]] = {}
     # No autoflush while collecting: a look-up must not write a half-edited order.
     with session.no_autoflush:
-
-        def put(field: str, new: Any) -> None:
-            old = getattr(order, field)
-            if old != new:
-                diff[field] = [_fmt(old), _fmt(new)]
-                setattr(order, field, new)
-
-        if "title" in changes:
-            title = str(changes["title"] or "").strip()
-            if not title or len(title) > 200:
-                errors["title"] = "标题不能为空,最多 200 个字"
-            else:
-                put("title", title)
-        if "custom_fields" in changes:
-            if not isinstance(changes["custom_fields"], Mapping):
-                errors["custom_fields"] = "自定义字段格式错误"
-            else:
-                try:
-                    merged = custom_fields.merge_values(
-                        order.order_type.field_schema or [],
-                        order.custom_fields,
-                        changes["custom_fields"],
-                        session=session,
-                    )
-                    put("custom_fields", merged)
-                except ValidationFailed as exc:
-                    errors.update({f"custom_fields.{k}": v for k, v in exc.fields.items()})
-        if changes.get("owner_userid"):
-            if not actor.has_role(*MANAGING_ROLES):
-                errors["owner_userid"] = "只有经理可以转交订单"
-            else:
-                owner = find_staff(session, changes["owner_userid"], errors)
-                if owner is not None:
-                    put("owner_id", owner.id)
-        refs = resolve_refs(session, actor=actor, data=changes, errors=errors, order=order)
-        for found, attr in (
-            (refs.customer, "customer_id"),
-            (refs.contract, "contract_id"),
-            (refs.business_line, "business_line_id"),
-        ):
-            if found is not None:
-                put(attr, found.id)
-        if changes.get("currency"):
-            put("currency", str(changes["currency"]).strip().upper()[:3])
-        if "discount_rate" in changes:
-            discount = parse_discount(changes["discount_rate"], errors)
-            if discount is not None:
-                put("discount_rate", discount)
+        put = _recorder(order, diff)
+        _edit_fields(session, order, actor=actor, changes=changes, errors=errors, put=put)
         new_lines = None
         if "lines" in changes:
             new_lines = build_lines(
@@ -149,6 +91,100 @@ def update_order(
         )
         notify_update(session, order, actor=actor, summary=override_note or summary)
     return order
+
+
+def _check_editable(
+    order: Order, *, actor: Staff, changes: Mapping[str, Any], expected_version: int | None
+) -> None:
+    """Refuse the edit before anything is read from `changes`: stale version, no right to
+    manage, a final state, unknown keys, or fields frozen by the order's status."""
+    if expected_version is not None and order.version != expected_version:
+        raise_conflict(order)
+    if not can_manage(actor, order):
+        raise PermissionDenied("只有订单负责人、项目经理或经理可以修改订单")
+    if order.status in FINAL_STATES:
+        raise ValidationFailed(f"订单{order.status_zh},不能再修改")
+    reject_unknown(changes, UPDATE_KEYS)
+    frozen = frozen_changes(order, changes)
+    if frozen:
+        raise ValidationFailed(
+            f"订单{order.status_zh},客户、合同、明细、金额和已提交的内容不能再修改",
+            fields=frozen,
+        )
+
+
+def _recorder(order: Order, diff: dict[str, list[Any]]) -> Callable[[str, Any], None]:
+    """`put(field, new)`: set the field and note [old, new] in `diff` when it really changes."""
+
+    def put(field: str, new: Any) -> None:
+        old = getattr(order, field)
+        if old != new:
+            diff[field] = [_fmt(old), _fmt(new)]
+            setattr(order, field, new)
+
+    return put
+
+
+def _edit_fields(
+    session: Session,
+    order: Order,
+    *,
+    actor: Staff,
+    changes: Mapping[str, Any],
+    errors: dict[str, str],
+    put: Callable[[str, Any], None],
+) -> None:
+    """The plain fields (title, custom fields, owner, references, currency, discount); each bad
+    value lands in `errors` so the editor sees all of them at once."""
+    if "title" in changes:
+        title = str(changes["title"] or "").strip()
+        if not title or len(title) > 200:
+            errors["title"] = "标题不能为空,最多 200 个字"
+        else:
+            put("title", title)
+    if "custom_fields" in changes:
+        _edit_custom_fields(session, order, changes["custom_fields"], errors=errors, put=put)
+    if changes.get("owner_userid"):
+        if not actor.has_role(*MANAGING_ROLES):
+            errors["owner_userid"] = "只有经理可以转交订单"
+        else:
+            owner = find_staff(session, changes["owner_userid"], errors)
+            if owner is not None:
+                put("owner_id", owner.id)
+    refs = resolve_refs(session, actor=actor, data=changes, errors=errors, order=order)
+    for found, attr in (
+        (refs.customer, "customer_id"),
+        (refs.contract, "contract_id"),
+        (refs.business_line, "business_line_id"),
+    ):
+        if found is not None:
+            put(attr, found.id)
+    if changes.get("currency"):
+        put("currency", str(changes["currency"]).strip().upper()[:3])
+    if "discount_rate" in changes:
+        discount = parse_discount(changes["discount_rate"], errors)
+        if discount is not None:
+            put("discount_rate", discount)
+
+
+def _edit_custom_fields(
+    session: Session,
+    order: Order,
+    values: Any,
+    *,
+    errors: dict[str, str],
+    put: Callable[[str, Any], None],
+) -> None:
+    if not isinstance(values, Mapping):
+        errors["custom_fields"] = "自定义字段格式错误"
+        return
+    try:
+        merged = custom_fields.merge_values(
+            order.order_type.field_schema or [], order.custom_fields, values, session=session
+        )
+        put("custom_fields", merged)
+    except ValidationFailed as exc:
+        errors.update({f"custom_fields.{k}": v for k, v in exc.fields.items()})
 
 
 _FIELD_NAMES_ZH = {

@@ -26,6 +26,8 @@ from orderdesk.models import (
     Staff,
     Task,
 )
+from orderdesk.money.collections import plan_of
+from orderdesk.projects.service import members
 
 
 def activity_page(
@@ -76,8 +78,6 @@ def decided_by(session: Session, *, actor: Staff, limit: int = 50) -> list[Appro
 def get_project(session: Session, *, actor: Staff, code: str) -> Project:
     """The project with `code` if its order is in the actor's scope or the actor works on it
     (task owners may not see the order's money, but see the project); NotFound otherwise."""
-    from orderdesk.projects.service import members
-
     project = session.scalar(select(Project).where(Project.code == code.strip().upper()))
     if project is None or not (can_see_order(actor, project.order) or actor in members(project)):
         raise NotFound(f"找不到项目 {code}")
@@ -104,8 +104,6 @@ class Payments:
 def payments_of(session: Session, *, actor: Staff, order: Order) -> Payments:
     """The order's plan, its invoices, and the receipts allocated to it (with the share), for
     someone who may see the order's money."""
-    from orderdesk.money.collections import plan_of
-
     if not can_see_money(actor, order):
         raise PermissionDenied("您无权查看这笔订单的金额")
     plan = plan_of(session, order)

@@ -50,7 +50,7 @@ def next_number(session: Session, year: int) -> str:
 
 def insert_with_number(session: Session, order: Order, *, tz: ZoneInfo | None = None) -> str:
     """Give `order` the next free number and INSERT it (flush); retried on a collision."""
-    year = clock.today(tz or clock.company_tz()).year
+    year = clock.today(tz or clock.company_tz(session)).year
     for _ in range(MAX_ATTEMPTS):
         candidate = next_number(session, year)
         order.number = candidate

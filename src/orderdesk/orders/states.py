@@ -18,6 +18,7 @@ from orderdesk.core import clock
 from orderdesk.core.errors import IllegalTransition, ValidationFailed
 from orderdesk.models import Order, Staff
 from orderdesk.models.order import ORDER_STATUS_ZH, ORDER_STATUSES
+from orderdesk.money.plans import on_event
 from orderdesk.orders import timeline
 from orderdesk.orders.common import stale_as_conflict
 from orderdesk.orders.messages import notify_status
@@ -176,8 +177,5 @@ def apply_status(
         )
         notify_status(session, order, before=before, actor=actor)
         # Installments due "N days after <status>" (e.g. delivered) start counting today.
-        from orderdesk.core.clock import company_tz
-        from orderdesk.money.plans import on_event
-
-        on_event(session, order=order, event=to, on_date=clock.today(company_tz()))
+        on_event(session, order=order, event=to, on_date=clock.today(clock.company_tz(session)))
     return order

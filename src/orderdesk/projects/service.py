@@ -11,12 +11,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
-from orderdesk.core.clock import company_tz
 from orderdesk.core.errors import AlreadyDecided, NotFound, PermissionDenied, ValidationFailed
 from orderdesk.core.locks import lock_row
 from orderdesk.core.parsing import parse_decimal
 from orderdesk.directory.staff import staff_with_role
 from orderdesk.models import Milestone, Order, Project, Staff, Task, TimeEntry
+from orderdesk.money import plans as payment_plans
 from orderdesk.orders import timeline
 
 TASK_STATUSES = {"todo": "待办", "doing": "进行中", "done": "已完成"}
@@ -81,7 +81,7 @@ def create_from_order(session: Session, order: Order) -> Project:
     existing = session.scalar(select(Project).where(Project.order_id == order.id))
     if existing is not None:
         return existing
-    start = clock.today(company_tz())
+    start = clock.today(clock.company_tz(session))
     pm = pick_pm(session, order)
     code = project_code_for(order)
     if session.scalar(select(Project.id).where(Project.code == code)) is not None:
@@ -203,7 +203,7 @@ def log_hours(
     """Record hours on a project (by project code or order number); today in company time."""
     amount = _hours(hours)
     project = find_project(session, ref, actor=actor)
-    today = clock.today(company_tz())
+    today = clock.today(clock.company_tz(session))
     day = work_date or today
     if day > today:
         raise ValidationFailed("不能登记未来日期的工时", fields={"work_date": "不能晚于今天"})
@@ -290,7 +290,7 @@ def accept_milestone(
         raise NotFound(f"项目 {project.code} 没有这个里程碑")
     if milestone.status == "accepted" and milestone.accepted_at is not None:
         who = milestone_acceptor(session, milestone)
-        local = milestone.accepted_at.astimezone(company_tz())
+        local = milestone.accepted_at.astimezone(clock.company_tz(session))
         raise AlreadyDecided(f"里程碑「{milestone.name}」已由 {who} 于 {local:%m-%d %H:%M} 验收")
     milestone.status = "accepted"
     milestone.accepted_at = clock.now()
@@ -304,8 +304,6 @@ def accept_milestone(
         data={"milestone_id": milestone.id},
     )
     session.flush()
-    from orderdesk.money import plans as payment_plans
-
     hook = getattr(payment_plans, "on_milestone_accepted", None)
     if hook is not None:
         hook(session, milestone)
@@ -348,7 +346,7 @@ class ProjectSummary:
 
 
 def project_summary(session: Session, project: Project) -> ProjectSummary:
-    today = clock.today(company_tz())
+    today = clock.today(clock.company_tz(session))
     tasks = list(project.tasks)
     done = sum(1 for t in tasks if t.status == "done")
     percent = (done * 100 // len(tasks)) if tasks else 0

@@ -21,6 +21,7 @@ from wechatpy.enterprise import WeChatClient
 from wechatpy.utils import json as wjson
 
 from orderdesk import metrics
+from orderdesk.wecom.cards import app_markdown, app_template_card, app_text
 from orderdesk.wecom.errors import BUSY_ERRORS, TOKEN_ERRORS, WeComError, WeComTransportError
 from orderdesk.wecom.tokens import TokenStore
 
@@ -192,18 +193,12 @@ class WeComClient(WeChatClient):
         return dict(self.post("message/send", data=data))
 
     def send_text(self, touser: str, content: str) -> dict[str, Any]:
-        from orderdesk.wecom.cards import app_text
-
         return self.send_message(touser, app_text(content))
 
     def send_markdown(self, touser: str, content: str) -> dict[str, Any]:
-        from orderdesk.wecom.cards import app_markdown
-
         return self.send_message(touser, app_markdown(content))
 
     def send_template_card(self, touser: str, card: Mapping[str, Any]) -> dict[str, Any]:
-        from orderdesk.wecom.cards import app_template_card
-
         return self.send_message(touser, app_template_card(card))
 
     def update_template_card(

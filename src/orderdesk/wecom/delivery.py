@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 from orderdesk.core import clock
 from orderdesk.models.wecom import OutboxMessage
 from orderdesk.wecom import outbox
+from orderdesk.wecom.client import get_client
 from orderdesk.wecom.errors import WeComError
 from orderdesk.wecom.ratelimit import RateLimiter, RateLimits, limits_for
 
@@ -242,8 +243,6 @@ def deliver_claim(
             result, response_code = _sandbox_send(claim)
         else:
             if client is None:
-                from orderdesk.wecom.client import get_client
-
                 client = get_client(rt)
             result, response_code = _send(rt, client, claim)
     except _Wait as wait:

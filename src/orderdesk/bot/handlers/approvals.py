@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from orderdesk.approvals import messages as notify
+from orderdesk.approvals import service as approvals
+from orderdesk.approvals.decisions import already_decided_error, visible_request
 from orderdesk.bot.parsing import BadArguments, order_ref, split_args
 from orderdesk.bot.render import (
     REJECT_REASON_KEY,
@@ -30,10 +33,8 @@ MAX_PENDING_CARDS = 6  # a burst of cards beyond this is noise (and eats the per
 
 
 def _card_for(ctx: Context, assignment: ApprovalAssignment) -> dict[str, Any]:
-    from orderdesk.approvals import messages as notify
-
     request = assignment.request
-    card = notify.approval_card_body(request.order, request, assignment)
+    card = notify.approval_card_body(ctx.rt.settings, request.order, request, assignment)
     # A task_id may be used once per app: a re-sent card gets its own.
     card["task_id"] = cards.safe_task_id(f"appr-{assignment.id}-p{ctx.event.create_time}")
     return card
@@ -49,8 +50,6 @@ def _card_for(ctx: Context, assignment: ApprovalAssignment) -> dict[str, Any]:
     internal_only=True,
 )
 def pending_command(ctx: Context) -> Reply:
-    from orderdesk.approvals import service as approvals
-
     items = approvals.pending_for(ctx.session, actor=ctx.actor)
     if not items:
         return TextReply("没有等你审批的订单 👍")
@@ -88,8 +87,6 @@ def pending_command(ctx: Context) -> Reply:
     mutates=True,
 )
 def approve_command(ctx: Context) -> Reply:
-    from orderdesk.approvals import service as approvals
-
     parts = split_args(ctx.args, 1)
     if not parts:
         raise BadArguments("请写上订单号")
@@ -110,8 +107,6 @@ def approve_command(ctx: Context) -> Reply:
     mutates=True,
 )
 def reject_command(ctx: Context) -> Reply:
-    from orderdesk.approvals import service as approvals
-
     parts = split_args(ctx.args, 1)
     if not parts:
         raise BadArguments("请写上订单号和驳回原因")
@@ -135,8 +130,6 @@ def _request_id(ctx: Context) -> int:
 
 
 def _click_decide(ctx: Context, decision: str, comment: str | None = None) -> Reply:
-    from orderdesk.approvals import service as approvals
-
     try:
         result = approvals.decide(
             ctx.session,
@@ -159,8 +152,6 @@ def approve_click(ctx: Context) -> Reply:
 @router.action("reject:")
 def reject_click(ctx: Context) -> Reply:
     """Ask for the reason first: the card becomes a pick-a-reason card (or reply in words)."""
-    from orderdesk.approvals.decisions import already_decided_error, visible_request
-
     # Someone else's request reads like a card that no longer exists: no order, no names.
     request = visible_request(ctx.session, actor=ctx.actor, request_id=_request_id(ctx))
     if request is None:

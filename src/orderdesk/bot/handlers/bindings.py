@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from orderdesk.bot.parsing import BadArguments
 from orderdesk.bot.router import Context, router
+from orderdesk.orders.bindings import AUDIENCE_ZH, bind_chat, unbind_chat
 from orderdesk.wecom.replies import Reply, TextReply
 
 CLIENT_FLAGS = {"客户群", "客户", "client", "external"}
@@ -19,8 +20,6 @@ CLIENT_FLAGS = {"客户群", "客户", "client", "external"}
     group_only=True,
 )
 def bind_command(ctx: Context) -> Reply:
-    from orderdesk.orders.bindings import AUDIENCE_ZH, bind_chat
-
     words = ctx.args.split()
     audience = "internal"
     if len(words) > 1 and words[-1].lower() in CLIENT_FLAGS:
@@ -47,7 +46,5 @@ def bind_command(ctx: Context) -> Reply:
     group_only=True,
 )
 def unbind_command(ctx: Context) -> Reply:
-    from orderdesk.orders.bindings import unbind_chat
-
     unbind_chat(ctx.session, actor=ctx.actor, chat_id=ctx.chat_id or "")
     return TextReply("本群已解除绑定,不再推送通知")

@@ -13,6 +13,7 @@ from orderdesk.bot.parsing import (
 from orderdesk.bot.render import overdue_text, receipt_text
 from orderdesk.bot.router import Context, router
 from orderdesk.core import clock
+from orderdesk.money import collections, receipts
 from orderdesk.wecom.replies import MarkdownReply, Reply, TextReply
 
 
@@ -26,8 +27,6 @@ from orderdesk.wecom.replies import MarkdownReply, Reply, TextReply
     mutates=True,
 )
 def paid_command(ctx: Context) -> Reply:
-    from orderdesk.money import receipts
-
     parts = split_args(ctx.args, 3)
     if len(parts) < 2:
         raise BadArguments("请写上订单号和金额")
@@ -59,8 +58,6 @@ def paid_command(ctx: Context) -> Reply:
     example="逾期",
 )
 def overdue_command(ctx: Context) -> Reply:
-    from orderdesk.money import collections
-
     view = ctx.view
     if ctx.in_group and view.binding is None:
         # An unbound group could hold anyone: money stays in the 1:1 chat.

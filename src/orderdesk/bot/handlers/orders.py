@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from orderdesk.approvals import service as approvals
 from orderdesk.bot.parsing import BadArguments
 from orderdesk.bot.redaction import View
 from orderdesk.bot.render import (
@@ -16,6 +20,11 @@ from orderdesk.bot.render import (
 )
 from orderdesk.bot.router import Context, router
 from orderdesk.core.errors import NotFound
+from orderdesk.models import Order, Project
+from orderdesk.money import collections
+from orderdesk.orders import service as orders
+from orderdesk.orders.numbers import normalize_number
+from orderdesk.projects import service as projects
 from orderdesk.wecom import cards
 from orderdesk.wecom.replies import CardReply, MarkdownReply, Reply, TextReply
 
@@ -28,11 +37,6 @@ if TYPE_CHECKING:
 def prefetch(session: Session, order: Order) -> None:
     """Load what the card shows about the order in one round trip instead of one lazy load per
     relationship (the card's latency is mostly round trips)."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import joinedload
-
-    from orderdesk.models import Order, Project
-
     session.execute(
         select(Order)
         .options(
@@ -48,10 +52,6 @@ def prefetch(session: Session, order: Order) -> None:
 
 def gather(session: Session, order: Order, view: View) -> OrderFacts:
     """Ask each owning service for its part of the card (nothing is computed here)."""
-    from orderdesk.approvals import service as approvals
-    from orderdesk.money import collections
-    from orderdesk.projects import service as projects
-
     prefetch(session, order)
     step = approvals.current_step_label(session, order) if view.shows_internal else None
     summary = projects.project_summary(session, order.project) if order.project else None
@@ -76,9 +76,6 @@ def order_reply(ctx: Context, order: Order, view: View) -> Reply:
     example="查 SO-2026-0001",
 )
 def order_command(ctx: Context) -> Reply:
-    from orderdesk.orders import service as orders
-    from orderdesk.orders.numbers import normalize_number
-
     query = ctx.args.strip()
     if not query:
         raise BadArguments("请告诉我要查什么")
@@ -116,8 +113,6 @@ def order_command(ctx: Context) -> Reply:
     internal_only=True,
 )
 def my_command(ctx: Context) -> Reply:
-    from orderdesk.orders import service as orders
-
     view = ctx.view
     mine = orders.my_orders(ctx.session, actor=ctx.actor)
     counts = orders.order_counts(ctx.session, actor=ctx.actor)

@@ -6,6 +6,12 @@ from typing import TYPE_CHECKING
 
 from orderdesk.bot.parsing import BadArguments, order_ref, parse_hours, split_args
 from orderdesk.bot.router import Context, router
+from orderdesk.core.errors import ValidationFailed
+from orderdesk.orders import service as orders
+from orderdesk.orders.attachments import store_file
+from orderdesk.projects import service as projects
+from orderdesk.wecom import media
+from orderdesk.wecom.errors import WeComError
 from orderdesk.wecom.events import TextMessage
 from orderdesk.wecom.replies import Reply, TextReply
 
@@ -23,8 +29,6 @@ if TYPE_CHECKING:
     mutates=True,
 )
 def progress_command(ctx: Context) -> Reply:
-    from orderdesk.orders import service as orders
-
     images = ctx.event.images if isinstance(ctx.event, TextMessage) else ()
     parts = split_args(ctx.args, 1)
     if not parts or (len(parts) < 2 and not images):
@@ -43,11 +47,6 @@ def progress_command(ctx: Context) -> Reply:
 def _photos(ctx: Context, urls: tuple[str, ...]) -> list[Attachment]:
     """The images of a bot `mixed` message, downloaded and stored (nothing is recorded when
     one cannot be had: the user sends it again)."""
-    from orderdesk.core.errors import ValidationFailed
-    from orderdesk.orders.attachments import store_file
-    from orderdesk.wecom import media
-    from orderdesk.wecom.errors import WeComError
-
     stored = []
     for index, url in enumerate(urls, start=1):
         try:
@@ -76,8 +75,6 @@ def _photos(ctx: Context, urls: tuple[str, ...]) -> list[Attachment]:
     mutates=True,
 )
 def hours_command(ctx: Context) -> Reply:
-    from orderdesk.projects import service as projects
-
     parts = split_args(ctx.args, 2)
     if len(parts) < 2:
         raise BadArguments("请写上订单号(或项目编号)和小时数")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-
-from orderdesk.core import clock
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from orderdesk.models import ClientLink, Staff
@@ -18,18 +17,18 @@ DELIVERABLE_STATUS_ZH = {
 }
 
 
-def _expiry(link: ClientLink) -> str:
-    return link.expires_at.astimezone(clock.company_tz()).strftime("%Y-%m-%d %H:%M")
+def _expiry(link: ClientLink, tz: ZoneInfo) -> str:
+    return link.expires_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def link_created(actor: Staff, link: ClientLink) -> str:
-    return f"{actor.name} 生成了客户进度链接 #{link.id},有效期至 {_expiry(link)}"
+def link_created(actor: Staff, link: ClientLink, tz: ZoneInfo) -> str:
+    return f"{actor.name} 生成了客户进度链接 #{link.id},有效期至 {_expiry(link, tz)}"
 
 
-def link_reply(number: str, url: str, link: ClientLink) -> str:
+def link_reply(number: str, url: str, link: ClientLink, tz: ZoneInfo) -> str:
     """The chat reply: the link itself is shown only here, once."""
     return (
-        f"订单 {number} 的客户进度链接(#{link.id},有效期至 {_expiry(link)}):\n{url}\n"
+        f"订单 {number} 的客户进度链接(#{link.id},有效期至 {_expiry(link, tz)}):\n{url}\n"
         "客户无需登录即可查看里程碑与交付物,不含金额;每次打开都会记入时间线。"
         f"如需作废:撤销进度链接 {link.id}"
     )

@@ -12,6 +12,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
@@ -71,7 +72,7 @@ def create_link(
         session,
         kind="client_link",
         actor=actor,
-        body=messages.link_created(actor, link),
+        body=messages.link_created(actor, link, clock.company_tz(session)),
         order=order,
         data={"link_id": link.id, "event": "created"},
     )
@@ -185,7 +186,7 @@ def open_link(
         ip=ip,
         user_agent=user_agent,
     )
-    return _status_of(order, link)
+    return _status_of(order, link, clock.company_tz(session))
 
 
 def _milestone(m: Milestone, tz_date: date | None) -> MilestoneView:
@@ -197,9 +198,8 @@ def _milestone(m: Milestone, tz_date: date | None) -> MilestoneView:
     )
 
 
-def _status_of(order: Order, link: ClientLink) -> ClientStatus:
+def _status_of(order: Order, link: ClientLink, tz: ZoneInfo) -> ClientStatus:
     project = order.project
-    tz = clock.company_tz()
     milestones = [
         _milestone(m, m.accepted_at.astimezone(tz).date() if m.accepted_at else None)
         for m in (project.milestones if project else [])

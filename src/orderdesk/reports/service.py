@@ -28,7 +28,7 @@ def run_report(
     as_of: date | None = None,
 ) -> Table:
     """The report `name` over what `actor` may see; bad parameters raise ValidationFailed."""
-    today = clock.today(company_tz())
+    today = clock.today(company_tz(session))
     if name == "ar-aging":
         by = group_by or "customer"
         if by not in GROUPINGS:

@@ -33,7 +33,9 @@ def status_link_command(ctx: Context) -> Reply:
         ctx.session, actor=ctx.actor, number=number, secret=ctx.rt.settings.secret_key, days=days
     )
     url = status_links.link_url(ctx.rt.settings.public_url, issued.token)
-    return TextReply(messages.link_reply(issued.link.order.number, url, issued.link))
+    return TextReply(
+        messages.link_reply(issued.link.order.number, url, issued.link, ctx.rt.settings.tz)
+    )
 
 
 @router.command(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from orderdesk.bot.bound import bound_order_number
 from orderdesk.bot.parsing import BadArguments
 from orderdesk.bot.redaction import View
 from orderdesk.bot.render import (
@@ -72,14 +73,14 @@ def order_reply(ctx: Context, order: Order, view: View) -> Reply:
     "order",
     "查询",
     summary="查订单:号码、客户名或关键词",
-    usage="查 <订单号|客户|关键词>",
+    usage="查 <订单号|客户|关键词>(绑定订单的群里可只发「查」)",
     example="查 SO-2026-0001",
 )
 def order_command(ctx: Context) -> Reply:
     from orderdesk.orders import service as orders
     from orderdesk.orders.numbers import normalize_number
 
-    query = ctx.args.strip()
+    query = ctx.args.strip() or bound_order_number(ctx) or ""
     if not query:
         raise BadArguments("请告诉我要查什么")
     view = ctx.view

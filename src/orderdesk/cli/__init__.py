@@ -6,6 +6,7 @@ attached here.
 """
 
 from orderdesk.cli import admin, chat, config, db, outbox, processes
+from orderdesk.cli import calendar as calendar_cli  # issue 12c
 from orderdesk.cli.base import main
 
 admin.register(main)
@@ -14,5 +15,6 @@ main.add_command(config.config)
 main.add_command(db.db)
 outbox.register(main)
 processes.register(main)
+calendar_cli.register(main)  # issue 12c
 
 __all__ = ["main"]

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from orderdesk.cli import main
-from orderdesk.money.schedule import day_kind, is_working_day, next_send_time
+from orderdesk.core.workdays import day_kind, is_working_day
+from orderdesk.money.schedule import next_send_time
 from orderdesk.settings import Settings, SettingsError
 
 

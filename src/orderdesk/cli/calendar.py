@@ -38,7 +38,7 @@ def calendar_command(ctx: click.Context, month: str) -> None:
 def month_lines(settings: Settings, year: int, month: int) -> list[str]:
     """A week grid (休 = no pushes that day, 班 = a weekend day that is worked) and then every
     day that is not a plain weekday or weekend, with the reason."""
-    from orderdesk.money.schedule import WEEKDAY, WEEKEND, day_kind, official_workday
+    from orderdesk.core.workdays import WEEKDAY, WEEKEND, day_kind, official_workday
 
     hours = f"营业时间 {settings.business_hours},{settings.timezone}"
     lines = [f"{year}-{month:02d}  工作日历({hours})", WEEK_HEAD]

@@ -62,3 +62,15 @@ def test_without_a_binding_the_number_is_still_needed(co: Co) -> None:
     assert co.chat.bot("fin1", "回款 3万", chat="grp-unbound").text.startswith("请写上订单号和金额")
     with co.rt.db.transaction() as s:
         assert s.scalars(select(Receipt)).all() == []
+
+
+def test_delivery_staff_see_their_projects_orders_without_money_and_log_progress(co: Co) -> None:
+    # dev1 owns a task of SO-2026-0002's project (not of SO-2026-0003's).
+    card = co.chat.app("dev1", "查 SO-2026-0002").card
+    assert card is not None and card["main_title"]["title"].startswith("SO-2026-0002")
+    assert "¥100,000.00" not in str(card) and "回款" not in card.get("sub_title_text", "")
+    said = co.chat.app("dev1", "进度 SO-2026-0002 完成联调").text
+    assert said.startswith("已记录 SO-2026-0002 的进度")
+    assert "没有找到" in co.chat.app("dev1", "查 SO-2026-0003").text
+    refused = co.chat.app("dev1", "进度 SO-2026-0003 完成联调").text
+    assert not refused.startswith("已记录") and "月湖" not in refused

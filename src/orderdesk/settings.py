@@ -118,6 +118,7 @@ class Settings:
     outbox_max_attempts: int = 8
     business_hours: str = "09:00-20:00"
     holidays: str = ""
+    workdays: str = ""
     cors_origins: str = ""
     jobs_sync: bool = False
     dev_login: bool = False
@@ -268,9 +269,12 @@ def _validate(s: Settings) -> Settings:
         raise SettingsError("DEV_LOGIN: only allowed in sandbox mode (WECOM_MODE=sandbox)")
     parse_trusted_proxies(s.trusted_proxies)
     _check_business_hours(s.business_hours)
-    for day in filter(None, (d.strip() for d in s.holidays.split(","))):
-        if not _is_iso_date(day):
-            raise SettingsError(f"HOLIDAYS: expected comma-separated YYYY-MM-DD dates, got {day!r}")
+    for name, raw in (("HOLIDAYS", s.holidays), ("WORKDAYS", s.workdays)):
+        for day in filter(None, (d.strip() for d in raw.split(","))):
+            if not _is_iso_date(day):
+                raise SettingsError(
+                    f"{name}: expected comma-separated YYYY-MM-DD dates, got {day!r}"
+                )
     _check_database_url(s.database_url)
     _check_role_tags(s.wecom_role_tags)
     for origin in filter(None, (o.strip() for o in s.cors_origins.split(","))):

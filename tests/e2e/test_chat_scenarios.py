@@ -50,9 +50,7 @@ def test_order_card_in_1to1_and_markdown_in_a_group(co: Co) -> None:
     rows = {r["keyname"]: r["value"] for r in card["horizontal_content_list"]}
     assert rows["客户"] == "星海科技" and rows["金额"] == "¥60,000.00" and rows["状态"] == "审批中"
     assert "第1/2步 销售经理" in card["sub_title_text"]
-    assert "pages/order/detail" in str(card["card_action"]) or "/m/order/detail" in str(
-        card["card_action"]
-    )
+    assert card["card_action"]["url"].endswith("/m/orders/SO-2026-0001")
     md = co.chat.bot("sales1", "查 SO-2026-0002").text
     assert "**SO-2026-0002**" in md
     assert "任务完成 0%" in md and "下个里程碑 上线" in md

@@ -31,15 +31,15 @@ CASES: dict[str, tuple[Call, dict[str, int]]] = {
             "gm": 200,
             "admin": 200,
             "pm1": 403,
+            "dev1": 403,  # a project member sees the order, never its money
             "sales2": 404,
             "sales3": 404,
             "mgr2": 404,
-            "dev1": 404,
         },
     ),
     "receipt on o1": (
         lambda a, w: a.post(f"/orders/{w.o1.number}/receipts", json={"amount": "10.00"}),
-        {"fin": 201, "sales1": 403, "mgr1": 403, "gm": 403, "pm1": 403, "sales2": 404, "dev1": 404},
+        {"fin": 201, "sales1": 403, "mgr1": 403, "gm": 403, "pm1": 403, "dev1": 403, "sales2": 404},
     ),
     "project of o1": (
         lambda a, w: a.get(f"/projects/{w.project.code}"),
@@ -68,10 +68,23 @@ CASES: dict[str, tuple[Call, dict[str, int]]] = {
             "fin": 200,
             "gm": 200,
             "pm1": 200,
+            "dev1": 200,  # the customer of a project they work on
             "sales3": 404,
             "mgr2": 404,
-            "dev1": 404,
         },
+    ),
+    # issue 12c: delivery staff see the orders of projects they work on and report progress.
+    "order o1": (
+        lambda a, w: a.get(f"/orders/{w.o1.number}"),
+        {"dev1": 200, "pm1": 200, "sales1": 200, "sales2": 404, "mgr2": 404},
+    ),
+    "progress on o1": (
+        lambda a, w: a.post(
+            f"/orders/{w.o1.number}/progress",
+            data={"text": "联调完成"},
+            content_type="multipart/form-data",
+        ),
+        {"dev1": 201, "pm1": 201, "sales3": 404, "mgr2": 404},
     ),
     "progress on o3": (
         lambda a, w: a.post(

@@ -39,7 +39,7 @@ SCOPE = {
     "gm": {"o1", "o2", "o3"},
     "admin": {"o1", "o2", "o3"},
     "pm1": {"o1"},
-    "dev1": set(),
+    "dev1": {"o1"},  # owns a task of o1's project (issue 12: members see their orders)
 }
 
 
@@ -84,12 +84,13 @@ def test_detail_has_lines_money_project_timeline_and_etag(api: ApiClient, world:
 
 
 def test_money_fields_hidden_from_pm_but_visible_to_finance(api: ApiClient, world: World) -> None:
-    api.login("pm1")
-    body = api.get(f"/orders/{world.o1.number}").get_json()
-    assert body["amount"] is None and body["money"] is None
-    assert all(line["amount"] is None for line in body["lines"])
-    res = api.get(f"/orders/{world.o1.number}/payments")
-    assert res.status_code == 403 and res.get_json()["error"]["code"] == "forbidden"
+    for member in ("pm1", "dev1"):  # the PM and a delivery engineer of o1's project
+        api.login(member)
+        body = api.get(f"/orders/{world.o1.number}").get_json()
+        assert body["amount"] is None and body["money"] is None, member
+        assert all(line["amount"] is None for line in body["lines"])
+        res = api.get(f"/orders/{world.o1.number}/payments")
+        assert res.status_code == 403 and res.get_json()["error"]["code"] == "forbidden"
     api.login("fin")
     assert api.get(f"/orders/{world.o1.number}").get_json()["amount"] == "10000.00"
 

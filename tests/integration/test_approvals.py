@@ -157,7 +157,7 @@ def test_submit_queues_cards_for_step_one(rt: Runtime) -> None:
             keys = [b["key"] for b in card["button_list"]]
             assert keys == [f"approve:{rid}", f"reject:{rid}"]
             assert [b["text"] for b in card["button_list"]] == ["同意", "驳回"]
-            assert f"approval/detail?id={rid}" in str(card["jump_list"][0])
+            assert card["jump_list"][0]["url"].endswith(f"/m/approvals/{rid}")
             assert "星海科技" in str(card["horizontal_content_list"])
 
 

@@ -150,8 +150,8 @@ def test_business_hours_window_and_round_minutes(rt: Runtime) -> None:
     wed_night = datetime(2026, 9, 30, 14, 0, tzinfo=UTC)
     assert not in_business_hours(wed_night, s)
     assert next_send_time(wed_night, s) == datetime(
-        2026, 10, 5, 1, 3, tzinfo=UTC
-    )  # after holidays + weekend
+        2026, 10, 8, 1, 3, tzinfo=UTC
+    )  # after China's official National Day holiday (10-01..10-07)
     assert next_send_time(datetime(2026, 6, 1, 3, 30, tzinfo=UTC), s) == datetime(
         2026, 6, 1, 3, 33, tzinfo=UTC
     )

@@ -113,17 +113,18 @@ def test_multiple_interaction() -> None:
         )
 
 
-def test_miniapp_jump_with_and_without_appid() -> None:
+def test_link_target_with_and_without_appid() -> None:
     with_app = Settings(miniapp_appid="wx123")
-    jump = cards.miniapp_jump(with_app, "order/detail", no="SO-2026-0001")
+    jump = cards.order_jump(with_app, "SO-2026-0001")
     assert jump == {"type": 2, "appid": "wx123", "pagepath": "pages/order/detail?no=SO-2026-0001"}
     assert cards.approval_jump(with_app, 9)["pagepath"] == "pages/approval/detail?id=9"
-    fallback = cards.miniapp_jump(
-        Settings(extra={"ORDERDESK_PUBLIC_URL": "https://od.example.com/"}),
-        "pages/order/detail",
-        no="SO 1",
-    )
-    assert fallback == {"type": 1, "url": "https://od.example.com/m/order/detail?no=SO+1"}
+    h5 = Settings(extra={"ORDERDESK_PUBLIC_URL": "https://od.example.com/"})
+    assert cards.order_jump(h5, "SO 1") == {
+        "type": 1,
+        "url": "https://od.example.com/m/orders/SO%201",
+    }
+    assert cards.approval_jump(h5, 9)["url"] == "https://od.example.com/m/approvals/9"
+    assert cards.link_target(h5, "approval", 9) == cards.approval_jump(h5, 9)
 
 
 def test_message_bodies_truncate_to_platform_limits() -> None:

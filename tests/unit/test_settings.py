@@ -57,6 +57,7 @@ BAD_VALUES = [
     ("BUSINESS_HOURS", "18:00-09:00"),
     ("HOLIDAYS", "2027-13-45"),
     ("HOLIDAYS", "2027-01-01,tomorrow"),
+    ("WORKDAYS", "2027-02-30"),
     ("JOBS_SYNC", "maybe"),
     ("WECOM_CORP_ID", "ww 123"),
     ("MINIAPP_APPID", "not-an-appid"),

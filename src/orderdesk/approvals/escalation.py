@@ -4,10 +4,15 @@ A step waiting longer than `flow.remind_after_hours` reminds each pending approv
 (`reminded_at`); after `flow.escalate_after_hours` each late approver's manager is added to the
 same step as an approver and notified (`escalated_at` on the late one). Safe to run as often as
 the scheduler likes: the timestamps and outbox keys make every notice happen once.
+
+Nobody is chased outside business hours (working days of China's calendar, BUSINESS_HOURS): the
+sweep waits for the next window. Reminders and escalation notices are batched per person: one
+message listing everything that waits for them, not one message per order.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +22,7 @@ from sqlalchemy.orm import Session
 from orderdesk.approvals import messages as notify
 from orderdesk.approvals.delegation import substitutes_of
 from orderdesk.core import clock
+from orderdesk.core.workdays import in_business_hours
 from orderdesk.models import ApprovalAssignment, ApprovalRequest, Staff
 from orderdesk.orders import timeline
 
@@ -40,11 +46,12 @@ def _close_stale(request: ApprovalRequest, now: datetime) -> None:
 
 def _escalate(
     session: Session, request: ApprovalRequest, late: ApprovalAssignment, now: datetime
-) -> bool:
+) -> Staff | None:
+    """Add the late approver's manager to the step; the manager (to notify) or None."""
     manager: Staff | None = late.approver.manager
     late.escalated_at = now
     if manager is None or not manager.active or manager.id == request.order.owner_id:
-        return False
+        return None
     already = session.scalar(
         select(ApprovalAssignment).where(
             ApprovalAssignment.request_id == request.id,
@@ -64,7 +71,6 @@ def _escalate(
         session.flush()
         subs = [x for x in substitutes_of(session, manager) if x.id != request.order.owner_id]
         notify.approval_card(session, request.order, request, added, substitutes=subs)
-    notify.escalation_notice(session, request.order, request, manager, late.approver, late.id)
     timeline.record(
         session,
         kind="approval",
@@ -73,7 +79,7 @@ def _escalate(
         order=request.order,
         data={"request_id": request.id, "event": "escalated", "to": manager.userid},
     )
-    return True
+    return manager
 
 
 def remind_and_escalate(session: Session, *, now: datetime | None = None) -> SweepResult:
@@ -86,32 +92,54 @@ def remind_and_escalate(session: Session, *, now: datetime | None = None) -> Swe
         .order_by(ApprovalRequest.id)
         .with_for_update(skip_locked=True)
     ).all()
+    # Outside business hours nobody is pinged (13 messages to the GM at 00:48 was the bug):
+    # what is due waits for the next sweep inside the window.
+    quiet = not in_business_hours(now, clock.settings_of(session))
+    reminders: dict[int, list[ApprovalAssignment]] = defaultdict(list)
+    escalations: dict[int, list[tuple[Staff, ApprovalAssignment]]] = defaultdict(list)
     for request in requests:
         if request.order.status != "pending_approval":
             _close_stale(request, now)
             result.closed += 1
-            continue
-        waited = now - request.step_started_at
-        flow = request.flow
-        remind_after = timedelta(hours=flow.remind_after_hours)
-        escalate_after = timedelta(hours=flow.escalate_after_hours)
-        open_now = [
-            a
-            for a in request.assignments
-            if a.status == "pending" and a.step_sequence == request.current_step
-        ]
-        for a in open_now:
-            if waited >= escalate_after and a.escalated_at is None:
-                if _escalate(session, request, a, now):
-                    result.escalated += 1
-            elif waited >= remind_after and a.reminded_at is None and a.escalated_at is None:
-                a.reminded_at = now
-                subs = substitutes_of(
-                    session, a.approver, now.astimezone(clock.company_tz(session)).date()
-                )
-                notify.approval_reminder(
-                    session, request.order, request, a, now=now, substitutes=subs
-                )
-                result.reminded += 1
+        elif not quiet:
+            _sweep_request(session, request, now, result, reminders, escalations)
+    for waiting in reminders.values():
+        subs = substitutes_of(
+            session, waiting[0].approver, now.astimezone(clock.company_tz(session)).date()
+        )
+        notify.approval_reminders(session, waiting, now=now, substitutes=subs)
+    for items in escalations.values():
+        notify.escalation_notices(session, items[0][0], [late for _, late in items])
     session.flush()
     return result
+
+
+def _sweep_request(
+    session: Session,
+    request: ApprovalRequest,
+    now: datetime,
+    result: SweepResult,
+    reminders: dict[int, list[ApprovalAssignment]],
+    escalations: dict[int, list[tuple[Staff, ApprovalAssignment]]],
+) -> None:
+    """Escalate or remind each open assignment of the current step (notices are collected per
+    person by the caller and sent batched)."""
+    waited = now - request.step_started_at
+    flow = request.flow
+    remind_after = timedelta(hours=flow.remind_after_hours)
+    escalate_after = timedelta(hours=flow.escalate_after_hours)
+    open_now = [
+        a
+        for a in request.assignments
+        if a.status == "pending" and a.step_sequence == request.current_step
+    ]
+    for a in open_now:
+        if waited >= escalate_after and a.escalated_at is None:
+            manager = _escalate(session, request, a, now)
+            if manager is not None:
+                escalations[manager.id].append((manager, a))
+                result.escalated += 1
+        elif waited >= remind_after and a.reminded_at is None and a.escalated_at is None:
+            a.reminded_at = now
+            reminders[a.approver_id].append(a)
+            result.reminded += 1

@@ -6,7 +6,8 @@ it is about, so running a step twice never sends twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -161,44 +162,82 @@ def app_text(
     )
 
 
-def approval_reminder(
+def approval_reminders(
     session: Session,
-    order: Order,
-    request: ApprovalRequest,
-    assignment: ApprovalAssignment,
+    waiting: Sequence[ApprovalAssignment],
     *,
     now: datetime | None = None,
     substitutes: Iterable[Staff] = (),
 ) -> OutboxMessage | None:
-    """Nudge an approver (and whoever substitutes for them today) about a waiting step."""
-    waited = (now or clock.now()) - request.step_started_at
-    hours = int(waited.total_seconds() // 3600)
+    """ONE nudge to an approver (and whoever substitutes for them today) listing every step
+    that waits for them, newest first."""
+    if not waiting:
+        return None
+    at = now or clock.now()
+    items = sorted(waiting, key=lambda a: a.request.step_started_at, reverse=True)
+    if len(items) == 1:
+        request = items[0].request
+        order = request.order
+        text = (
+            f"【审批提醒】订单 {order.number}({order.customer.name},{money(order.amount)})"
+            f"已等待您审批 {_hours(at, request)} 小时,请尽快处理。"
+        )
+    else:
+        lines = [f"【审批提醒】有 {len(items)} 个订单等待您审批:"]
+        for a in items:
+            order = a.request.order
+            lines.append(
+                f"· {order.number} {order.customer.name} {money(order.amount)},"
+                f"已等 {_hours(at, a.request)} 小时"
+            )
+        lines.append("发送「待审批」查看列表并逐条处理。")
+        text = "\n".join(lines)
     return app_text(
         session,
-        key=f"approval-remind:{assignment.id}",
-        to=[assignment.approver, *substitutes],
-        text=f"【审批提醒】订单 {order.number}({order.customer.name},{money(order.amount)})"
-        f"已等待您审批 {hours} 小时,请尽快处理。",
-        order_id=order.id,
+        key=_batch_key("approval-remind", items),
+        to=[items[0].approver, *substitutes],
+        text=text,
+        order_id=items[0].request.order_id if len(items) == 1 else None,
     )
 
 
-def escalation_notice(
-    session: Session,
-    order: Order,
-    request: ApprovalRequest,
-    manager: Staff,
-    late: Staff,
-    assignment_id: int,
+def escalation_notices(
+    session: Session, manager: Staff, late: Sequence[ApprovalAssignment]
 ) -> OutboxMessage | None:
+    """ONE notice to a manager listing every approval escalated to them in this sweep."""
+    if not late:
+        return None
+    if len(late) == 1:
+        order = late[0].request.order
+        text = (
+            f"【审批升级】订单 {order.number} 等待 {late[0].approver.name} 审批已超时,"
+            "已升级给您,请在审批卡片中处理。"
+        )
+    else:
+        lines = [f"【审批升级】{len(late)} 个订单的审批已超时,已升级给您:"]
+        lines += [f"· {a.request.order.number}(原审批人 {a.approver.name})" for a in late]
+        lines.append("发送「待审批」查看列表并逐条处理。")
+        text = "\n".join(lines)
     return app_text(
         session,
-        key=f"approval-escalate:{assignment_id}",
+        key=_batch_key("approval-escalate", late),
         to=[manager],
-        text=f"【审批升级】订单 {order.number} 等待 {late.name} 审批已超时,已升级给您,"
-        "请在审批卡片中处理。",
-        order_id=order.id,
+        text=text,
+        order_id=late[0].request.order_id if len(late) == 1 else None,
     )
+
+
+def _hours(at: datetime, request: ApprovalRequest) -> int:
+    return int((at - request.step_started_at).total_seconds() // 3600)
+
+
+def _batch_key(prefix: str, items: Sequence[ApprovalAssignment]) -> str:
+    """One assignment keeps its historical key; a batch is keyed by all of its assignments."""
+    ids = sorted(a.id for a in items)
+    if len(ids) == 1:
+        return f"{prefix}:{ids[0]}"
+    digest = hashlib.sha1(",".join(map(str, ids)).encode(), usedforsecurity=False).hexdigest()
+    return f"{prefix}:batch:{digest[:20]}"
 
 
 def project_chat_id(project: Project) -> str:

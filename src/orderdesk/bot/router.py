@@ -11,6 +11,7 @@ friendly reply is built. Every text message gets a reply (unknown commands get a
 
 from __future__ import annotations
 
+import difflib
 import logging
 import time
 from collections.abc import Callable
@@ -39,6 +40,10 @@ BUSY_MESSAGE = "系统繁忙,参考编号 {ref}"
 CLIENT_GROUP_REFUSAL = "这是客户群,不能在这里修改数据,请在与 OrderDesk 的单聊中操作"
 GROUP_ONLY_MESSAGE = "这个命令只能在群聊中使用(@机器人)"
 UNKNOWN_COMMAND = "没看懂「{text}」。发送「帮助」查看可用命令,例如:查 SO-2026-0001"
+SUGGESTION = "你是不是想找:{names}"
+SUGGESTION_LIMIT = 3
+_LIKE_ENOUGH = 0.5  # difflib ratio: one shared character of two (收款 ~ 回款)
+_ASCII_LIKE_ENOUGH = 0.7  # typos of English aliases: hlep ~ help, overdu ~ overdue
 
 
 @dataclass
@@ -221,6 +226,22 @@ class Router:
             seen.setdefault(id(cmd), cmd)
         return list(seen.values())
 
+    def suggest(self, text: str) -> list[str]:
+        """The registered commands closest to what was typed, best first (at most three). It
+        reads the command table, so commands registered by any module are suggested too."""
+        word = normalize(text).lower()
+        if not word:
+            return []
+        scored: list[tuple[float, int, str]] = []
+        for order, cmd in enumerate(self.unique_commands()):
+            score = max(_likeness(word, normalize(w).lower()) for w in (cmd.name, *cmd.aliases))
+            head = word.split(" ")[0]
+            if len(head) >= 2 and not head.isascii() and head in cmd.summary:
+                score = max(score, _LIKE_ENOUGH)  # 应收 -> 回款, 逾期 (their summaries say so)
+            if score >= _LIKE_ENOUGH:
+                scored.append((-score, order, cmd.name))
+        return [name for _, _, name in sorted(scored)[:SUGGESTION_LIMIT]]
+
     def lookup(self, word: str) -> Command | None:
         return self.commands.get(normalize(word).lower())
 
@@ -243,7 +264,7 @@ class Router:
             cmd, args = self.match_text(event.content)
             if cmd is not None:
                 return cmd.handler, args
-            return self.fallback or _unknown_command, args
+            return self.fallback or self._unknown_command, args
         if isinstance(event, CardEvent):
             for prefix, fn in self.actions:
                 if event.event_key.startswith(prefix):
@@ -281,10 +302,30 @@ class Router:
 
         return call(0)
 
+    def _unknown_command(self, ctx: Context) -> Reply | None:
+        shown = ctx.args if len(ctx.args) <= 20 else ctx.args[:20] + "…"
+        lines = [UNKNOWN_COMMAND.format(text=shown)]
+        names = self.suggest(ctx.args)
+        if names:
+            lines.append(SUGGESTION.format(names=" / ".join(names)))
+        return TextReply("\n".join(lines))
 
-def _unknown_command(ctx: Context) -> Reply | None:
-    shown = ctx.args if len(ctx.args) <= 20 else ctx.args[:20] + "…"
-    return TextReply(UNKNOWN_COMMAND.format(text=shown))
+
+def _likeness(typed: str, word: str) -> float:
+    """How close a typed text is to one command word (0..1). A Chinese command word inside the
+    text (帮我看下逾期) counts as close; otherwise the first word is compared letter by letter."""
+    if not word:
+        return 0.0
+    if typed == word:
+        return 1.0
+    if word in typed and (len(word) >= 2 or not word.isascii()):
+        return 0.8
+    head = typed.split(" ")[0]
+    ratio = difflib.SequenceMatcher(None, head, word).ratio()
+    if head.isascii():
+        return ratio if ratio >= _ASCII_LIKE_ENOUGH else 0.0
+    # Chinese words share a character by chance (合同 / 同意): only an aligned one counts.
+    return ratio if head[0] == word[0] or head[-1] == word[-1] else 0.0
 
 
 router = Router()

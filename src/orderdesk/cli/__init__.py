@@ -6,6 +6,7 @@ attached here.
 """
 
 from orderdesk.cli import admin, chat, config, db, outbox, processes
+from orderdesk.cli import calendar as calendar_cli  # issue 12c
 from orderdesk.cli import exports as exports_cli  # issue 13
 from orderdesk.cli.base import main
 
@@ -16,5 +17,6 @@ main.add_command(db.db)
 outbox.register(main)
 processes.register(main)
 exports_cli.register(main)  # issue 13
+calendar_cli.register(main)  # issue 12c
 
 __all__ = ["main"]

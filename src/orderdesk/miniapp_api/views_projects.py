@@ -201,3 +201,45 @@ def accept_milestone(ctx: Ctx, code: str, milestone_id: int) -> Reply:
         ctx.session, actor=ctx.actor, project_code=project.code, milestone_id=milestone_id
     )
     return _milestone(ctx, milestone)
+
+
+# -- issue 12c: tasks created from the API (the same service as chat `任务 … 新增`) ----------
+
+
+@endpoint(
+    "POST",
+    "/projects/<code>/tasks",
+    tag="projects",
+    summary="新增任务(项目经理或其上级):名称、负责人、截止日期",
+    path_schemas=CODE,
+    body=obj(
+        {"title": {"type": "string", "minLength": 1, "maxLength": 200}},
+        {
+            "owner_userid": {"type": "string", "minLength": 1, "maxLength": 64},
+            "due_date": {"type": "string", "pattern": DATE_PATTERN},
+        },
+    ),
+    responses={201: TASK},
+    errors=(403,),
+)
+def create_task(ctx: Ctx, code: str) -> Reply:
+    from orderdesk.projects import tasks
+
+    project = get_project(ctx.session, actor=ctx.actor, code=code)
+    due = None
+    if "due_date" in ctx.body:
+        due = parse_day(ctx.body["due_date"])
+        if due is None:
+            raise ApiError(422, fields={"due_date": f"日期无效({DAY_RULE_ZH})"})
+    owner = None
+    if "owner_userid" in ctx.body:
+        owner = tasks.find_assignee(ctx.session, ctx.body["owner_userid"])
+    task = tasks.create_task(
+        ctx.session,
+        actor=ctx.actor,
+        ref=project.code,
+        title=ctx.body["title"],
+        owner=owner,
+        due_date=due,
+    )
+    return _task(ctx, task), 201

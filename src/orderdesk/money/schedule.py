@@ -10,7 +10,8 @@ that times and levels are settings without widening the shared Settings class:
     ORDERDESK_CLIENT_REMINDER_CAP=4       client reminders per customer per calendar month
     ORDERDESK_CLIENT_REMINDER_DAYS=3      remind clients this many days before a due date
 
-Business hours apply on working days only: weekends and settings.holidays are outside them.
+Business hours apply on working days only (`core.workdays`): China's official calendar with
+its make-up working days, adjusted by the HOLIDAYS and WORKDAYS settings.
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+# The working-day rules live in core (approvals use them too); re-exported for money's callers.
+from orderdesk.core.workdays import business_hours, in_business_hours, is_working_day
+
 if TYPE_CHECKING:
     from orderdesk.settings import Settings
+
+__all__ = ["business_hours", "in_business_hours", "is_working_day", "next_send_time"]
 
 # Minutes a batch is nudged by when it would land on :00 or :30 (platform advice).
 AVOID_MINUTES = (0, 30)
@@ -66,27 +72,6 @@ class MoneyConfig:
             client_cap=int(extra.get("ORDERDESK_CLIENT_REMINDER_CAP", "4")),
             client_days=int(extra.get("ORDERDESK_CLIENT_REMINDER_DAYS", "3")),
         )
-
-
-def holidays(settings: Settings) -> frozenset[date]:
-    return frozenset(
-        date.fromisoformat(d.strip()) for d in settings.holidays.split(",") if d.strip()
-    )
-
-
-def is_working_day(day: date, settings: Settings) -> bool:
-    return day.weekday() < 5 and day not in holidays(settings)
-
-
-def business_hours(settings: Settings) -> tuple[time, time]:
-    start, end = settings.business_hours.split("-")
-    return _hhmm(start), _hhmm(end)
-
-
-def in_business_hours(at: datetime, settings: Settings) -> bool:
-    local = at.astimezone(settings.tz)
-    start, end = business_hours(settings)
-    return is_working_day(local.date(), settings) and start <= local.time() < end
 
 
 def avoid_round_minutes(at: datetime) -> datetime:

@@ -5,7 +5,7 @@ Every function returns a plain dict that already respects the documented limits,
 character boundary, task ids are made safe, and limits whose violation would change meaning
 (too many buttons, an over-long button key) raise `ValueError` instead of silently dropping data.
 
-Nothing here does I/O; `miniapp_jump` only reads settings.
+Nothing here does I/O; `link_target` only reads settings.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 if TYPE_CHECKING:
     from orderdesk.settings import Settings
@@ -117,35 +117,36 @@ class Select:
 # --------------------------------------------------------------------------- jumps
 
 
-def _page_path(page: str) -> str:
-    page = page.strip("/")
-    return page if page.startswith("pages/") else f"pages/{page}"
+# Where each kind of link goes: (mini-app page, its query key, H5 page under /m/).
+LINK_PAGES: dict[str, tuple[str, str, str]] = {
+    "order": ("pages/order/detail", "no", "orders"),
+    "approval": ("pages/approval/detail", "id", "approvals"),
+}
 
 
-def miniapp_jump(settings: Settings, page: str, **query: Any) -> dict[str, Any]:
-    """A `card_action` dict opening a mini-app page, e.g. `miniapp_jump(s, "order/detail", no=n)`.
+def link_target(settings: Settings, kind: str, key: str | int) -> dict[str, Any]:
+    """The `card_action` of a link in a card to one order, approval ...: the ONE place that
+    decides where links go, so moving a page changes only `LINK_PAGES`.
 
-    With `settings.miniapp_appid` set: type 2 (mini program) with `pagepath`
-    `pages/order/detail?no=...`. Without it: type 1 with a web URL of the same page under
-    ORDERDESK_PUBLIC_URL (default http://127.0.0.1:8000), so cards still lead somewhere.
+    With `settings.miniapp_appid` set: type 2 (mini program), e.g. `pages/order/detail?no=...`.
+    Without it: type 1, the H5 page `/m/orders/<no>` (`/m/approvals/<id>`) under
+    ORDERDESK_PUBLIC_URL (default http://127.0.0.1:8000).
     """
-    path = _page_path(page)
-    qs = urlencode({k: v for k, v in query.items() if v is not None})
-    pagepath = f"{path}?{qs}" if qs else path
+    page, param, h5 = LINK_PAGES[kind]
     if settings.miniapp_appid:
+        pagepath = f"{page}?{urlencode({param: key})}"
         return {"type": 2, "appid": settings.miniapp_appid, "pagepath": pagepath}
     base = settings.extra.get("ORDERDESK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
-    web_path = path.removeprefix("pages/")
-    url = f"{base}/m/{web_path}" + (f"?{qs}" if qs else "")
+    url = f"{base}/m/{h5}/{quote(str(key), safe='')}"
     return {"type": 1, "url": url[:URL_MAX]}
 
 
 def order_jump(settings: Settings, number: str) -> dict[str, Any]:
-    return miniapp_jump(settings, "order/detail", no=number)
+    return link_target(settings, "order", number)
 
 
 def approval_jump(settings: Settings, request_id: int) -> dict[str, Any]:
-    return miniapp_jump(settings, "approval/detail", id=request_id)
+    return link_target(settings, "approval", request_id)
 
 
 def _jump_item(title: str, action: Mapping[str, Any]) -> dict[str, Any]:
@@ -206,7 +207,7 @@ def text_notice(
     source: str | None = "OrderDesk",
 ) -> dict[str, Any]:
     """A `text_notice` card. WeCom requires a `card_action`: pass `action` (e.g. from
-    `miniapp_jump`) or `url`; without either the card opens the WeCom home page."""
+    `link_target`) or `url`; without either the card opens the WeCom home page."""
     if action is None:
         action = {"type": 1, "url": (url or "https://work.weixin.qq.com")[:URL_MAX]}
     card = _common(

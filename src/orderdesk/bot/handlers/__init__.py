@@ -8,7 +8,18 @@ from orderdesk.bot.handlers import (
     money,
     orders,
     reports,
+    tasks,
     work,
 )
 
-__all__ = ["approvals", "bindings", "delivery", "help", "money", "orders", "reports", "work"]
+__all__ = [
+    "approvals",
+    "bindings",
+    "delivery",
+    "help",
+    "money",
+    "orders",
+    "reports",
+    "tasks",
+    "work",
+]

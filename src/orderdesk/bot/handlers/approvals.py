@@ -29,7 +29,8 @@ from orderdesk.wecom.replies import CardReply, Reply, TextReply, UpdateCardReply
 if TYPE_CHECKING:
     from orderdesk.models import ApprovalAssignment
 
-MAX_PENDING_CARDS = 6  # a burst of cards beyond this is noise (and eats the per-user rate limit)
+MAX_PENDING_CARDS = 6  # buttons on the pending list card (WeCom's limit on one card)
+OPEN_PREFIX = "openappr:"
 
 
 def _card_for(ctx: Context, assignment: ApprovalAssignment) -> dict[str, Any]:
@@ -44,37 +45,64 @@ def _card_for(ctx: Context, assignment: ApprovalAssignment) -> dict[str, Any]:
     "待审批",
     "pending",
     "审批",
-    summary="我的待审批,每条一张可点击的卡片",
+    summary="我的待审批:一张列表卡片(最新在前),点按钮打开那一条的审批卡片",
     usage="待审批",
     example="待审批",
     internal_only=True,
 )
 def pending_command(ctx: Context) -> Reply:
-    items = approvals.pending_for(ctx.session, actor=ctx.actor)
+    # Newest first: what just arrived is what the approver is being asked about.
+    items = list(reversed(approvals.pending_for(ctx.session, actor=ctx.actor)))
     if not items:
         return TextReply("没有等你审批的订单 👍")
-    view = ctx.view
     if len(items) == 1 and not ctx.in_group:
         return CardReply(_card_for(ctx, items[0]))
-    lines = [f"你有 {len(items)} 条待审批:"]
-    for a in items:
-        order = a.request.order
-        amount = money(order.amount) if view.shows_money(order) else None
-        lines.append(pending_line(order.number, order.customer.name, None, amount))
+    lines = [_pending_line(ctx, a) for a in items]
     if ctx.in_group:
-        lines.append("请在与 OrderDesk 的单聊中发送「待审批」逐条处理")
-        return TextReply("\n".join(lines))
-    for a in items[:MAX_PENDING_CARDS]:
-        outbox.add(
-            ctx.session,
-            key=f"pending-card:{a.id}:{ctx.event.create_time}",
-            channel="app_message",
-            recipient=ctx.actor.userid,
-            payload=cards.app_template_card(_card_for(ctx, a)),
-            order_id=a.request.order_id,
-        )
-    lines.append("审批卡片已逐条发给你,也可以回复:批准 订单号 / 驳回 订单号 原因")
-    return TextReply("\n".join(lines))
+        tail = "请在与 OrderDesk 的单聊中发送「待审批」逐条处理"
+        return TextReply("\n".join([f"你有 {len(items)} 条待审批:", *lines, tail]))
+    return CardReply(_pending_list_card(ctx, items, lines))
+
+
+def _pending_line(ctx: Context, assignment: ApprovalAssignment) -> str:
+    order = assignment.request.order
+    amount = money(order.amount) if ctx.view.shows_money(order) else None
+    return pending_line(order.number, order.customer.name, None, amount)
+
+
+def _pending_list_card(
+    ctx: Context, items: list[ApprovalAssignment], lines: list[str]
+) -> dict[str, Any]:
+    """ONE card listing what waits (instead of a card each): a button per item, newest first,
+    opens that approval's own card; beyond six buttons the rest are decided by command."""
+    shown = items[:MAX_PENDING_CARDS]
+    more = len(items) - len(shown)
+    hint = f"另有 {more} 条,可回复:批准 订单号" if more else "点下面的按钮打开审批卡片"
+    return cards.button_interaction(
+        task_id=cards.safe_task_id(f"pending-{ctx.actor.id}-{ctx.event.create_time}"),
+        title=f"待审批 {len(items)} 条",
+        sub_title="\n".join([*lines, hint]),
+        buttons=[(a.request.order.number, f"{OPEN_PREFIX}{a.id}") for a in shown],
+    )
+
+
+@router.action(OPEN_PREFIX)
+def open_pending_click(ctx: Context) -> Reply:
+    """A button of the pending list: send that approval's own card (if it still waits for the
+    clicker; anything else reads like a card that no longer exists)."""
+    waiting = {a.id: a for a in approvals.pending_for(ctx.session, actor=ctx.actor)}
+    assignment = waiting.get(int(ctx.args)) if ctx.args.isdigit() else None
+    if assignment is None:
+        return TextReply("这条审批已处理或不存在,发送「待审批」查看最新列表")
+    outbox.add(
+        ctx.session,
+        key=f"pending-card:{assignment.id}:{ctx.event.create_time}",
+        channel="app_message",
+        recipient=ctx.actor.userid,
+        payload=cards.app_template_card(_card_for(ctx, assignment)),
+        order_id=assignment.request.order_id,
+    )
+    return TextReply(f"已发送 {assignment.request.order.number} 的审批卡片")
 
 
 @router.command(

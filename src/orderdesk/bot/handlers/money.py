@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orderdesk.bot.bound import bound_order_number
 from orderdesk.bot.parsing import (
     BadArguments,
     looks_like_date,
@@ -22,12 +23,16 @@ from orderdesk.wecom.replies import MarkdownReply, Reply, TextReply
     "paid",
     "receipt",
     summary="财务登记回款,自动核销到分期,回复剩余应收",
-    usage="回款 <订单号> <金额> [日期] [备注]",
+    usage="回款 <订单号> <金额> [日期] [备注](绑定订单的群里可省略订单号)",
     example="回款 SO-2026-0001 1.2万 昨天 首付款",
     mutates=True,
 )
 def paid_command(ctx: Context) -> Reply:
     parts = split_args(ctx.args, 3)
+    bound = bound_order_number(ctx)
+    if bound is not None and parts and _is_amount(parts[0]):
+        # A bound group: `回款 3万` is a receipt on the bound order.
+        parts = [bound, *split_args(ctx.args, 2)]
     if len(parts) < 2:
         raise BadArguments("请写上订单号和金额")
     number = order_ref(parts[0])
@@ -48,6 +53,14 @@ def paid_command(ctx: Context) -> Reply:
         note=note,
     )
     return TextReply(receipt_text(result))
+
+
+def _is_amount(word: str) -> bool:
+    try:
+        parse_amount(word)
+    except BadArguments:
+        return False
+    return True
 
 
 @router.command(

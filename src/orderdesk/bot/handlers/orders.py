@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from orderdesk.approvals import service as approvals
+from orderdesk.bot.bound import bound_order_number
 from orderdesk.bot.parsing import BadArguments
 from orderdesk.bot.redaction import View
 from orderdesk.bot.render import (
@@ -72,11 +73,11 @@ def order_reply(ctx: Context, order: Order, view: View) -> Reply:
     "order",
     "查询",
     summary="查订单:号码、客户名或关键词",
-    usage="查 <订单号|客户|关键词>",
+    usage="查 <订单号|客户|关键词>(绑定订单的群里可只发「查」)",
     example="查 SO-2026-0001",
 )
 def order_command(ctx: Context) -> Reply:
-    query = ctx.args.strip()
+    query = ctx.args.strip() or bound_order_number(ctx) or ""
     if not query:
         raise BadArguments("请告诉我要查什么")
     view = ctx.view

@@ -1,0 +1,32 @@
+"""The order a group chat is bound to: in such a group `查`, `进度`, `工时` and `回款` act on it
+without its number being typed (a number typed explicitly still wins)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from orderdesk.orders.numbers import normalize_number
+
+if TYPE_CHECKING:
+    from orderdesk.bot.router import Context
+
+
+def bound_order_number(ctx: Context) -> str | None:
+    """The number of the order bound to this group (directly, or through its project), or None
+    in a 1:1 chat, an unbound group or a group bound only to a customer."""
+    from orderdesk.models import Order, Project
+
+    binding = ctx.view.binding if ctx.in_group else None
+    if binding is None:
+        return None
+    order_id = binding.order_id
+    if order_id is None and binding.project_id is not None:
+        project = ctx.session.get(Project, binding.project_id)
+        order_id = project.order_id if project is not None else None
+    order = ctx.session.get(Order, order_id) if order_id is not None else None
+    return order.number if order is not None else None
+
+
+def names_order(word: str) -> bool:
+    """Whether the first word of the arguments is an explicit order number."""
+    return bool(normalize_number(word))

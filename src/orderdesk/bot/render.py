@@ -144,6 +144,21 @@ def help_text(commands: Iterable[Command]) -> str:
     return "\n".join(lines)
 
 
+def reversal_text(result: ReceiptResult) -> str:
+    """The answer to 撤销回款: which receipt, what each installment owes again, what is left."""
+    r = result.receipt
+    lines = [
+        f"已撤销 {result.order.number} 回款 {r.number} {money(r.amount)},原因:{r.reverse_reason}"
+    ]
+    for installment, amount in result.allocations:
+        lines.append(f"· {installment.name} 恢复应收 {money(amount)}")
+    if r.credit_amount:
+        lines.append(f"· 预收 {money(r.credit_amount)} 一并撤销")
+    lines.append(f"已收 {money(result.summary.received)} / {money(result.summary.total)}")
+    lines.append(f"剩余应收 {money(result.summary.outstanding)}")
+    return "\n".join(lines)
+
+
 def command_help(cmd: Command) -> str:
     alias = f"(英文:{', '.join(cmd.aliases)})" if cmd.aliases else ""
     return f"{cmd.name}{alias}:{cmd.summary}\n{cmd.usage_text()}"

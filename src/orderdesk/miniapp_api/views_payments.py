@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from orderdesk.core.parsing import DAY_RULE_ZH, parse_day
 from orderdesk.miniapp_api import serialize
 from orderdesk.miniapp_api.errors import ApiError
 from orderdesk.miniapp_api.registry import Ctx, Reply, endpoint
 from orderdesk.miniapp_api.schemas import (
+    BOOL,
     DATE_PATTERN,
     DECIMAL_INPUT,
+    ID,
     INT,
     NSTR,
     STR,
@@ -17,8 +22,10 @@ from orderdesk.miniapp_api.schemas import (
     obj,
     r,
 )
+from orderdesk.models import Receipt
 from orderdesk.money.collections import money_summary, overdue_for
-from orderdesk.money.receipts import record_receipt
+from orderdesk.money.credit import apply_credit
+from orderdesk.money.receipts import ReceiptResult, record_receipt, reverse_receipt
 from orderdesk.orders import service as orders
 from orderdesk.orders.lookups import payments_of
 
@@ -59,6 +66,10 @@ RECEIPT = obj(
         "received_on": r("Date"),
         "method": STR,
         "note": NSTR,
+        # Reversed receipts stay listed (audit trail) and count for nothing.
+        "reversed": BOOL,
+        "reversed_at": r("DateTimeOrNull"),
+        "reverse_reason": NSTR,
     }
 )
 PAYMENTS = obj(
@@ -157,19 +168,7 @@ def order_payments(ctx: Ctx, no: str) -> Reply:
             }
             for inv in p.invoices
         ],
-        "receipts": [
-            {
-                "id": rc.id,
-                "number": rc.number,
-                "amount": m(rc.amount),
-                "allocated": m(share),
-                "credit_amount": m(rc.credit_amount),
-                "received_on": serialize.day(rc.received_on),
-                "method": rc.method,
-                "note": rc.note,
-            }
-            for rc, share in p.receipts
-        ],
+        "receipts": [_receipt(ctx, rc, share) for rc, share in p.receipts],
         "summary": serialize.money_summary(money_summary(ctx.session, order)),
     }
 
@@ -185,10 +184,14 @@ def order_payments(ctx: Ctx, no: str) -> Reply:
         {
             "received_on": {"type": "string", "pattern": DATE_PATTERN, "description": "默认今天"},
             "note": {"type": "string", "maxLength": 500},
+            "confirm_duplicate": {
+                **BOOL,
+                "description": "同一合同 7 天内已有同额回款时须为 true,否则 409 possible_duplicate",
+            },
         },
     ),
     responses={201: RECEIPT_RESULT},
-    errors=(403,),
+    errors=(403, 409),
 )
 def add_receipt(ctx: Ctx, no: str) -> Reply:
     order = orders.get_order(ctx.session, actor=ctx.actor, number=no)
@@ -204,21 +207,54 @@ def add_receipt(ctx: Ctx, no: str) -> Reply:
         amount=ctx.body["amount"],
         received_on=received_on,
         note=ctx.body.get("note"),
+        confirm_duplicate=bool(ctx.body.get("confirm_duplicate", False)),
     )
     ctx.session.flush()
-    rc = result.receipt
+    return _receipt_result(ctx, result), 201
+
+
+RNO = {"rno": {"type": "string", "minLength": 1, "maxLength": 32}}
+
+
+@endpoint(
+    "POST",
+    "/receipts/<rno>/reverse",
+    tag="payments",
+    summary="冲销(撤销)回款,须填写原因(仅财务)",
+    path_schemas=RNO,
+    body=obj({"reason": {"type": "string", "minLength": 1, "maxLength": 500}}),
+    responses={200: RECEIPT_RESULT},
+    errors=(403, 404, 409),
+)
+def reverse(ctx: Ctx, rno: str) -> Reply:
+    result = reverse_receipt(
+        ctx.session, actor=ctx.actor, receipt_number=rno, reason=ctx.body["reason"]
+    )
+    ctx.session.flush()
+    return _receipt_result(ctx, result)
+
+
+def _receipt(ctx: Ctx, rc: Receipt, allocated: Decimal) -> dict[str, Any]:
+    return {
+        "id": rc.id,
+        "number": rc.number,
+        "amount": m(rc.amount),
+        "allocated": m(allocated),
+        "credit_amount": m(rc.credit_amount),
+        "received_on": serialize.day(rc.received_on),
+        "method": rc.method,
+        "note": rc.note,
+        "reversed": rc.reversed_at is not None,
+        "reversed_at": serialize.when(rc.reversed_at, ctx.tz),
+        "reverse_reason": rc.reverse_reason,
+    }
+
+
+def _receipt_result(ctx: Ctx, result: ReceiptResult) -> dict[str, Any]:
+    """A recorded receipt (allocations, credit) or a reversal (what it restored, credit < 0)."""
     allocated = sum((amount for _, amount in result.allocations), serialize.ZERO)
-    body = {
-        "receipt": {
-            "id": rc.id,
-            "number": rc.number,
-            "amount": m(rc.amount),
-            "allocated": m(allocated),
-            "credit_amount": m(rc.credit_amount),
-            "received_on": serialize.day(rc.received_on),
-            "method": rc.method,
-            "note": rc.note,
-        },
+    return {
+        "receipt": _receipt(ctx, result.receipt, allocated),
         "allocations": [
             {"installment_id": inst.id, "name": inst.name, "amount": m(amount)}
             for inst, amount in result.allocations
@@ -226,7 +262,6 @@ def add_receipt(ctx: Ctx, no: str) -> Reply:
         "credit": m(result.credit),
         "summary": serialize.money_summary(result.summary),
     }
-    return body, 201
 
 
 @endpoint(
@@ -264,3 +299,53 @@ def overdue(ctx: Ctx) -> Reply:
         ],
         "total": m(total),
     }
+
+
+CREDIT_RESULT = obj(
+    {
+        "installment": obj({"id": INT, "name": STR, "paid_amount": MONEY, "status": STR}),
+        "amount": MONEY,
+        "from_receipts": array(obj({"number": STR, "amount": MONEY})),
+        "credit_left": MONEY,
+        "summary": r("MoneySummary"),
+    }
+)
+
+
+@endpoint(
+    "POST",
+    "/orders/<no>/credit-applications",
+    tag="payments",
+    summary="用客户预收抵扣该订单的一个分期(仅财务)",
+    path_schemas=NO,
+    body=obj(
+        {"installment_id": ID},
+        {"amount": {**DECIMAL_INPUT, "description": "默认:分期未收与可用预收中较小者"}},
+    ),
+    responses={201: CREDIT_RESULT},
+    errors=(403,),
+)
+def apply_customer_credit(ctx: Ctx, no: str) -> Reply:
+    result = apply_credit(
+        ctx.session,
+        actor=ctx.actor,
+        number=no,
+        installment_id=ctx.body["installment_id"],
+        amount=ctx.body.get("amount"),
+    )
+    ctx.session.flush()
+    inst = result.installment
+    return {
+        "installment": {
+            "id": inst.id,
+            "name": inst.name,
+            "paid_amount": m(inst.paid_amount),
+            "status": inst.status,
+        },
+        "amount": m(result.amount),
+        "from_receipts": [
+            {"number": a.receipt.number, "amount": m(a.amount)} for a in result.applications
+        ],
+        "credit_left": m(result.credit_left),
+        "summary": serialize.money_summary(result.summary),
+    }, 201

@@ -13,7 +13,14 @@ from orderdesk.models.base import Base, Money, UTCDateTime, utcnow
 from orderdesk.models.catalog import OrderType, ServiceItem
 from orderdesk.models.contract import Contract
 from orderdesk.models.customer import Contact, Customer, Opportunity
-from orderdesk.models.money import Installment, Invoice, PaymentPlan, Receipt, ReceiptAllocation
+from orderdesk.models.money import (
+    CreditApplication,
+    Installment,
+    Invoice,
+    PaymentPlan,
+    Receipt,
+    ReceiptAllocation,
+)
 from orderdesk.models.order import Order, OrderLine
 from orderdesk.models.project import (
     Deliverable,
@@ -41,6 +48,7 @@ __all__ = [
     "ChatBinding",
     "Contact",
     "Contract",
+    "CreditApplication",
     "Customer",
     "Delegation",
     "Deliverable",

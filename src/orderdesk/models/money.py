@@ -139,3 +139,25 @@ class ReceiptAllocation(Base):
 
     receipt: Mapped[Receipt] = relationship(back_populates="allocations")
     installment: Mapped[Installment] = relationship(back_populates="allocations")
+
+
+class CreditApplication(Base):
+    """Customer credit (a receipt's unallocated `credit_amount`) applied to a later installment.
+
+    The receipt keeps its split (amount = allocated + credit); what is applied is counted here,
+    so the credit balance is credits of live receipts - live applications (money.ledger).
+    Reversing the source receipt reverses its applications too (`reversed_at`)."""
+
+    __tablename__ = "credit_applications"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"), index=True)
+    installment_id: Mapped[int] = mapped_column(ForeignKey("installments.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    applied_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    receipt: Mapped[Receipt] = relationship()
+    installment: Mapped[Installment] = relationship()

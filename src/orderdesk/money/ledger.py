@@ -1,11 +1,13 @@
 """The ledger check (`orderdesk check`): the money invariants, verified over the whole database.
 
-- per installment: paid = the sum of its live (not reversed) allocations, 0 <= paid <= amount;
+- per installment: paid = the sum of its live (not reversed) allocations and live credit
+  applications, 0 <= paid <= amount;
   invoiced = the sum of its issued (not void) invoices, 0 <= invoiced <= amount;
 - per receipt: amount = what it allocated + its credit (reversed ones too: reversal keeps both);
 - per plan: the sum of its (not cancelled) installments = the plan total;
-- per customer: credit balance = credits of live receipts - credit applied, never negative (no
-  feature applies credit yet, so applied is 0 and the rule is that no credit is negative);
+- per customer: credit balance = credits of live receipts - live credit applications, never
+  negative; per receipt: what was applied from it <= its credit, and a reversed receipt has no
+  live application left;
 - per receipt: its customer is its contract's customer (money never lands on another's books).
 
 Each check is one aggregate query, so the whole database is checked in a few statements.
@@ -16,10 +18,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, select, union_all
 from sqlalchemy.orm import Session
 
-from orderdesk.models import Contract, Installment, Invoice, PaymentPlan, Receipt, ReceiptAllocation
+from orderdesk.models import (
+    Contract,
+    CreditApplication,
+    Installment,
+    Invoice,
+    PaymentPlan,
+    Receipt,
+    ReceiptAllocation,
+)
 
 ZERO = Decimal("0.00")
 
@@ -39,16 +49,19 @@ def _money(value: object) -> Decimal:
     return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"))
 
 
-def _live_allocations() -> Select:
-    return (
+def _live_payments() -> Select:
+    """Per installment: live allocations of live receipts plus live credit applications."""
+    parts = union_all(
         select(
-            ReceiptAllocation.installment_id.label("iid"),
-            func.sum(ReceiptAllocation.amount).label("total"),
+            ReceiptAllocation.installment_id.label("iid"), ReceiptAllocation.amount.label("amount")
         )
         .join(Receipt, Receipt.id == ReceiptAllocation.receipt_id)
-        .where(Receipt.reversed_at.is_(None))
-        .group_by(ReceiptAllocation.installment_id)
-    )
+        .where(Receipt.reversed_at.is_(None)),
+        select(
+            CreditApplication.installment_id.label("iid"), CreditApplication.amount.label("amount")
+        ).where(CreditApplication.reversed_at.is_(None)),
+    ).subquery()
+    return select(parts.c.iid, func.sum(parts.c.amount).label("total")).group_by(parts.c.iid)
 
 
 def _issued_invoices() -> Select:
@@ -60,7 +73,7 @@ def _issued_invoices() -> Select:
 
 
 def check_installments(session: Session) -> list[Violation]:
-    allocated = _live_allocations().subquery()
+    allocated = _live_payments().subquery()
     invoiced = _issued_invoices().subquery()
     rows = session.execute(
         select(
@@ -82,7 +95,9 @@ def check_installments(session: Session) -> list[Violation]:
         if paid != _money(alloc_sum):
             found.append(
                 Violation(
-                    "paid_vs_allocations", ids, f"已收 {paid} ≠ 有效分配合计 {_money(alloc_sum)}"
+                    "paid_vs_allocations",
+                    ids,
+                    f"已收 {paid} ≠ 有效分配及预收抵扣合计 {_money(alloc_sum)}",
                 )
             )
         if not ZERO <= paid <= amount:
@@ -164,18 +179,56 @@ def check_plans(session: Session) -> list[Violation]:
     ]
 
 
+def _applied_per_receipt() -> Select:
+    return (
+        select(
+            CreditApplication.receipt_id.label("rid"),
+            func.sum(CreditApplication.amount).label("total"),
+        )
+        .where(CreditApplication.reversed_at.is_(None))
+        .group_by(CreditApplication.receipt_id)
+    )
+
+
 def check_credit(session: Session) -> list[Violation]:
-    """Credit balance = credits of live receipts - credit applied (0: nothing applies it yet)."""
+    """Credit balance = credits of live receipts - live applications, per receipt and customer."""
+    applied = _applied_per_receipt().subquery()
     rows = session.execute(
-        select(Receipt.customer_id, func.sum(Receipt.credit_amount))
-        .where(Receipt.reversed_at.is_(None))
-        .group_by(Receipt.customer_id)
-        .order_by(Receipt.customer_id)
+        select(
+            Receipt.id,
+            Receipt.number,
+            Receipt.customer_id,
+            Receipt.reversed_at,
+            Receipt.credit_amount,
+            applied.c.total,
+        )
+        .outerjoin(applied, applied.c.rid == Receipt.id)
+        .order_by(Receipt.id)
     ).all()
-    return [
-        Violation("credit_balance", {"customer": cid}, f"预收余额 {_money(s)} 为负")
-        for cid, s in rows
-        if _money(s) < 0
+    found: list[Violation] = []
+    balance: dict[int, Decimal] = {}
+    for rid, number, cid, reversed_at, credit, used in rows:
+        used = _money(used)
+        if reversed_at is not None and used:
+            found.append(
+                Violation(
+                    "credit_reversed", {"receipt": rid}, f"回款 {number} 已冲销,仍有预收抵扣 {used}"
+                )
+            )
+        elif used > credit:
+            found.append(
+                Violation(
+                    "credit_overdrawn",
+                    {"receipt": rid},
+                    f"回款 {number} 预收 {credit} < 已抵扣 {used}",
+                )
+            )
+        if reversed_at is None:
+            balance[cid] = balance.get(cid, ZERO) + credit - used
+    return found + [
+        Violation("credit_balance", {"customer": cid}, f"预收余额 {total} 为负")
+        for cid, total in sorted(balance.items())
+        if total < 0
     ]
 
 

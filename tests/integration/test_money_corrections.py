@@ -153,9 +153,7 @@ def test_ledger_catches_broken_credit(api: ApiClient, rt: Runtime, world: World)
     assert {"credit_overdrawn", "credit_balance", "paid_vs_allocations"} <= rules
     with rt.db.transaction() as s:
         s.execute(update(CreditApplication).values(amount=Decimal("500.00")))
-        s.execute(
-            update(Receipt).where(Receipt.number == source).values(reversed_at=clock.now())
-        )
+        s.execute(update(Receipt).where(Receipt.number == source).values(reversed_at=clock.now()))
     with rt.db.transaction() as s:
         assert "credit_reversed" in {v.rule for v in check_ledger(s)}
 

@@ -389,3 +389,25 @@ def test_credit_applications_race_the_reversal_of_their_source(
         if results[5].status_code == 200:
             assert live == 0
             assert customer_credit(s, world.c1.id) == Decimal("0.00")
+
+
+def test_parallel_plan_edits_and_receipts(app: Flask, rt: Runtime, world: World) -> None:
+    """Ten edits moving money between the two installments race five receipts of 1000: every
+    edit sees the receipts before it (never below what was paid), the total never moves."""
+    token = _fin(app)
+    a, b = (i.id for i in _installments(rt, world))
+    path = f"/orders/{world.o1.number}/payment-plan"
+
+    def edit(k: int) -> Callable[[ApiClient], Any]:
+        first = Decimal("500.00") + 500 * k
+        rows = [{"id": a, "amount": f"{first:.2f}"}, {"id": b, "amount": f"{10000 - first:.2f}"}]
+        return lambda api: api.patch(path, json={"installments": rows})
+
+    calls = [edit(k % 6) for k in range(10)] + [_receipt("1000.00", world.o1.number)] * 5
+    results = _race(app, token, calls)
+    assert {r.status_code for r in results[:10]} <= {200, 422}
+    assert _statuses(results[10:]) == Counter({201: 5})
+    _books_balance(rt)
+    insts = _installments(rt, world)
+    assert sum((i.amount for i in insts), Decimal(0)) == Decimal("10000.00")
+    assert sum((i.paid_amount for i in insts), Decimal(0)) == Decimal("5000.00")

@@ -184,3 +184,54 @@ def test_chat_duplicate_confirm_and_reversal(rt: Runtime, world: World) -> None:
         )
     assert reversed_on_timeline == 1
     _books(rt)
+
+
+def _plan(api: ApiClient, no: str) -> list[dict]:
+    return list(api.get(f"/orders/{no}/payments").get_json()["plan"]["installments"])
+
+
+def test_plan_edit_keeps_the_total_and_locks_money_in(
+    api: ApiClient, rt: Runtime, world: World
+) -> None:
+    fin, sales = api.as_(api.login("fin")), api.as_(api.login("sales1"))
+    no = world.o1.number
+    a, b = (i["id"] for i in _plan(fin, no))
+    path = f"/orders/{no}/payment-plan"
+    move = {"installments": [{"id": a, "amount": "2000.00"}, {"id": b, "amount": "8000.00"}]}
+    assert sales.patch(path, json=move).status_code == 403
+    res = fin.patch(path, json={"installments": [{"id": a, "amount": "2000.00"}]})
+    assert res.status_code == 422
+    assert res.get_json()["error"]["fields"] == {"installments": "sum_mismatch"}
+    assert fin.patch(path, json={"installments": [{"id": 999999}]}).status_code == 422
+    res = fin.patch(
+        path,
+        json={
+            "installments": [
+                {"id": a, "amount": "2000.00"},
+                {"id": b, "amount": "8000.00", "due_date": "2027-03-01", "trigger": "on_date"},
+            ]
+        },
+    )
+    assert res.status_code == 200, res.get_json()
+    body = res.get_json()
+    assert body["changes"] == 2
+    assert [(i["amount"], i["due_date"]) for i in body["plan"]["installments"]] == [
+        ("2000.00", body["plan"]["installments"][0]["due_date"]),
+        ("8000.00", "2027-03-01"),
+    ]
+    with rt.db.transaction() as s:
+        entry = s.scalars(
+            select(Activity).where(Activity.body.like("调整付款计划%")).order_by(Activity.id)
+        ).one()
+        assert "金额 3000.00 → 2000.00" in entry.body
+        assert "到期日" in entry.body and "→ 2027-03-01" in entry.body
+        change = entry.data["plan_changes"][0]
+        assert change["before"]["amount"] == "3000.00" and change["after"]["amount"] == "2000.00"
+    # Money in is locked: 2500 received -> the first is paid (frozen), the second cannot go
+    # below its 500.
+    fin.post(f"/orders/{no}/receipts", json={"amount": "2500.00"})
+    res = fin.patch(path, json={"installments": [{"id": a, "due_date": "2027-01-01"}]})
+    assert res.status_code == 422 and res.get_json()["error"]["fields"] == {"id": "paid"}
+    res = fin.patch(path, json={"installments": [{"id": b, "amount": "400.00"}]})
+    assert res.get_json()["error"]["fields"] == {"amount": "below_paid_or_invoiced"}
+    _books(rt)

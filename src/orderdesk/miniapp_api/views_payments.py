@@ -22,9 +22,11 @@ from orderdesk.miniapp_api.schemas import (
     obj,
     r,
 )
-from orderdesk.models import Receipt
+from orderdesk.models import Installment, PaymentPlan, Receipt
+from orderdesk.models.money import TRIGGERS
 from orderdesk.money.collections import money_summary, overdue_for
 from orderdesk.money.credit import apply_credit
+from orderdesk.money.plan_edits import edit_plan
 from orderdesk.money.receipts import ReceiptResult, record_receipt, reverse_receipt
 from orderdesk.orders import service as orders
 from orderdesk.orders.lookups import payments_of
@@ -72,10 +74,11 @@ RECEIPT = obj(
         "reverse_reason": NSTR,
     }
 )
+PLAN = obj({"id": INT, "total": MONEY, "installments": array(INSTALLMENT)})
 PAYMENTS = obj(
     {
         "order_number": STR,
-        "plan": nullable(obj({"id": INT, "total": MONEY, "installments": array(INSTALLMENT)})),
+        "plan": nullable(PLAN),
         "invoices": array(INVOICE),
         "receipts": array(RECEIPT),
         "summary": r("MoneySummary"),
@@ -132,27 +135,7 @@ m = serialize.money
 def order_payments(ctx: Ctx, no: str) -> Reply:
     order = orders.get_order(ctx.session, actor=ctx.actor, number=no)
     p = payments_of(ctx.session, actor=ctx.actor, order=order)
-    plan = None
-    if p.plan is not None:
-        plan = {
-            "id": p.plan.id,
-            "total": m(p.plan.total),
-            "installments": [
-                {
-                    "id": i.id,
-                    "sequence": i.sequence,
-                    "name": i.name,
-                    "trigger": i.trigger,
-                    "due_date": serialize.day(i.due_date),
-                    "status": i.status,
-                    "amount": m(i.amount),
-                    "paid_amount": m(i.paid_amount),
-                    "invoiced_amount": m(i.invoiced_amount),
-                    "outstanding": m(i.outstanding),
-                }
-                for i in p.installments
-            ],
-        }
+    plan = _plan(p.plan, p.installments) if p.plan is not None else None
     return {
         "order_number": order.number,
         "plan": plan,
@@ -232,6 +215,28 @@ def reverse(ctx: Ctx, rno: str) -> Reply:
     )
     ctx.session.flush()
     return _receipt_result(ctx, result)
+
+
+def _plan(plan: PaymentPlan, installments: list[Installment]) -> dict[str, Any]:
+    return {
+        "id": plan.id,
+        "total": m(plan.total),
+        "installments": [
+            {
+                "id": i.id,
+                "sequence": i.sequence,
+                "name": i.name,
+                "trigger": i.trigger,
+                "due_date": serialize.day(i.due_date),
+                "status": i.status,
+                "amount": m(i.amount),
+                "paid_amount": m(i.paid_amount),
+                "invoiced_amount": m(i.invoiced_amount),
+                "outstanding": m(i.outstanding),
+            }
+            for i in installments
+        ],
+    }
 
 
 def _receipt(ctx: Ctx, rc: Receipt, allocated: Decimal) -> dict[str, Any]:
@@ -349,3 +354,34 @@ def apply_customer_credit(ctx: Ctx, no: str) -> Reply:
         "credit_left": m(result.credit_left),
         "summary": serialize.money_summary(result.summary),
     }, 201
+
+
+PLAN_EDIT = obj(
+    {"id": ID},
+    {
+        "amount": DECIMAL_INPUT,
+        "due_date": {"type": ["string", "null"], "pattern": DATE_PATTERN},
+        "trigger": {"type": "string", "enum": list(TRIGGERS)},
+        "trigger_days": {"type": "integer", "minimum": 0, "maximum": 3650},
+        "trigger_event": {"type": ["string", "null"], "maxLength": 32},
+    },
+)
+
+
+@endpoint(
+    "PATCH",
+    "/orders/<no>/payment-plan",
+    tag="payments",
+    summary="调整付款计划的分期(金额、到期日、触发条件;合计须等于合同金额,已收/已开票部分锁定)",
+    path_schemas=NO,
+    body=obj({"installments": {**array(PLAN_EDIT), "minItems": 1, "maxItems": 50}}),
+    responses={200: obj({"plan": PLAN, "changes": INT, "summary": r("MoneySummary")})},
+    errors=(403,),
+)
+def edit_payment_plan(ctx: Ctx, no: str) -> Reply:
+    result = edit_plan(ctx.session, actor=ctx.actor, number=no, edits=ctx.body["installments"])
+    return {
+        "plan": _plan(result.plan, result.installments),
+        "changes": len(result.changes),
+        "summary": serialize.money_summary(money_summary(ctx.session, result.order)),
+    }

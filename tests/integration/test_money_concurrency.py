@@ -262,7 +262,14 @@ def test_parallel_invoices_and_voids(rt: Runtime, world: World) -> None:
     first = _installments(rt, world)[0]
 
     def issue(s: Session, fin: Staff) -> str:
-        return invoices.issue_invoice(s, actor=fin, installment_id=first.id, amount="2000").number
+        return invoices.issue_invoice(
+            s,
+            actor=fin,
+            installment_id=first.id,
+            amount="2000",
+            kind="paper_special",
+            buyer=invoices.Buyer(tax_id="91330100MA2KXXXX0Q"),
+        ).number
 
     results = _together([_as(rt, "fin", issue)] * 10)
     issued = [r for r in results if isinstance(r, str)]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from orderdesk.bot.router import router
 from orderdesk.core import clock
 from orderdesk.core.clock import company_tz
-from orderdesk.models import Activity, CreditApplication, Receipt
+from orderdesk.models import Activity, CreditApplication, Invoice, Receipt
 from orderdesk.money.ledger import check_ledger
 from orderdesk.runtime import Runtime
 from tests.api_support import ApiClient
@@ -234,4 +234,84 @@ def test_plan_edit_keeps_the_total_and_locks_money_in(
     assert res.status_code == 422 and res.get_json()["error"]["fields"] == {"id": "paid"}
     res = fin.patch(path, json={"installments": [{"id": b, "amount": "400.00"}]})
     assert res.get_json()["error"]["fields"] == {"amount": "below_paid_or_invoiced"}
+    _books(rt)
+
+
+TAX_ID = "91330100MA2KXXXX0Q"
+
+
+def test_invoices_issue_void_and_red_letter(api: ApiClient, rt: Runtime, world: World) -> None:
+    fin, sales = api.as_(api.login("fin")), api.as_(api.login("sales1"))
+    no = world.o1.number
+    path = f"/orders/{no}/invoices"
+    assert sales.post(path, json={"installment": "首付款"}).status_code == 403
+    res = fin.post(path, json={"installment": "首付款", "kind": "数电专票"})
+    assert res.status_code == 422
+    assert res.get_json()["error"]["fields"] == {"buyer_tax_id": "required"}
+    res = fin.post(path, json={"installment": "不存在的款"})
+    assert res.status_code == 422 and "首付款" in res.get_json()["error"]["message"]
+    res = fin.post(
+        path,
+        json={
+            "installment": "首付款",
+            "kind": "数电专票",
+            "buyer_tax_id": TAX_ID.lower(),
+            "amount": "1000.00",
+        },
+    )
+    assert res.status_code == 201, res.get_json()
+    e_inv = res.get_json()
+    assert (e_inv["kind"], e_inv["kind_name"], e_inv["tax_rate"]) == (
+        "e_special",
+        "数电专票",
+        "0.0600",
+    )
+    assert (e_inv["amount_excl_tax"], e_inv["tax_amount"]) == ("943.40", "56.60")
+    assert (e_inv["buyer_name"], e_inv["buyer_tax_id"]) == ("上海云启科技有限公司", TAX_ID)
+    # 数电 cannot be voided: red letter instead.
+    res = fin.post(f"/invoices/{e_inv['number']}/void", json={"reason": "开错"})
+    assert res.status_code == 409 and "红字" in res.get_json()["error"]["message"]
+    red = fin.post(f"/invoices/{e_inv['number']}/red-letter", json={"reason": "购买方信息有误"})
+    assert red.status_code == 201, red.get_json()
+    assert red.get_json()["status"] == "red" and red.get_json()["red_of_id"] == e_inv["id"]
+    again = fin.post(f"/invoices/{e_inv['number']}/red-letter", json={"reason": "再红冲"})
+    assert again.status_code == 409
+    assert fin.post("/invoices/NOPE/red-letter", json={"reason": "x"}).status_code == 404
+    # The first installment (3000) can be fully invoiced again; a paper one can be voided.
+    paper = fin.post(path, json={"installment": "首付款", "kind": "纸质普票", "tax_rate": "13%"})
+    assert paper.status_code == 201 and paper.get_json()["amount"] == "3000.00"
+    assert fin.post(path, json={"installment": "首付款"}).status_code == 422  # nothing left
+    voided = fin.post(f"/invoices/{paper.get_json()['number']}/void", json={"reason": "抬头错"})
+    assert voided.status_code == 200 and voided.get_json()["status"] == "void"
+    listed = fin.get(f"/orders/{no}/payments").get_json()
+    assert [i["status"] for i in listed["invoices"]] == ["reversed", "red", "void"]
+    assert listed["plan"]["installments"][0]["invoiced_amount"] == "0.00"
+    _books(rt)
+
+
+def test_ledger_catches_a_red_letter_without_its_original(
+    api: ApiClient, rt: Runtime, world: World
+) -> None:
+    fin = api.as_(api.login("fin"))
+    inv = fin.post(f"/orders/{world.o1.number}/invoices", json={"installment": "首付款"})
+    number = inv.get_json()["number"]
+    fin.post(f"/invoices/{number}/red-letter", json={"reason": "错"})
+    _books(rt)
+    with rt.db.transaction() as s:
+        s.execute(update(Invoice).where(Invoice.number == number).values(status="issued"))
+    with rt.db.transaction() as s:
+        rules = {v.rule for v in check_ledger(s)}
+    assert "red_letter" in rules and "invoiced_vs_invoices" in rules
+
+
+def test_chat_invoice_command(rt: Runtime, world: World) -> None:
+    no = world.o1.number
+    assert _say(rt, "sales1", f"开票 {no} 首付款").startswith("此操作需要以下角色之一")
+    assert _say(rt, "fin", f"开票 {no}").startswith("请写上订单号和分期名称")
+    done = _say(rt, "fin", f"开票 {no} 首付款 数电专票 {TAX_ID}")
+    assert done.startswith(f"已为 {no} 首付款 开具数电专票 INV")
+    assert "价税合计 ¥3,000.00(税率 6%)" in done
+    assert "不含税 ¥2,830.19,税额 ¥169.81" in done
+    assert f"购买方 上海云启科技有限公司({TAX_ID})" in done
+    assert "可开票余额" in _say(rt, "fin", f"invoice {no} 首付款")
     _books(rt)

@@ -22,8 +22,9 @@ from orderdesk.miniapp_api.schemas import (
     obj,
     r,
 )
-from orderdesk.models import Installment, PaymentPlan, Receipt
+from orderdesk.models import Installment, Invoice, PaymentPlan, Receipt
 from orderdesk.models.money import TRIGGERS
+from orderdesk.money import invoices
 from orderdesk.money.collections import money_summary, overdue_for
 from orderdesk.money.credit import apply_credit
 from orderdesk.money.plan_edits import edit_plan
@@ -55,7 +56,15 @@ INVOICE = obj(
         "amount": MONEY,
         "tax_rate": STR,
         "issue_date": r("Date"),
-        "status": STR,
+        "status": {**STR, "description": "issued / void / reversed(已红冲) / red(红字发票)"},
+        "kind": {**STR, "description": "e_special / e_general / paper_special / paper_general"},
+        "kind_name": STR,
+        "amount_excl_tax": r("MoneyOrNull"),
+        "tax_amount": r("MoneyOrNull"),
+        "buyer_name": NSTR,
+        "buyer_tax_id": NSTR,
+        "red_of_id": {"type": ["integer", "null"]},
+        "reason": NSTR,
     }
 )
 RECEIPT = obj(
@@ -139,18 +148,7 @@ def order_payments(ctx: Ctx, no: str) -> Reply:
     return {
         "order_number": order.number,
         "plan": plan,
-        "invoices": [
-            {
-                "id": inv.id,
-                "number": inv.number,
-                "installment_id": inv.installment_id,
-                "amount": m(inv.amount),
-                "tax_rate": f"{inv.tax_rate:f}",
-                "issue_date": serialize.day(inv.issue_date),
-                "status": inv.status,
-            }
-            for inv in p.invoices
-        ],
+        "invoices": [_invoice(inv) for inv in p.invoices],
         "receipts": [_receipt(ctx, rc, share) for rc, share in p.receipts],
         "summary": serialize.money_summary(money_summary(ctx.session, order)),
     }
@@ -385,3 +383,114 @@ def edit_payment_plan(ctx: Ctx, no: str) -> Reply:
         "changes": len(result.changes),
         "summary": serialize.money_summary(money_summary(ctx.session, result.order)),
     }
+
+
+def _invoice(inv: Invoice) -> dict[str, Any]:
+    return {
+        "id": inv.id,
+        "number": inv.number,
+        "installment_id": inv.installment_id,
+        "amount": m(inv.amount),
+        "tax_rate": f"{inv.tax_rate:f}",
+        "issue_date": serialize.day(inv.issue_date),
+        "status": inv.status,
+        "kind": inv.kind,
+        "kind_name": invoices.KIND_ZH.get(inv.kind, inv.kind),
+        "amount_excl_tax": m(inv.amount_excl_tax),
+        "tax_amount": m(inv.tax_amount),
+        "buyer_name": inv.buyer_name,
+        "buyer_tax_id": inv.buyer_tax_id,
+        "red_of_id": inv.red_of_id,
+        "reason": inv.void_reason,
+    }
+
+
+@endpoint(
+    "POST",
+    "/orders/<no>/invoices",
+    tag="payments",
+    summary="为订单的一个分期开具发票(仅财务)",
+    description="税额 = round_half_up(含税金额 × 税率 / (1 + 税率), 2),"
+    "不含税金额 = 含税金额 - 税额。",
+    path_schemas=NO,
+    body=obj(
+        {"installment": {"type": ["integer", "string"], "description": "分期 id 或名称,如 首付款"}},
+        {
+            "amount": {**DECIMAL_INPUT, "description": "含税金额,默认该分期未开票部分"},
+            "kind": {"type": "string", "enum": [*invoices.KIND_ZH, *invoices.KIND_ZH.values()]},
+            "tax_rate": {"type": "string", "pattern": r"^[0-9]{1,2}(\.[0-9]{1,4})?%?$"},
+            "buyer_name": {"type": "string", "maxLength": 200},
+            "buyer_tax_id": {"type": "string", "maxLength": 32},
+            "number": {"type": "string", "minLength": 1, "maxLength": 32},
+            "issue_date": {"type": "string", "pattern": DATE_PATTERN},
+        },
+    ),
+    responses={201: INVOICE},
+    errors=(403, 409),
+)
+def issue_order_invoice(ctx: Ctx, no: str) -> Reply:
+    order = orders.get_order(ctx.session, actor=ctx.actor, number=no)
+    invoices.require_finance(ctx.actor)
+    inst = invoices.installment_of(ctx.session, order, ctx.body["installment"])
+    issue_date = None
+    if "issue_date" in ctx.body:
+        issue_date = parse_day(ctx.body["issue_date"])
+        if issue_date is None:
+            raise ApiError(422, fields={"issue_date": f"日期无效({DAY_RULE_ZH})"})
+    inv = invoices.issue_invoice(
+        ctx.session,
+        actor=ctx.actor,
+        installment_id=inst.id,
+        amount=ctx.body.get("amount"),
+        tax_rate=ctx.body.get("tax_rate"),
+        issue_date=issue_date,
+        number=ctx.body.get("number"),
+        kind=ctx.body.get("kind"),
+        buyer=invoices.Buyer(ctx.body.get("buyer_name"), ctx.body.get("buyer_tax_id")),
+    )
+    ctx.session.flush()
+    return _invoice(inv), 201
+
+
+INO = {"ino": {"type": "string", "minLength": 1, "maxLength": 32}}
+REASON = obj({"reason": {"type": "string", "minLength": 1, "maxLength": 500}})
+
+
+@endpoint(
+    "POST",
+    "/invoices/<ino>/void",
+    tag="payments",
+    summary="作废发票(仅纸质发票;数电发票请红冲),须填写原因(仅财务)",
+    path_schemas=INO,
+    body=REASON,
+    responses={200: INVOICE},
+    errors=(403, 404, 409),
+)
+def void(ctx: Ctx, ino: str) -> Reply:
+    inv = invoices.void_invoice(ctx.session, actor=ctx.actor, number=ino, reason=ctx.body["reason"])
+    return _invoice(inv)
+
+
+@endpoint(
+    "POST",
+    "/invoices/<ino>/red-letter",
+    tag="payments",
+    summary="开具红字发票冲销一张已开发票,须填写原因(仅财务)",
+    path_schemas=INO,
+    body=obj(
+        {"reason": {"type": "string", "minLength": 1, "maxLength": 500}},
+        {"red_number": {"type": "string", "minLength": 1, "maxLength": 32}},
+    ),
+    responses={201: INVOICE},
+    errors=(403, 404, 409),
+)
+def red_letter(ctx: Ctx, ino: str) -> Reply:
+    red = invoices.red_letter(
+        ctx.session,
+        actor=ctx.actor,
+        number=ino,
+        reason=ctx.body["reason"],
+        red_number=ctx.body.get("red_number"),
+    )
+    ctx.session.flush()
+    return _invoice(red), 201

@@ -2,7 +2,9 @@
 
 - per installment: paid = the sum of its live (not reversed) allocations and live credit
   applications, 0 <= paid <= amount;
-  invoiced = the sum of its issued (not void) invoices, 0 <= invoiced <= amount;
+  invoiced = the sum of its issued invoices (not void, not red-lettered), 0 <= invoiced <= amount;
+- per red-letter reversal: the original is "reversed" and has exactly one red invoice of its
+  amount, on its installment;
 - per receipt: amount = what it allocated + its credit (reversed ones too: reversal keeps both);
 - per plan: the sum of its (not cancelled) installments = the plan total;
 - per customer: credit balance = credits of live receipts - live credit applications, never
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import Select, and_, func, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from orderdesk.models import (
     Contract,
@@ -67,7 +69,7 @@ def _live_payments() -> Select:
 def _issued_invoices() -> Select:
     return (
         select(Invoice.installment_id.label("iid"), func.sum(Invoice.amount).label("total"))
-        .where(Invoice.status != "void")
+        .where(Invoice.status == "issued")
         .group_by(Invoice.installment_id)
     )
 
@@ -232,6 +234,42 @@ def check_credit(session: Session) -> list[Violation]:
     ]
 
 
+def check_red_letters(session: Session) -> list[Violation]:
+    """Every reversed invoice has one red invoice of the same amount and installment, and
+    every red invoice cancels a reversed one."""
+    original = aliased(Invoice)
+    red = aliased(Invoice)
+    rows = session.execute(
+        select(original.id, original.number, func.count(red.id))
+        .outerjoin(
+            red,
+            and_(
+                red.red_of_id == original.id,
+                red.status == "red",
+                red.amount == original.amount,
+                red.installment_id == original.installment_id,
+            ),
+        )
+        .where(original.status == "reversed")
+        .group_by(original.id, original.number)
+    ).all()
+    found = [
+        Violation("red_letter", {"invoice": iid}, f"发票 {number} 已红冲,对应红字发票 {n} 张")
+        for iid, number, n in rows
+        if n != 1
+    ]
+    orphans = session.execute(
+        select(red.id, red.number)
+        .outerjoin(original, and_(original.id == red.red_of_id, original.status == "reversed"))
+        .where(red.status == "red", original.id.is_(None))
+    ).all()
+    found += [
+        Violation("red_letter", {"invoice": iid}, f"红字发票 {number} 没有对应的已红冲发票")
+        for iid, number in orphans
+    ]
+    return found
+
+
 def check_ledger(session: Session) -> list[Violation]:
     """Every violation of the ledger invariants in the database (empty: the books hold)."""
     return [
@@ -239,4 +277,5 @@ def check_ledger(session: Session) -> list[Violation]:
         *check_receipts(session),
         *check_plans(session),
         *check_credit(session),
+        *check_red_letters(session),
     ]

@@ -10,7 +10,7 @@ from orderdesk.bot.parsing import (
     parse_date,
     split_args,
 )
-from orderdesk.bot.render import overdue_text, receipt_text, reversal_text
+from orderdesk.bot.render import invoice_text, overdue_text, receipt_text, reversal_text
 from orderdesk.bot.router import Context, router
 from orderdesk.core import clock
 from orderdesk.wecom.replies import MarkdownReply, Reply, TextReply
@@ -79,6 +79,33 @@ def reverse_command(ctx: Context) -> Reply:
         ctx.session, actor=ctx.actor, receipt_number=parts[0].upper(), reason=parts[1]
     )
     return TextReply(reversal_text(result))
+
+
+@router.command(
+    "开票",
+    "invoice",
+    summary="财务为订单的一个分期开具发票(默认数电普票、合同税率、未开票余额)",
+    usage="开票 <订单号> <分期名称> [发票类型] [税号]",
+    example="开票 SO-2026-0001 首付款 数电专票 91330100MA2KXXXX0Q",
+    mutates=True,
+)
+def invoice_command(ctx: Context) -> Reply:
+    from orderdesk.money import invoices
+    from orderdesk.orders.service import get_order
+
+    parts = split_args(ctx.args)
+    if len(parts) < 2:
+        raise BadArguments("请写上订单号和分期名称")
+    invoices.require_finance(ctx.actor)
+    order = get_order(ctx.session, actor=ctx.actor, number=order_ref(parts[0]))
+    inst = invoices.installment_of(ctx.session, order, parts[1])
+    rest = parts[2:]
+    kind = rest.pop(0) if rest and rest[0] in invoices.KIND_ZH.values() else None
+    buyer = invoices.Buyer(tax_id=rest[0]) if rest else None
+    inv = invoices.issue_invoice(
+        ctx.session, actor=ctx.actor, installment_id=inst.id, kind=kind, buyer=buyer
+    )
+    return TextReply(invoice_text(order.number, inst.name, inv))
 
 
 @router.command(

@@ -418,3 +418,20 @@ def test_parallel_plan_edits_and_receipts(app: Flask, rt: Runtime, world: World)
     insts = _installments(rt, world)
     assert sum((i.amount for i in insts), Decimal(0)) == Decimal("10000.00")
     assert sum((i.paid_amount for i in insts), Decimal(0)) == Decimal("5000.00")
+
+
+def test_parallel_red_letters_and_voids_of_one_invoice(
+    app: Flask, rt: Runtime, world: World
+) -> None:
+    """Five red-letter requests and five voids of one paper invoice: exactly one wins."""
+    api = ApiClient(app, app.test_client()).as_(_fin(app))
+    inv = api.post(
+        f"/orders/{world.o1.number}/invoices", json={"installment": "首付款", "kind": "纸质普票"}
+    ).get_json()
+    red = _post(f"/invoices/{inv['number']}/red-letter", {"reason": "红冲"})
+    void = _post(f"/invoices/{inv['number']}/void", {"reason": "作废"})
+    results = _race(app, api.token or "", [red, void] * 5)
+    wins = [r.status_code for r in results if r.status_code in (200, 201)]
+    assert len(wins) == 1 and _statuses(results)[409] == 9
+    _books_balance(rt)
+    assert _installments(rt, world)[0].invoiced_amount == Decimal("0.00")

@@ -32,6 +32,7 @@ from orderdesk.money.collections import plan_of
 from orderdesk.money.plans import lock_plan
 from orderdesk.money.receipts import parse_amount
 from orderdesk.orders import timeline
+from orderdesk.wecom import outbox
 
 MAX_TAX_RATE = Decimal("0.5")
 KIND_ZH = {
@@ -124,7 +125,9 @@ def issue_invoice(
     if session.scalar(select(Invoice.id).where(Invoice.number == number)) is not None:
         raise Conflict(f"发票号 {number} 已存在")
     contract = inst.plan.contract
-    buyer_name, buyer_tax_id = _buyer(buyer or Buyer(), contract.customer.name, kind)
+    buyer = buyer or Buyer()
+    buyer = Buyer(buyer.name or contract.customer.name, buyer.tax_id or contract.buyer_tax_id)
+    buyer_name, buyer_tax_id = _buyer(buyer, contract.customer.name, kind)
     rate = _tax_rate(tax_rate, contract.tax_rate)
     excl, tax = tax_split(value, rate)
     invoice = Invoice(
@@ -284,3 +287,41 @@ def installment_of(session: Session, order: Order, ref: int | str) -> Installmen
     raise ValidationFailed(
         f"订单 {order.number} 没有分期「{ref}」(现有:{names})", fields={"installment": "unknown"}
     )
+
+
+POLICY_ZH = {"invoice_first": "先票后款", "payment_first": "先款后票"}
+
+
+def notify_invoice_due(session: Session, installments: list[Installment]) -> list[str]:
+    """先票后款: an installment that just fell due (milestone accepted) is to be invoiced now;
+    finance gets a card with the buyer's invoicing details. Returns the outbox keys."""
+    from orderdesk.directory.staff import staff_with_role
+    from orderdesk.money.messages import invoice_due_card
+
+    finance = [s.userid for s in staff_with_role(session, "finance")]
+    keys: list[str] = []
+    for inst in installments:
+        contract = inst.plan.contract
+        room = inst.amount - inst.invoiced_amount
+        if contract.invoicing_policy != "invoice_first" or room <= 0 or not finance:
+            continue
+        order = inst.plan.order
+        card = invoice_due_card(
+            inst,
+            order_number=order.number if order else contract.number,
+            buyer_name=contract.customer.name,
+            buyer_tax_id=contract.buyer_tax_id,
+            amount=room,
+            tax_rate=contract.tax_rate,
+        )
+        key = f"invoice-due:{inst.id}:{inst.due_date}"
+        outbox.add(
+            session,
+            key=key,
+            channel="app_message",
+            recipient="|".join(finance),
+            payload=card,
+            order_id=order.id if order else None,
+        )
+        keys.append(key)
+    return keys

@@ -1,4 +1,5 @@
-"""invoice fields: kind, amount excluding tax, tax amount, buyer, red-letter link
+"""invoice fields: kind, amount excluding tax, tax amount, buyer, red-letter link; contracts'
+invoicing policy (先票后款 / 先款后票) and buyer tax id
 
 Revision ID: 20261129_invoice_fields
 Revises: 20261129_credit_applications
@@ -41,6 +42,16 @@ def upgrade() -> None:
     op.add_column("invoices", sa.Column("buyer_tax_id", sa.String(length=32), nullable=True))
     op.add_column("invoices", sa.Column("red_of_id", sa.Integer(), nullable=True))
     op.create_index(op.f("ix_invoices_red_of_id"), "invoices", ["red_of_id"])
+    op.add_column(
+        "contracts",
+        sa.Column(
+            "invoicing_policy",
+            sa.String(length=16),
+            server_default="payment_first",
+            nullable=False,
+        ),
+    )
+    op.add_column("contracts", sa.Column("buyer_tax_id", sa.String(length=32), nullable=True))
     bind = op.get_bind()
     rows = bind.execute(sa.text("SELECT id, amount, tax_rate FROM invoices")).all()
     for invoice_id, amount, rate in rows:
@@ -53,6 +64,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("contracts") as batch_op:
+        batch_op.drop_column("buyer_tax_id")
+        batch_op.drop_column("invoicing_policy")
     op.drop_index(op.f("ix_invoices_red_of_id"), "invoices")
     with op.batch_alter_table("invoices") as batch_op:
         for column in (

@@ -44,15 +44,15 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_applications")),
     )
-    with op.batch_alter_table("credit_applications") as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_credit_applications_installment_id"), ["installment_id"]
-        )
-        batch_op.create_index(batch_op.f("ix_credit_applications_receipt_id"), ["receipt_id"])
+    op.create_index(
+        op.f("ix_credit_applications_installment_id"), "credit_applications", ["installment_id"]
+    )
+    op.create_index(
+        op.f("ix_credit_applications_receipt_id"), "credit_applications", ["receipt_id"]
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("credit_applications") as batch_op:
-        batch_op.drop_index(batch_op.f("ix_credit_applications_receipt_id"))
-        batch_op.drop_index(batch_op.f("ix_credit_applications_installment_id"))
+    op.drop_index(op.f("ix_credit_applications_receipt_id"), "credit_applications")
+    op.drop_index(op.f("ix_credit_applications_installment_id"), "credit_applications")
     op.drop_table("credit_applications")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 from orderdesk.migrations import types as mtypes
 
@@ -52,6 +52,8 @@ def upgrade() -> None:
         ),
     )
     op.add_column("contracts", sa.Column("buyer_tax_id", sa.String(length=32), nullable=True))
+    if context.is_offline_mode():
+        return  # printing the plan: there are no rows to compute
     bind = op.get_bind()
     rows = bind.execute(sa.text("SELECT id, amount, tax_rate FROM invoices")).all()
     for invoice_id, amount, rate in rows:
@@ -64,17 +66,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("contracts") as batch_op:
-        batch_op.drop_column("buyer_tax_id")
-        batch_op.drop_column("invoicing_policy")
+    # Plain DROP COLUMN (SQLite >= 3.35), not batch mode: batch needs a live database to
+    # reflect the table, and `orderdesk db downgrade` prints the plan offline first.
+    op.drop_column("contracts", "buyer_tax_id")
+    op.drop_column("contracts", "invoicing_policy")
     op.drop_index(op.f("ix_invoices_red_of_id"), "invoices")
-    with op.batch_alter_table("invoices") as batch_op:
-        for column in (
-            "red_of_id",
-            "buyer_tax_id",
-            "buyer_name",
-            "tax_amount",
-            "amount_excl_tax",
-            "kind",
-        ):
-            batch_op.drop_column(column)
+    for column in ("red_of_id", "buyer_tax_id", "buyer_name", "tax_amount", "amount_excl_tax"):
+        op.drop_column("invoices", column)
+    op.drop_column("invoices", "kind")

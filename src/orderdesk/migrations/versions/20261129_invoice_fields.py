@@ -56,13 +56,14 @@ def upgrade() -> None:
         return  # printing the plan: there are no rows to compute
     bind = op.get_bind()
     rows = bind.execute(sa.text("SELECT id, amount, tax_rate FROM invoices")).all()
+    # Typed parameters: pysqlite cannot bind a Decimal, the Numeric type converts it.
+    update = sa.text(
+        "UPDATE invoices SET tax_amount = :t, amount_excl_tax = :e WHERE id = :i"
+    ).bindparams(sa.bindparam("t", type_=mtypes.Money()), sa.bindparam("e", type_=mtypes.Money()))
     for invoice_id, amount, rate in rows:
         amount, rate = Decimal(str(amount)), Decimal(str(rate))
         tax = _tax(amount, rate)
-        bind.execute(
-            sa.text("UPDATE invoices SET tax_amount = :t, amount_excl_tax = :e WHERE id = :i"),
-            {"t": tax, "e": amount - tax, "i": invoice_id},
-        )
+        bind.execute(update, {"t": tax, "e": amount - tax, "i": invoice_id})
 
 
 def downgrade() -> None:

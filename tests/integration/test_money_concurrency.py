@@ -21,6 +21,7 @@ from orderdesk.directory.staff import get_active_staff
 from orderdesk.models import (
     Activity,
     ApprovalAction,
+    CreditApplication,
     Installment,
     Order,
     PaymentPlan,
@@ -32,7 +33,7 @@ from orderdesk.models import (
 from orderdesk.money import invoices
 from orderdesk.money.ledger import check_ledger
 from orderdesk.money.plans import generate_plan
-from orderdesk.money.receipts import record_receipt, reverse_receipt
+from orderdesk.money.receipts import customer_credit, record_receipt, reverse_receipt
 from orderdesk.runtime import Runtime
 from tests.api_support import ApiClient
 from tests.api_world import World, build
@@ -96,8 +97,13 @@ def _installments(rt: Runtime, world: World) -> list[Installment]:
         )
 
 
-def _receipt(amount: str, number: str) -> Callable[[ApiClient], Any]:
-    return lambda api: api.post(f"/orders/{number}/receipts", json={"amount": amount})
+def _receipt(amount: str, number: str, *, confirm: bool = True) -> Callable[[ApiClient], Any]:
+    """A receipt; confirmed as not a duplicate unless `confirm` is False (the races below
+    record the same amount many times on purpose)."""
+    body: dict[str, Any] = {"amount": amount}
+    if confirm:
+        body["confirm_duplicate"] = True
+    return lambda api: api.post(f"/orders/{number}/receipts", json=body)
 
 
 def test_parallel_receipts_for_one_installment(app: Flask, rt: Runtime, world: World) -> None:
@@ -135,12 +141,13 @@ def test_parallel_receipts_over_several_installments(app: Flask, rt: Runtime, wo
 
 
 def test_parallel_receipts_and_reversals(rt: Runtime, world: World) -> None:
-    """Reversals of five receipts (each asked for twice) race five new receipts (services: no
-    entry point reverses a receipt yet)."""
+    """Reversals of five receipts (each asked for twice) race five new receipts (services)."""
     with rt.db.transaction() as s:
         fin = s.merge(world["fin"])
         numbers = [
-            record_receipt(s, actor=fin, number=world.o1.number, amount="1000.00").receipt.number
+            record_receipt(
+                s, actor=fin, number=world.o1.number, amount="1000.00", confirm_duplicate=True
+            ).receipt.number
             for _ in range(5)
         ]
 
@@ -153,7 +160,9 @@ def test_parallel_receipts_and_reversals(rt: Runtime, world: World) -> None:
     def receive() -> str:
         with rt.db.transaction() as s:
             actor = get_active_staff(s, "fin")
-            record_receipt(s, actor=actor, number=world.o1.number, amount="1500.00")
+            record_receipt(
+                s, actor=actor, number=world.o1.number, amount="1500.00", confirm_duplicate=True
+            )
         return "received"
 
     calls: list[Callable[[], Any]] = [partial(reverse, rc) for rc in numbers * 2]
@@ -253,7 +262,14 @@ def test_parallel_invoices_and_voids(rt: Runtime, world: World) -> None:
     first = _installments(rt, world)[0]
 
     def issue(s: Session, fin: Staff) -> str:
-        return invoices.issue_invoice(s, actor=fin, installment_id=first.id, amount="2000").number
+        return invoices.issue_invoice(
+            s,
+            actor=fin,
+            installment_id=first.id,
+            amount="2000",
+            kind="paper_special",
+            buyer=invoices.Buyer(tax_id="91330100MA2KXXXX0Q"),
+        ).number
 
     results = _together([_as(rt, "fin", issue)] * 10)
     issued = [r for r in results if isinstance(r, str)]
@@ -293,3 +309,129 @@ def test_plan_regeneration_races_a_receipt(rt: Runtime, world: World) -> None:
     # is paid and 2000 becomes credit.
     assert outcomes in (["replanned", "received"], ["ValidationFailed", "received"]), outcomes
     _books_balance(rt)
+
+
+# ---- corrections (issue 12 B): duplicate guard, reversals and credit applications via the API
+
+
+def _fin(app: Flask) -> str:
+    return ApiClient(app, app.test_client()).login("fin")
+
+
+def _post(path: str, body: dict[str, Any]) -> Callable[[ApiClient], Any]:
+    return lambda api: api.post(path, json=body)
+
+
+def test_parallel_identical_receipts_without_confirm(app: Flask, rt: Runtime, world: World) -> None:
+    """20 clerks record the same 3000 at once: one lands, the rest are asked to confirm (the
+    duplicate check runs under the plan lock, so no two of them both see 'no twin')."""
+    results = _race(app, _fin(app), [_receipt("3000.00", world.o1.number, confirm=False)] * 20)
+    assert _statuses(results) == Counter({201: 1, 409: 19})
+    assert {r.get_json()["error"]["code"] for r in results if r.status_code == 409} == {
+        "possible_duplicate"
+    }
+    _books_balance(rt)
+    with rt.db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Receipt)) == 1
+
+
+def test_parallel_reversals_of_one_receipt(app: Flask, rt: Runtime, world: World) -> None:
+    api = ApiClient(app, app.test_client()).as_(_fin(app))
+    rc = api.post(f"/orders/{world.o1.number}/receipts", json={"amount": "4000.00"})
+    number = rc.get_json()["receipt"]["number"]
+    reverse = _post(f"/receipts/{number}/reverse", {"reason": "录错"})
+    results = _race(app, api.token or "", [reverse] * 10)
+    assert _statuses(results) == Counter({200: 1, 409: 9})
+    _books_balance(rt)
+    assert [i.paid_amount for i in _installments(rt, world)] == [Decimal("0.00")] * 2
+
+
+def _credit_of_2000(api: ApiClient, world: World) -> tuple[str, int]:
+    """First installment (3000) owed again, 2000 of customer credit: receipt A pays the first
+    installment, B (9000) pays the second and leaves 2000 credit, A is reversed."""
+    no = world.o1.number
+    a = api.post(f"/orders/{no}/receipts", json={"amount": "3000.00"}).get_json()
+    b = api.post(f"/orders/{no}/receipts", json={"amount": "9000.00"}).get_json()
+    assert b["credit"] == "2000.00"
+    api.post(f"/receipts/{a['receipt']['number']}/reverse", json={"reason": "退回"})
+    return b["receipt"]["number"], a["allocations"][0]["installment_id"]
+
+
+def test_parallel_credit_applications(app: Flask, rt: Runtime, world: World) -> None:
+    """10 applications of 300 from 2000 of credit: six fit, four are refused."""
+    api = ApiClient(app, app.test_client()).as_(_fin(app))
+    _, first = _credit_of_2000(api, world)
+    body = {"installment_id": first, "amount": "300.00"}
+    path = f"/orders/{world.o1.number}/credit-applications"
+    results = _race(app, api.token or "", [_post(path, body)] * 10)
+    assert _statuses(results) == Counter({201: 6, 422: 4})
+    _books_balance(rt)
+    assert _installments(rt, world)[0].paid_amount == Decimal("1800.00")
+    with rt.db.transaction() as s:
+        assert customer_credit(s, world.c1.id) == Decimal("200.00")
+
+
+def test_credit_applications_race_the_reversal_of_their_source(
+    app: Flask, rt: Runtime, world: World
+) -> None:
+    """Whatever runs first, the books balance: applications after the reversal find no credit,
+    applications before it are reversed with it (or the reversal asks for a retry)."""
+    api = ApiClient(app, app.test_client()).as_(_fin(app))
+    source, first = _credit_of_2000(api, world)
+    apply_ = _post(
+        f"/orders/{world.o1.number}/credit-applications",
+        {"installment_id": first, "amount": "500.00"},
+    )
+    reverse = _post(f"/receipts/{source}/reverse", {"reason": "退款"})
+    results = _race(app, api.token or "", [apply_] * 5 + [reverse])
+    assert {r.status_code for r in results[:5]} <= {201, 422}
+    assert results[5].status_code in (200, 409)
+    _books_balance(rt)
+    with rt.db.transaction() as s:
+        live = s.scalar(
+            select(func.count())
+            .select_from(CreditApplication)
+            .where(CreditApplication.reversed_at.is_(None))
+        )
+        if results[5].status_code == 200:
+            assert live == 0
+            assert customer_credit(s, world.c1.id) == Decimal("0.00")
+
+
+def test_parallel_plan_edits_and_receipts(app: Flask, rt: Runtime, world: World) -> None:
+    """Ten edits moving money between the two installments race five receipts of 1000: every
+    edit sees the receipts before it (never below what was paid), the total never moves."""
+    token = _fin(app)
+    a, b = (i.id for i in _installments(rt, world))
+    path = f"/orders/{world.o1.number}/payment-plan"
+
+    def edit(k: int) -> Callable[[ApiClient], Any]:
+        first = Decimal("500.00") + 500 * k
+        rows = [{"id": a, "amount": f"{first:.2f}"}, {"id": b, "amount": f"{10000 - first:.2f}"}]
+        return lambda api: api.patch(path, json={"installments": rows})
+
+    calls = [edit(k % 6) for k in range(10)] + [_receipt("1000.00", world.o1.number)] * 5
+    results = _race(app, token, calls)
+    assert {r.status_code for r in results[:10]} <= {200, 422}
+    assert _statuses(results[10:]) == Counter({201: 5})
+    _books_balance(rt)
+    insts = _installments(rt, world)
+    assert sum((i.amount for i in insts), Decimal(0)) == Decimal("10000.00")
+    assert sum((i.paid_amount for i in insts), Decimal(0)) == Decimal("5000.00")
+
+
+def test_parallel_red_letters_and_voids_of_one_invoice(
+    app: Flask, rt: Runtime, world: World
+) -> None:
+    """Five red-letter requests and five voids of one paper invoice: exactly one wins."""
+    api = ApiClient(app, app.test_client()).as_(_fin(app))
+    inv = api.post(
+        f"/orders/{world.o1.number}/invoices", json={"installment": "首付款", "kind": "纸质普票"}
+    ).get_json()
+    red = _post(f"/invoices/{inv['number']}/red-letter", {"reason": "红冲"})
+    void = _post(f"/invoices/{inv['number']}/void", {"reason": "作废"})
+    results = _race(app, api.token or "", [red, void] * 5)
+    wins = [r.status_code for r in results if r.status_code in (200, 201)]
+    assert len(wins) == 1 and _statuses(results)[409] == 9
+    _books_balance(rt)
+    assert _installments(rt, world)[0].invoiced_amount == Decimal("0.00")

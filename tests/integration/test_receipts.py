@@ -144,7 +144,9 @@ def test_invoices_cannot_exceed_installment_and_void_frees(world: dict, session:
     fin = world["fin"]
     first = insts(session, world["order"])[0]
     with clock.frozen(NOON):
-        inv = issue_invoice(session, actor=fin, installment_id=first.id, amount="200.00")
+        inv = issue_invoice(
+            session, actor=fin, installment_id=first.id, amount="200.00", kind="纸质普票"
+        )
         assert inv.tax_rate == D("0.0600") and inv.issue_date == date(2026, 6, 1)
         with pytest.raises(ValidationFailed, match="超过"):
             issue_invoice(session, actor=fin, installment_id=first.id, amount="100.01")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from orderdesk.bot.redaction import View
     from orderdesk.bot.router import Command
-    from orderdesk.models import Order
+    from orderdesk.models import Invoice, Order
     from orderdesk.money.collections import CustomerOverdue, MoneySummary
     from orderdesk.money.receipts import ReceiptResult
     from orderdesk.projects.service import ProjectSummary
@@ -140,6 +140,35 @@ def help_text(commands: Iterable[Command]) -> str:
         alias = f" / {cmd.aliases[0]}" if cmd.aliases else ""
         lines.append(f"· {cmd.name}{alias}:{cmd.summary}")
     lines.append("发送「帮助 命令」查看用法,例如:帮助 查")
+    return "\n".join(lines)
+
+
+def invoice_text(order_number: str, installment: str, inv: Invoice) -> str:
+    """The answer to 开票: the invoice with the fields the buyer's finance will check."""
+    from orderdesk.money.invoices import KIND_ZH
+
+    lines = [
+        f"已为 {order_number} {installment} 开具{KIND_ZH.get(inv.kind, inv.kind)} {inv.number}",
+        f"· 价税合计 {money(inv.amount)}(税率 {inv.tax_rate:.0%})",
+        f"· 不含税 {money(inv.amount_excl_tax)},税额 {money(inv.tax_amount)}",
+        f"· 购买方 {inv.buyer_name}" + (f"({inv.buyer_tax_id})" if inv.buyer_tax_id else ""),
+        f"· 开票日期 {day(inv.issue_date)}",
+    ]
+    return "\n".join(lines)
+
+
+def reversal_text(result: ReceiptResult) -> str:
+    """The answer to 撤销回款: which receipt, what each installment owes again, what is left."""
+    r = result.receipt
+    lines = [
+        f"已撤销 {result.order.number} 回款 {r.number} {money(r.amount)},原因:{r.reverse_reason}"
+    ]
+    for installment, amount in result.allocations:
+        lines.append(f"· {installment.name} 恢复应收 {money(amount)}")
+    if r.credit_amount:
+        lines.append(f"· 预收 {money(r.credit_amount)} 一并撤销")
+    lines.append(f"已收 {money(result.summary.received)} / {money(result.summary.total)}")
+    lines.append(f"剩余应收 {money(result.summary.outstanding)}")
     return "\n".join(lines)
 
 

@@ -14,7 +14,14 @@ from orderdesk.models.catalog import OrderType, ServiceItem
 from orderdesk.models.client_link import ClientLink
 from orderdesk.models.contract import Contract
 from orderdesk.models.customer import Contact, Customer, Opportunity
-from orderdesk.models.money import Installment, Invoice, PaymentPlan, Receipt, ReceiptAllocation
+from orderdesk.models.money import (
+    CreditApplication,
+    Installment,
+    Invoice,
+    PaymentPlan,
+    Receipt,
+    ReceiptAllocation,
+)
 from orderdesk.models.order import Order, OrderLine
 from orderdesk.models.project import (
     Deliverable,
@@ -43,6 +50,7 @@ __all__ = [
     "ClientLink",
     "Contact",
     "Contract",
+    "CreditApplication",
     "Customer",
     "Delegation",
     "Deliverable",

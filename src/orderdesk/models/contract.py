@@ -42,6 +42,13 @@ class Contract(TimestampMixin, Base):
     #   "days": 15}]
     payment_terms: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default="signed")
+    # 20261129_invoice_fields. invoice_first (先票后款): finance invoices an installment as
+    # soon as it falls due (told by a card); payment_first (先款后票): after the money is in.
+    invoicing_policy: Mapped[str] = mapped_column(
+        String(16), default="payment_first", server_default="payment_first"
+    )
+    # The buyer's tax id for invoices (开票信息 of the contract); the buyer is the customer.
+    buyer_tax_id: Mapped[str | None] = mapped_column(String(32))
 
     customer: Mapped[Customer] = relationship(back_populates="contracts")
     opportunity: Mapped[Opportunity | None] = relationship(back_populates="contracts")

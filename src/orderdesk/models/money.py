@@ -80,6 +80,13 @@ class Installment(TimestampMixin, Base):
         return self.amount - self.paid_amount
 
 
+# 数电专票 / 数电普票 / 纸质专票 / 纸质普票 (money.invoices.KIND_ZH has the names).
+INVOICE_KINDS = ("e_special", "e_general", "paper_special", "paper_general")
+# issued; void (作废); reversed (an issued one cancelled by a red-letter invoice); red (红字发票,
+# amounts stored positive, meaning minus).
+INVOICE_STATUSES = ("issued", "void", "reversed", "red")
+
+
 class Invoice(TimestampMixin, Base):
     __tablename__ = "invoices"
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
@@ -93,6 +100,15 @@ class Invoice(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="issued")
     void_reason: Mapped[str | None] = mapped_column(Text)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # 20261129_invoice_fields. The split is null only on invoices issued before it.
+    kind: Mapped[str] = mapped_column(String(16), default="e_general", server_default="e_general")
+    amount_excl_tax: Mapped[Decimal | None] = mapped_column(Money())
+    tax_amount: Mapped[Decimal | None] = mapped_column(Money())
+    buyer_name: Mapped[str | None] = mapped_column(String(200))
+    buyer_tax_id: Mapped[str | None] = mapped_column(String(32))
+    # A red-letter invoice points at the invoice it cancels. No foreign key: adding one to an
+    # existing SQLite table means rebuilding `invoices` (see 20261129_money_bounds).
+    red_of_id: Mapped[int | None] = mapped_column(index=True)
 
     installment: Mapped[Installment] = relationship(back_populates="invoices")
 
@@ -139,3 +155,25 @@ class ReceiptAllocation(Base):
 
     receipt: Mapped[Receipt] = relationship(back_populates="allocations")
     installment: Mapped[Installment] = relationship(back_populates="allocations")
+
+
+class CreditApplication(Base):
+    """Customer credit (a receipt's unallocated `credit_amount`) applied to a later installment.
+
+    The receipt keeps its split (amount = allocated + credit); what is applied is counted here,
+    so the credit balance is credits of live receipts - live applications (money.ledger).
+    Reversing the source receipt reverses its applications too (`reversed_at`)."""
+
+    __tablename__ = "credit_applications"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"), index=True)
+    installment_id: Mapped[int] = mapped_column(ForeignKey("installments.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    applied_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    receipt: Mapped[Receipt] = relationship()
+    installment: Mapped[Installment] = relationship()

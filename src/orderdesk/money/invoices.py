@@ -1,10 +1,21 @@
-"""Invoices (发票) per installment: issue and void. Never more than the installment's amount."""
+"""Invoices (发票) per installment: issue, void (作废) and red-letter reversal (红字发票).
+
+Never more than the installment's amount is invoiced (issued invoices only). Fields Chinese
+invoicing needs: kind (数电专票 / 数电普票 / 纸质专票 / 纸质普票), tax rate, the buyer's name
+and tax id (required on 专票), number and date, and the split of the amount (tax included):
+tax = round_half_up(amount * rate / (1 + rate), 2), amount excluding tax = amount - tax, so the
+two always add up to the invoiced amount to the cent.
+A 数电 invoice cannot be voided (the tax platform has no void): it is cancelled by a red-letter
+invoice, which stores the same positive amounts with status "red" and points at the original
+(status "reversed"); either way the amount can be invoiced again.
+"""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,12 +26,50 @@ from orderdesk.core.formatting import money
 from orderdesk.core.locks import lock_row
 from orderdesk.core.parsing import parse_decimal
 from orderdesk.directory.permissions import require_role
-from orderdesk.models import Installment, Invoice, Staff
+from orderdesk.models import Installment, Invoice, Order, Staff
+from orderdesk.money.collections import plan_of
 from orderdesk.money.plans import lock_plan
 from orderdesk.money.receipts import parse_amount
 from orderdesk.orders import timeline
+from orderdesk.wecom import outbox
 
 MAX_TAX_RATE = Decimal("0.5")
+KIND_ZH = {
+    "e_special": "数电专票",
+    "e_general": "数电普票",
+    "paper_special": "纸质专票",
+    "paper_general": "纸质普票",
+}
+# 专票 lets the buyer deduct input VAT: it must name the buyer's tax id.
+SPECIAL_KINDS = ("e_special", "paper_special")
+
+
+@dataclass(frozen=True)
+class Buyer:
+    name: str | None = None
+    tax_id: str | None = None
+
+
+def tax_split(amount: Decimal, rate: Decimal) -> tuple[Decimal, Decimal]:
+    """(amount excluding tax, tax) of a tax-included amount: the tax rounded half-up to cents,
+    the rest excluding tax, so that excl + tax == amount exactly."""
+    with localcontext() as ctx:
+        ctx.prec = 50  # no intermediate rounding before the one rounding to cents
+        tax = (amount * rate / (1 + rate)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return amount - tax, tax
+
+
+def invoice_kind(raw: str | None) -> str:
+    """A kind code from the code or its Chinese name (数电普票 when not given)."""
+    if raw is None or not raw.strip():
+        return "e_general"
+    text = raw.strip()
+    for code, name in KIND_ZH.items():
+        if text in (code, name):
+            return code
+    raise ValidationFailed(
+        f"发票类型须为 {' / '.join(KIND_ZH.values())}", fields={"kind": "invalid"}
+    )
 
 
 def _tax_rate(raw: Decimal | str | None, default: Decimal) -> Decimal:
@@ -47,15 +96,24 @@ def issue_invoice(
     tax_rate: Decimal | str | None = None,
     issue_date: date | None = None,
     number: str | None = None,
+    kind: str | None = None,
+    buyer: Buyer | None = None,
 ) -> Invoice:
-    """Issue an invoice for (part of) an installment; defaults to what is not yet invoiced."""
+    """Issue an invoice for (part of) an installment; defaults to what is not yet invoiced.
+    The buyer defaults to the contract's customer name."""
     require_role(actor, "finance")
+    kind = invoice_kind(kind)
     inst = session.get(Installment, installment_id)
     if inst is not None:
         lock_plan(session, inst.plan)  # the invoiced balance is read and written under the lock
     if inst is None or inst.status == "cancelled":
         raise NotFound(f"找不到分期 {installment_id}")
     room = inst.amount - inst.invoiced_amount
+    if room <= 0:
+        raise ValidationFailed(
+            f"{inst.name} 已全部开票,可开票余额 {money(room)}",
+            fields={"amount": "fully_invoiced"},
+        )
     value = parse_amount(amount if amount is not None else room, label="开票金额")
     if value > room:
         raise ValidationFailed(
@@ -66,14 +124,24 @@ def issue_invoice(
     if session.scalar(select(Invoice.id).where(Invoice.number == number)) is not None:
         raise Conflict(f"发票号 {number} 已存在")
     contract = inst.plan.contract
+    buyer = buyer or Buyer()
+    buyer = Buyer(buyer.name or contract.customer.name, buyer.tax_id or contract.buyer_tax_id)
+    buyer_name, buyer_tax_id = _buyer(buyer, contract.customer.name, kind)
+    rate = _tax_rate(tax_rate, contract.tax_rate)
+    excl, tax = tax_split(value, rate)
     invoice = Invoice(
         number=number[:32],
         installment=inst,
         amount=value,
-        tax_rate=_tax_rate(tax_rate, contract.tax_rate),
+        tax_rate=rate,
         issue_date=issue_date or clock.today(clock.company_tz(session)),
         status="issued",
         issued_by_id=actor.id,
+        kind=kind,
+        amount_excl_tax=excl,
+        tax_amount=tax,
+        buyer_name=buyer_name,
+        buyer_tax_id=buyer_tax_id,
     )
     session.add(invoice)
     inst.invoiced_amount += value
@@ -82,7 +150,8 @@ def issue_invoice(
         session,
         kind="invoice",
         actor=actor,
-        body=f"开具发票 {invoice.number} {money(value)}({inst.name},税率 {invoice.tax_rate:.2%})",
+        body=f"开具{KIND_ZH[kind]} {invoice.number} {money(value)}({inst.name},"
+        f"税率 {invoice.tax_rate:.2%},税额 {money(tax)})",
         plain=f"开具发票 {invoice.number}({inst.name})",
         order=inst.plan.order,
         customer_id=contract.customer_id,
@@ -97,15 +166,11 @@ def void_invoice(session: Session, *, actor: Staff, number: str, reason: str) ->
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("作废发票必须填写原因", fields={"reason": "required"})
-    found = session.scalar(select(Invoice).where(Invoice.number == number.strip()))
-    if found is None:
-        raise NotFound(f"找不到发票 {number}")
-    lock_plan(session, found.installment.plan)
-    invoice = lock_row(session, Invoice, found.id)  # a second void waits, then sees "void"
-    if invoice is None:
-        raise NotFound(f"找不到发票 {number}")
-    if invoice.status == "void":
-        raise Conflict(f"发票 {invoice.number} 已作废")
+    invoice = _lock_invoice(session, number)  # a second void waits, then sees "void"
+    if invoice.status != "issued":
+        raise Conflict(f"发票 {invoice.number} 已{STATUS_ZH.get(invoice.status, invoice.status)}")
+    if invoice.kind.startswith("e_"):
+        raise Conflict(f"数电发票不能作废,请开具红字发票冲销 {invoice.number}")
     invoice.status = "void"
     invoice.void_reason = reason[:500]
     inst = invoice.installment
@@ -122,3 +187,140 @@ def void_invoice(session: Session, *, actor: Staff, number: str, reason: str) ->
         data={"invoice": invoice.number, "void": True, "reason": reason},
     )
     return invoice
+
+
+STATUS_ZH = {"issued": "开具", "void": "作废", "reversed": "红冲", "red": "是红字发票"}
+
+
+def _buyer(buyer: Buyer, default_name: str, kind: str) -> tuple[str, str | None]:
+    name = (buyer.name or "").strip()[:200] or default_name
+    tax_id = (buyer.tax_id or "").strip().upper()[:32] or None
+    if kind in SPECIAL_KINDS and tax_id is None:
+        raise ValidationFailed("专票须填写购买方纳税人识别号", fields={"buyer_tax_id": "required"})
+    if tax_id is not None and not (15 <= len(tax_id) <= 20 and tax_id.isalnum()):
+        raise ValidationFailed(
+            "纳税人识别号应为 15-20 位字母或数字", fields={"buyer_tax_id": "invalid"}
+        )
+    return name, tax_id
+
+
+def red_letter(
+    session: Session, *, actor: Staff, number: str, reason: str, red_number: str | None = None
+) -> Invoice:
+    """Cancel an issued invoice with a red-letter invoice (红字发票) of the same amounts."""
+    require_role(actor, "finance")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("红冲发票必须填写原因", fields={"reason": "required"})
+    original = _lock_invoice(session, number)
+    if original.status != "issued":
+        raise Conflict(
+            f"发票 {original.number} 已{STATUS_ZH.get(original.status, original.status)}"
+        )
+    red_number = (red_number or "").strip()[
+        :32
+    ] or f"RED{clock.now():%Y%m%d}-{secrets.token_hex(3).upper()}"
+    if session.scalar(select(Invoice.id).where(Invoice.number == red_number)) is not None:
+        raise Conflict(f"发票号 {red_number} 已存在")
+    excl, tax = tax_split(original.amount, original.tax_rate)
+    red = Invoice(
+        number=red_number,
+        installment=original.installment,
+        amount=original.amount,
+        tax_rate=original.tax_rate,
+        issue_date=clock.today(clock.company_tz(session)),
+        status="red",
+        void_reason=reason[:500],
+        issued_by_id=actor.id,
+        kind=original.kind,
+        amount_excl_tax=original.amount_excl_tax if original.amount_excl_tax is not None else excl,
+        tax_amount=original.tax_amount if original.tax_amount is not None else tax,
+        buyer_name=original.buyer_name,
+        buyer_tax_id=original.buyer_tax_id,
+        red_of_id=original.id,
+    )
+    session.add(red)
+    original.status = "reversed"
+    inst = original.installment
+    inst.invoiced_amount -= original.amount
+    session.flush()
+    timeline.record(
+        session,
+        kind="invoice",
+        actor=actor,
+        body=f"开具红字发票 {red.number} 冲销 {original.number} -{money(original.amount)},"
+        f"原因:{reason}",
+        plain=f"红字发票冲销 {original.number},原因:{reason}",
+        order=inst.plan.order,
+        customer_id=inst.plan.contract.customer_id,
+        data={"invoice": original.number, "red": red.number, "reason": reason},
+    )
+    return red
+
+
+def _lock_invoice(session: Session, number: str) -> Invoice:
+    """The invoice, locked after its plan (the fixed lock order)."""
+    found = session.scalar(select(Invoice).where(Invoice.number == number.strip()))
+    if found is None:
+        raise NotFound(f"找不到发票 {number}")
+    lock_plan(session, found.installment.plan)
+    invoice = lock_row(session, Invoice, found.id)
+    if invoice is None:
+        raise NotFound(f"找不到发票 {number}")
+    return invoice
+
+
+def require_finance(actor: Staff) -> None:
+    """Invoicing is finance's (checked before any installment is looked up)."""
+    require_role(actor, "finance")
+
+
+def installment_of(session: Session, order: Order, ref: int | str) -> Installment:
+    """An installment of the order's plan by id or by name (首付款), for the API and chat."""
+    plan = plan_of(session, order)
+    insts = [i for i in (plan.installments if plan else []) if i.status != "cancelled"]
+    for inst in insts:
+        if inst.id == ref or (isinstance(ref, str) and inst.name == ref.strip()):
+            return inst
+    names = "、".join(i.name for i in insts) or "无"
+    raise ValidationFailed(
+        f"订单 {order.number} 没有分期「{ref}」(现有:{names})", fields={"installment": "unknown"}
+    )
+
+
+POLICY_ZH = {"invoice_first": "先票后款", "payment_first": "先款后票"}
+
+
+def notify_invoice_due(session: Session, installments: list[Installment]) -> list[str]:
+    """先票后款: an installment that just fell due (milestone accepted) is to be invoiced now;
+    finance gets a card with the buyer's invoicing details. Returns the outbox keys."""
+    from orderdesk.directory.staff import staff_with_role
+    from orderdesk.money.messages import invoice_due_card
+
+    finance = [s.userid for s in staff_with_role(session, "finance")]
+    keys: list[str] = []
+    for inst in installments:
+        contract = inst.plan.contract
+        room = inst.amount - inst.invoiced_amount
+        if contract.invoicing_policy != "invoice_first" or room <= 0 or not finance:
+            continue
+        order = inst.plan.order
+        card = invoice_due_card(
+            inst,
+            order_number=order.number if order else contract.number,
+            buyer_name=contract.customer.name,
+            buyer_tax_id=contract.buyer_tax_id,
+            amount=room,
+            tax_rate=contract.tax_rate,
+        )
+        key = f"invoice-due:{inst.id}:{inst.due_date}"
+        outbox.add(
+            session,
+            key=key,
+            channel="app_message",
+            recipient="|".join(finance),
+            payload=card,
+            order_id=order.id if order else None,
+        )
+        keys.append(key)
+    return keys

@@ -1,11 +1,15 @@
 """The ledger check (`orderdesk check`): the money invariants, verified over the whole database.
 
-- per installment: paid = the sum of its live (not reversed) allocations, 0 <= paid <= amount;
-  invoiced = the sum of its issued (not void) invoices, 0 <= invoiced <= amount;
+- per installment: paid = the sum of its live (not reversed) allocations and live credit
+  applications, 0 <= paid <= amount;
+  invoiced = the sum of its issued invoices (not void, not red-lettered), 0 <= invoiced <= amount;
+- per red-letter reversal: the original is "reversed" and has exactly one red invoice of its
+  amount, on its installment;
 - per receipt: amount = what it allocated + its credit (reversed ones too: reversal keeps both);
 - per plan: the sum of its (not cancelled) installments = the plan total;
-- per customer: credit balance = credits of live receipts - credit applied, never negative (no
-  feature applies credit yet, so applied is 0 and the rule is that no credit is negative);
+- per customer: credit balance = credits of live receipts - live credit applications, never
+  negative; per receipt: what was applied from it <= its credit, and a reversed receipt has no
+  live application left;
 - per receipt: its customer is its contract's customer (money never lands on another's books).
 
 Each check is one aggregate query, so the whole database is checked in a few statements.
@@ -16,10 +20,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, func, select, union_all
+from sqlalchemy.orm import Session, aliased
 
-from orderdesk.models import Contract, Installment, Invoice, PaymentPlan, Receipt, ReceiptAllocation
+from orderdesk.models import (
+    Contract,
+    CreditApplication,
+    Installment,
+    Invoice,
+    PaymentPlan,
+    Receipt,
+    ReceiptAllocation,
+)
 
 ZERO = Decimal("0.00")
 
@@ -39,28 +51,31 @@ def _money(value: object) -> Decimal:
     return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"))
 
 
-def _live_allocations() -> Select:
-    return (
+def _live_payments() -> Select:
+    """Per installment: live allocations of live receipts plus live credit applications."""
+    parts = union_all(
         select(
-            ReceiptAllocation.installment_id.label("iid"),
-            func.sum(ReceiptAllocation.amount).label("total"),
+            ReceiptAllocation.installment_id.label("iid"), ReceiptAllocation.amount.label("amount")
         )
         .join(Receipt, Receipt.id == ReceiptAllocation.receipt_id)
-        .where(Receipt.reversed_at.is_(None))
-        .group_by(ReceiptAllocation.installment_id)
-    )
+        .where(Receipt.reversed_at.is_(None)),
+        select(
+            CreditApplication.installment_id.label("iid"), CreditApplication.amount.label("amount")
+        ).where(CreditApplication.reversed_at.is_(None)),
+    ).subquery()
+    return select(parts.c.iid, func.sum(parts.c.amount).label("total")).group_by(parts.c.iid)
 
 
 def _issued_invoices() -> Select:
     return (
         select(Invoice.installment_id.label("iid"), func.sum(Invoice.amount).label("total"))
-        .where(Invoice.status != "void")
+        .where(Invoice.status == "issued")
         .group_by(Invoice.installment_id)
     )
 
 
 def check_installments(session: Session) -> list[Violation]:
-    allocated = _live_allocations().subquery()
+    allocated = _live_payments().subquery()
     invoiced = _issued_invoices().subquery()
     rows = session.execute(
         select(
@@ -82,7 +97,9 @@ def check_installments(session: Session) -> list[Violation]:
         if paid != _money(alloc_sum):
             found.append(
                 Violation(
-                    "paid_vs_allocations", ids, f"已收 {paid} ≠ 有效分配合计 {_money(alloc_sum)}"
+                    "paid_vs_allocations",
+                    ids,
+                    f"已收 {paid} ≠ 有效分配及预收抵扣合计 {_money(alloc_sum)}",
                 )
             )
         if not ZERO <= paid <= amount:
@@ -164,19 +181,93 @@ def check_plans(session: Session) -> list[Violation]:
     ]
 
 
+def _applied_per_receipt() -> Select:
+    return (
+        select(
+            CreditApplication.receipt_id.label("rid"),
+            func.sum(CreditApplication.amount).label("total"),
+        )
+        .where(CreditApplication.reversed_at.is_(None))
+        .group_by(CreditApplication.receipt_id)
+    )
+
+
 def check_credit(session: Session) -> list[Violation]:
-    """Credit balance = credits of live receipts - credit applied (0: nothing applies it yet)."""
+    """Credit balance = credits of live receipts - live applications, per receipt and customer."""
+    applied = _applied_per_receipt().subquery()
     rows = session.execute(
-        select(Receipt.customer_id, func.sum(Receipt.credit_amount))
-        .where(Receipt.reversed_at.is_(None))
-        .group_by(Receipt.customer_id)
-        .order_by(Receipt.customer_id)
+        select(
+            Receipt.id,
+            Receipt.number,
+            Receipt.customer_id,
+            Receipt.reversed_at,
+            Receipt.credit_amount,
+            applied.c.total,
+        )
+        .outerjoin(applied, applied.c.rid == Receipt.id)
+        .order_by(Receipt.id)
     ).all()
-    return [
-        Violation("credit_balance", {"customer": cid}, f"预收余额 {_money(s)} 为负")
-        for cid, s in rows
-        if _money(s) < 0
+    found: list[Violation] = []
+    balance: dict[int, Decimal] = {}
+    for rid, number, cid, reversed_at, credit, used in rows:
+        used = _money(used)
+        if reversed_at is not None and used:
+            found.append(
+                Violation(
+                    "credit_reversed", {"receipt": rid}, f"回款 {number} 已冲销,仍有预收抵扣 {used}"
+                )
+            )
+        elif used > credit:
+            found.append(
+                Violation(
+                    "credit_overdrawn",
+                    {"receipt": rid},
+                    f"回款 {number} 预收 {credit} < 已抵扣 {used}",
+                )
+            )
+        if reversed_at is None:
+            balance[cid] = balance.get(cid, ZERO) + credit - used
+    return found + [
+        Violation("credit_balance", {"customer": cid}, f"预收余额 {total} 为负")
+        for cid, total in sorted(balance.items())
+        if total < 0
     ]
+
+
+def check_red_letters(session: Session) -> list[Violation]:
+    """Every reversed invoice has one red invoice of the same amount and installment, and
+    every red invoice cancels a reversed one."""
+    original = aliased(Invoice)
+    red = aliased(Invoice)
+    rows = session.execute(
+        select(original.id, original.number, func.count(red.id))
+        .outerjoin(
+            red,
+            and_(
+                red.red_of_id == original.id,
+                red.status == "red",
+                red.amount == original.amount,
+                red.installment_id == original.installment_id,
+            ),
+        )
+        .where(original.status == "reversed")
+        .group_by(original.id, original.number)
+    ).all()
+    found = [
+        Violation("red_letter", {"invoice": iid}, f"发票 {number} 已红冲,对应红字发票 {n} 张")
+        for iid, number, n in rows
+        if n != 1
+    ]
+    orphans = session.execute(
+        select(red.id, red.number)
+        .outerjoin(original, and_(original.id == red.red_of_id, original.status == "reversed"))
+        .where(red.status == "red", original.id.is_(None))
+    ).all()
+    found += [
+        Violation("red_letter", {"invoice": iid}, f"红字发票 {number} 没有对应的已红冲发票")
+        for iid, number in orphans
+    ]
+    return found
 
 
 def check_ledger(session: Session) -> list[Violation]:
@@ -186,4 +277,5 @@ def check_ledger(session: Session) -> list[Violation]:
         *check_receipts(session),
         *check_plans(session),
         *check_credit(session),
+        *check_red_letters(session),
     ]

@@ -372,6 +372,10 @@ def on_milestone_accepted(
                 order=order,
                 data={"installment_id": inst.id, "due_date": inst.due_date.isoformat()},
             )
+    if changed:
+        from orderdesk.money.invoices import notify_invoice_due  # invoices imports plans
+
+        notify_invoice_due(session, changed)
     return changed
 
 

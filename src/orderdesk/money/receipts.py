@@ -2,8 +2,9 @@
 
 Allocation is oldest-due first (then installments without a due date, by sequence) unless the
 caller names installments. What cannot be allocated is the receipt's `credit_amount`: customer
-credit. Reversing restores every installment balance; the receipt and its allocations stay for
-the audit trail with `reversed_at` set, and reversed receipts count for nothing.
+credit (money.credit applies it later). Reversing restores every installment balance, including
+those paid from its credit; the receipt, its allocations and credit applications stay for the
+audit trail with `reversed_at` set, and reversed ones count for nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select, update
@@ -25,6 +26,7 @@ from orderdesk.core.parsing import read_decimal
 from orderdesk.directory.permissions import require_role
 from orderdesk.models import (
     ChatBinding,
+    CreditApplication,
     Installment,
     Order,
     OutboxMessage,
@@ -40,6 +42,16 @@ from orderdesk.orders.service import get_order
 from orderdesk.wecom import cards, outbox
 
 ZERO = Decimal("0.00")
+# A receipt of the same amount on the same contract within this many days may be a duplicate.
+DUPLICATE_WINDOW_DAYS = 7
+
+
+class PossibleDuplicate(Conflict):
+    """The receipt looks like one already recorded: the caller must confirm it (409)."""
+
+    code = "possible_duplicate"
+
+
 # Outbox key prefixes of per-installment reminders a payment makes pointless.
 REMINDER_PREFIXES = ("due-soon:", "dun:", "client-remind:")
 
@@ -70,7 +82,7 @@ def parse_amount(raw: Decimal | str | int, *, label: str = "金额") -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
-def _status(inst: Installment) -> str:
+def installment_status(inst: Installment) -> str:
     if inst.paid_amount >= inst.amount and inst.amount > 0:
         return "paid"
     if inst.paid_amount > 0:
@@ -94,8 +106,10 @@ def record_receipt(
     note: str | None = None,
     installment_ids: Sequence[int] | None = None,
     method: str = "bank",
+    confirm_duplicate: bool = False,
 ) -> ReceiptResult:
-    """Record money received for an order (finance only) and allocate it."""
+    """Record money received for an order (finance only) and allocate it. A receipt that looks
+    like a duplicate (see `_refuse_duplicate`) needs `confirm_duplicate`."""
     require_role(actor, "finance")
     value = parse_amount(amount)
     today = clock.today(clock.company_tz(session))
@@ -107,6 +121,9 @@ def record_receipt(
     if plan is None:
         raise ValidationFailed(f"订单 {order.number} 还没有付款计划,无法登记回款")
     insts = lock_plan(session, plan)  # balances below are read under the lock, then written
+    if not confirm_duplicate:
+        # Under the plan lock: of two identical receipts racing, the second sees the first.
+        _refuse_duplicate(session, order, plan.contract_id, value, received_on)
     open_insts = [i for i in insts if i.status != "cancelled" and i.outstanding > 0]
     if installment_ids:
         by_id = {i.id: i for i in insts}
@@ -140,7 +157,7 @@ def record_receipt(
         part = min(left, inst.outstanding)
         receipt.allocations.append(ReceiptAllocation(installment=inst, amount=part))
         inst.paid_amount += part
-        inst.status = _status(inst)
+        inst.status = installment_status(inst)
         if inst.status == "paid":
             inst.paid_at = now
         allocations.append((inst, part))
@@ -170,6 +187,32 @@ def record_receipt(
     return ReceiptResult(receipt, order, allocations, left, summary)
 
 
+def _refuse_duplicate(
+    session: Session, order: Order, contract_id: int, value: Decimal, received_on: date
+) -> None:
+    """A live receipt of the same amount on the same contract received within 7 days of this
+    one is most likely the same money entered twice (two finance clerks, a retried form)."""
+    window = timedelta(days=DUPLICATE_WINDOW_DAYS)
+    twin = session.scalar(
+        select(Receipt)
+        .where(
+            Receipt.contract_id == contract_id,
+            Receipt.amount == value,
+            Receipt.reversed_at.is_(None),
+            Receipt.received_on >= received_on - window,
+            Receipt.received_on <= received_on + window,
+        )
+        .order_by(Receipt.id.desc())
+        .limit(1)
+    )
+    if twin is not None:
+        raise PossibleDuplicate(
+            f"可能重复,确认登记?订单 {order.number} 已于 {twin.received_on.isoformat()} 登记过"
+            f"同额回款 {money(value)}({twin.number})",
+            fields={"amount": "possible_duplicate"},
+        )
+
+
 def reverse_receipt(
     session: Session, *, actor: Staff, receipt_number: str, reason: str
 ) -> ReceiptResult:
@@ -183,15 +226,15 @@ def reverse_receipt(
         raise Conflict(f"回款 {receipt.number} 已于 {receipt.reversed_at:%Y-%m-%d} 冲销")
     restored: list[tuple[Installment, Decimal]] = []
     for alloc in receipt.allocations:
-        inst = alloc.installment
-        inst.paid_amount -= alloc.amount
-        inst.status = _status(inst)
-        if inst.status != "paid":
-            inst.paid_at = None
-        restored.append((inst, alloc.amount))
-    receipt.reversed_at = clock.now()
+        restored.append(_unpay(alloc.installment, alloc.amount))
+    now = clock.now()
+    for app in _live_applications(session, receipt.id):
+        app.reversed_at = now
+        restored.append(_unpay(app.installment, app.amount))
+    receipt.reversed_at = now
     receipt.reverse_reason = reason[:500]
-    order = restored[0][0].plan.order if restored else None
+    # The receipt's own order (applied credit may have paid another order of the customer).
+    order = receipt.allocations[0].installment.plan.order if receipt.allocations else None
     if order is None:
         order = session.scalar(
             select(Order).where(Order.contract_id == receipt.contract_id).order_by(Order.id)
@@ -212,13 +255,41 @@ def reverse_receipt(
     return ReceiptResult(receipt, order, restored, -receipt.credit_amount, summary)
 
 
+def _unpay(inst: Installment, amount: Decimal) -> tuple[Installment, Decimal]:
+    inst.paid_amount -= amount
+    inst.status = installment_status(inst)
+    if inst.status != "paid":
+        inst.paid_at = None
+    return inst, amount
+
+
+def _live_applications(session: Session, receipt_id: int) -> list[CreditApplication]:
+    return list(
+        session.scalars(
+            select(CreditApplication)
+            .where(
+                CreditApplication.receipt_id == receipt_id,
+                CreditApplication.reversed_at.is_(None),
+            )
+            .order_by(CreditApplication.id)
+        )
+    )
+
+
+def _touched_plans(session: Session, receipt: Receipt) -> set[int]:
+    """Plans the receipt paid into: by allocation, and through its applied credit."""
+    applied = {a.installment.plan_id for a in _live_applications(session, receipt.id)}
+    return {a.installment.plan_id for a in receipt.allocations} | applied
+
+
 def _lock_receipt(session: Session, receipt_number: str) -> Receipt:
-    """The receipt, locked after the plan it was allocated to (the fixed lock order), so a
-    reversal and a receipt or a second reversal on the same plan run one after the other."""
+    """The receipt, locked after the plans it paid into (the fixed lock order), so a reversal
+    and a receipt, a credit application or a second reversal on those plans run one after the
+    other."""
     found = session.scalar(select(Receipt).where(Receipt.number == receipt_number.strip()))
     if found is None:
         raise NotFound(f"找不到回款记录 {receipt_number}")
-    plan_ids = {a.installment.plan_id for a in found.allocations}
+    plan_ids = _touched_plans(session, found)
     for plan_id in sorted(plan_ids):
         plan = session.get(PaymentPlan, plan_id)
         if plan is not None:
@@ -226,17 +297,27 @@ def _lock_receipt(session: Session, receipt_number: str) -> Receipt:
     receipt = lock_row(session, Receipt, found.id)
     if receipt is None:
         raise NotFound(f"找不到回款记录 {receipt_number}")
+    if receipt.reversed_at is None and not _touched_plans(session, receipt) <= plan_ids:
+        # Its credit was applied to another plan between our read and our lock: locking that
+        # plan now would break the lock order, so the caller retries.
+        raise Conflict(f"回款 {receipt.number} 的预收刚被使用,请重试")
     return receipt
 
 
 def customer_credit(session: Session, customer_id: int) -> Decimal:
-    """Unallocated money of non-reversed receipts (what the customer has paid in advance)."""
+    """Unallocated money of non-reversed receipts (what the customer has paid in advance),
+    less what has been applied to installments since."""
     total = session.scalar(
         select(func.coalesce(func.sum(Receipt.credit_amount), 0)).where(
             Receipt.customer_id == customer_id, Receipt.reversed_at.is_(None)
         )
     )
-    return Decimal(str(total)).quantize(Decimal("0.01"))
+    applied = session.scalar(
+        select(func.coalesce(func.sum(CreditApplication.amount), 0))
+        .join(Receipt, Receipt.id == CreditApplication.receipt_id)
+        .where(Receipt.customer_id == customer_id, CreditApplication.reversed_at.is_(None))
+    )
+    return (Decimal(str(total)) - Decimal(str(applied))).quantize(Decimal("0.01"))
 
 
 def cancel_reminders(session: Session, installment_ids: Sequence[int]) -> int:

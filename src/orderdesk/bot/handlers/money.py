@@ -1,4 +1,4 @@
-"""回款 / paid (finance) and 逾期 / overdue."""
+"""回款 / paid and 撤销回款 / reverse (finance) and 逾期 / overdue."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ from orderdesk.bot.parsing import (
     parse_date,
     split_args,
 )
-from orderdesk.bot.render import overdue_text, receipt_text
+from orderdesk.bot.render import invoice_text, overdue_text, receipt_text, reversal_text
 from orderdesk.bot.router import Context, router
 from orderdesk.core import clock
-from orderdesk.money import collections, receipts
+from orderdesk.money import collections, invoices, receipts
+from orderdesk.orders.service import get_order
 from orderdesk.wecom.replies import MarkdownReply, Reply, TextReply
+
+CONFIRM_WORDS = ("确认", "confirm")
 
 
 @router.command(
@@ -23,16 +26,20 @@ from orderdesk.wecom.replies import MarkdownReply, Reply, TextReply
     "paid",
     "receipt",
     summary="财务登记回款,自动核销到分期,回复剩余应收",
-    usage="回款 <订单号> <金额> [日期] [备注](绑定订单的群里可省略订单号)",
+    usage="回款 <订单号> <金额> [日期] [备注] [确认](绑定订单的群里可省略订单号)",
     example="回款 SO-2026-0001 1.2万 昨天 首付款",
     mutates=True,
 )
 def paid_command(ctx: Context) -> Reply:
-    parts = split_args(ctx.args, 3)
+    words = ctx.args.split()
+    # A trailing 确认 / confirm answers "可能重复,确认登记?" (see receipts.PossibleDuplicate).
+    confirm = bool(words) and words[-1].lower() in CONFIRM_WORDS
+    args = " ".join(words[:-1]) if confirm else ctx.args
+    parts = split_args(args, 3)
     bound = bound_order_number(ctx)
     if bound is not None and parts and _is_amount(parts[0]):
         # A bound group: `回款 3万` is a receipt on the bound order.
-        parts = [bound, *split_args(ctx.args, 2)]
+        parts = [bound, *split_args(args, 2)]
     if len(parts) < 2:
         raise BadArguments("请写上订单号和金额")
     number = order_ref(parts[0])
@@ -44,14 +51,18 @@ def paid_command(ctx: Context) -> Reply:
         received_on = parse_date(first, today=clock.today(ctx.rt.settings.tz))
         rest = [tail] if tail else []
     note = " ".join(rest).strip() or None
-    result = receipts.record_receipt(
-        ctx.session,
-        actor=ctx.actor,
-        number=number,
-        amount=amount,
-        received_on=received_on,
-        note=note,
-    )
+    try:
+        result = receipts.record_receipt(
+            ctx.session,
+            actor=ctx.actor,
+            number=number,
+            amount=amount,
+            received_on=received_on,
+            note=note,
+            confirm_duplicate=confirm,
+        )
+    except receipts.PossibleDuplicate as exc:
+        return TextReply(f"{exc.message}\n如确认不是重复,请发送:回款 {ctx.args.strip()} 确认")
     return TextReply(receipt_text(result))
 
 
@@ -61,6 +72,49 @@ def _is_amount(word: str) -> bool:
     except BadArguments:
         return False
     return True
+
+
+@router.command(
+    "撤销回款",
+    "冲销回款",
+    "reverse",
+    summary="财务撤销(冲销)一笔登记错的回款,恢复各分期应收",
+    usage="撤销回款 <回款编号> <原因>",
+    example="撤销回款 RC20261129-1A2B3C 金额录错",
+    mutates=True,
+)
+def reverse_command(ctx: Context) -> Reply:
+    parts = split_args(ctx.args, 2)
+    if len(parts) < 2 or not parts[1].strip():
+        raise BadArguments("请写上回款编号和撤销原因,如:撤销回款 RC20261129-1A2B3C 金额录错")
+    result = receipts.reverse_receipt(
+        ctx.session, actor=ctx.actor, receipt_number=parts[0].upper(), reason=parts[1]
+    )
+    return TextReply(reversal_text(result))
+
+
+@router.command(
+    "开票",
+    "invoice",
+    summary="财务为订单的一个分期开具发票(默认数电普票、合同税率、未开票余额)",
+    usage="开票 <订单号> <分期名称> [发票类型] [税号]",
+    example="开票 SO-2026-0001 首付款 数电专票 91330100MA2KXXXX0Q",
+    mutates=True,
+)
+def invoice_command(ctx: Context) -> Reply:
+    parts = split_args(ctx.args)
+    if len(parts) < 2:
+        raise BadArguments("请写上订单号和分期名称")
+    invoices.require_finance(ctx.actor)
+    order = get_order(ctx.session, actor=ctx.actor, number=order_ref(parts[0]))
+    inst = invoices.installment_of(ctx.session, order, parts[1])
+    rest = parts[2:]
+    kind = rest.pop(0) if rest and rest[0] in invoices.KIND_ZH.values() else None
+    buyer = invoices.Buyer(tax_id=rest[0]) if rest else None
+    inv = invoices.issue_invoice(
+        ctx.session, actor=ctx.actor, installment_id=inst.id, kind=kind, buyer=buyer
+    )
+    return TextReply(invoice_text(order.number, inst.name, inv))
 
 
 @router.command(

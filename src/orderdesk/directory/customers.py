@@ -28,14 +28,29 @@ def customer_scope(actor: Staff) -> ColumnElement[bool]:
 
 
 def search_customers(
-    session: Session, *, actor: Staff, q: str | None = None, limit: int = 20
+    session: Session,
+    *,
+    actor: Staff,
+    q: str | None = None,
+    limit: int = 20,
+    include_archived: bool = False,
 ) -> list[Customer]:
-    """Customers in scope whose name or short name contains `q` (all in scope when empty)."""
+    """Customers in scope whose name or short name contains `q`, whose pinyin initials start
+    with it ("hzqh"), or with a contact whose phone contains it (all in scope when empty).
+    Archived customers only when asked for."""
     stmt = select(Customer).where(customer_scope(actor))
+    if not include_archived:
+        stmt = stmt.where(Customer.archived_at.is_(None))
     text = (q or "").strip()
     if text:
         like = f"%{text}%"
-        stmt = stmt.where(or_(Customer.name.ilike(like), Customer.short_name.ilike(like)))
+        by_phone = select(Contact.customer_id).where(Contact.phone.like(like))
+        clauses = [Customer.name.ilike(like), Customer.short_name.ilike(like)]
+        if text.isascii() and text.isalnum():
+            clauses.append(Customer.name_initials.like(f"{text.upper()}%"))
+        if text.replace("-", "").isdigit() and len(text) >= 4:
+            clauses.append(Customer.id.in_(by_phone))
+        stmt = stmt.where(or_(*clauses))
     stmt = stmt.order_by(Customer.name, Customer.id).limit(max(1, min(limit, MAX_LIMIT)))
     return list(session.scalars(stmt))
 

@@ -176,6 +176,8 @@ COMPONENTS: dict[str, dict[str, Any]] = {
             "short_name": NSTR,
             "industry": NSTR,
             "owner": nullable(r("StaffRef")),
+            "credit_code": NSTR,
+            "archived": BOOL,
         }
     ),
 }

@@ -90,6 +90,8 @@ def customer_summary(customer: Customer) -> dict[str, Any]:
         "short_name": customer.short_name,
         "industry": customer.industry,
         "owner": staff_ref(customer.owner),
+        "credit_code": customer.credit_code,
+        "archived": customer.archived_at is not None,
     }
 
 

@@ -1,5 +1,5 @@
 """Command families. Importing this package registers every handler on `bot.router.router`."""
 
-from orderdesk.bot.handlers import approvals, bindings, help, money, orders, work
+from orderdesk.bot.handlers import approvals, bindings, customers, help, money, orders, work
 
-__all__ = ["approvals", "bindings", "help", "money", "orders", "work"]
+__all__ = ["approvals", "bindings", "customers", "help", "money", "orders", "work"]

@@ -21,6 +21,7 @@ from orderdesk.miniapp_api import (  # noqa: E402
     views_approvals,  # noqa: F401
     views_auth,  # noqa: F401
     views_customers,  # noqa: F401
+    views_opportunities,  # noqa: F401
     views_orders,  # noqa: F401
     views_payments,  # noqa: F401
     views_projects,  # noqa: F401

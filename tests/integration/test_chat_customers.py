@@ -77,3 +77,40 @@ def test_roles_and_client_groups_are_refused(rt: Runtime, chat: Chat) -> None:
     refused = chat.bot("zhangsan", "新客户 某公司", chat="clientgrp")
     assert "某公司" not in refused.text
     assert customers_named(rt, "某公司") == []
+
+
+@pytest.fixture
+def contract(rt: Runtime, chat: Chat) -> str:
+    from datetime import date
+    from decimal import Decimal
+
+    from orderdesk.models import Contract, Order
+
+    with rt.db.transaction() as s:
+        yunqi = s.scalars(select(Customer).where(Customer.short_name == "云启")).one()
+        row = Contract(
+            number="HT-2026-0042",
+            customer_id=yunqi.id,
+            title="ERP 实施合同",
+            signed_date=date(2026, 3, 1),
+            amount=Decimal("120000.00"),
+        )
+        s.add(row)
+        s.flush()
+        order = s.scalars(select(Order).where(Order.number == "SO-2026-0001")).one()
+        order.contract_id = row.id
+    return "HT-2026-0042"
+
+
+def test_contract_lookup_in_scope_with_money_only_for_money_readers(
+    chat: Chat, contract: str
+) -> None:
+    seen = chat.app("zhangsan", f"合同 {contract.lower()}")  # sees 云启 through SO-2026-0001
+    assert contract in seen.text and "SO-2026-0001" in seen.text and "已签订" in seen.text
+    assert "120,000" not in seen.text and "120000" not in seen.text  # not the customer's owner
+    finance = chat.app("zhaoliu", "contract 云启")
+    assert contract in finance.text and "120,000" in finance.text
+    # lisi cannot see 云启: exactly the answer for a number that does not exist.
+    assert chat.app("lisi", f"合同 {contract}").text == f"没有找到合同 {contract}"
+    assert chat.app("lisi", "合同 HT-2099-0001").text == "没有找到合同 HT-2099-0001"
+    assert "请写上合同编号" in chat.app("lisi", "合同").text

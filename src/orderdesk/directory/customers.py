@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from orderdesk.core.errors import NotFound
@@ -107,3 +107,33 @@ def customer_detail(
     # Contract amounts are money fields: the customer's owner and the money roles see them.
     show_money = actor.has_role(*MONEY_ROLES) or customer.owner_id == actor.id
     return CustomerDetail(customer, orders, contracts, contacts, timeline, nxt, show_money)
+
+
+def find_contracts(session: Session, *, actor: Staff, query: str, limit: int = 5) -> list[Contract]:
+    """Contracts of customers in scope whose number, title or customer name contains `query`
+    (an exact number first). Out of scope is simply not found."""
+    text = query.strip()
+    if not text:
+        return []
+    stmt = (
+        select(Contract)
+        .join(Customer, Customer.id == Contract.customer_id)
+        .where(
+            customer_scope(actor),
+            or_(
+                Contract.number.ilike(text),
+                Contract.number.contains(text.upper(), autoescape=True),
+                Contract.title.contains(text, autoescape=True),
+                Customer.name.contains(text, autoescape=True),
+                Customer.short_name.contains(text, autoescape=True),
+            ),
+        )
+        .order_by((func.upper(Contract.number) == text.upper()).desc(), Contract.id.desc())
+        .limit(max(1, min(limit, MAX_LIMIT)))
+    )
+    return list(session.scalars(stmt))
+
+
+def may_see_contract_money(actor: Staff, contract: Contract) -> bool:
+    """Contract amounts: the money roles and the customer's owner (as on the customer page)."""
+    return actor.has_role(*MONEY_ROLES) or contract.customer.owner_id == actor.id

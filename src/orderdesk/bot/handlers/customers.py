@@ -1,4 +1,4 @@
-"""新客户 / newcustomer: a salesperson records a customer (and its first contact) from chat."""
+"""新客户 / newcustomer: record a customer (and its first contact); 合同 / contract: look one up."""
 
 from __future__ import annotations
 
@@ -50,3 +50,23 @@ def new_customer_command(ctx: Context) -> Reply:
     data = parse_new_customer(ctx.args)
     customer = create_customer(ctx.session, actor=ctx.actor, data=data)
     return TextReply(customer_created_text(customer))
+
+
+@router.command(
+    "合同",
+    "contract",
+    summary="查合同(编号、名称或客户名;金额仅对有权查看者显示)",
+    usage="合同 <合同编号|客户名>",
+    example="合同 HT-2026-001",
+    internal_only=True,
+)
+def contract_command(ctx: Context) -> Reply:
+    from orderdesk.directory.customers import find_contracts, may_see_contract_money
+    from orderdesk.directory.messages import contracts_text
+
+    query = ctx.args.strip()
+    if not query:
+        raise BadArguments("请写上合同编号或客户名")
+    found = find_contracts(ctx.session, actor=ctx.actor, query=query)
+    shown = [(c, may_see_contract_money(ctx.actor, c)) for c in found]
+    return TextReply(contracts_text(shown, query))

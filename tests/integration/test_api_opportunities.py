@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderdesk.models import Contract
+from orderdesk.money.ledger import check_ledger
 from tests.api_support import ApiClient
 from tests.api_world import World, build
 
@@ -60,6 +61,8 @@ def test_walk_the_stages_to_won_drafts_a_contract(
         "ERP 二期",
     )
     assert f"{contract.amount}" == "300000.00"
+    # A draft contract has no plan yet: the books stay consistent (`orderdesk check`).
+    assert check_ledger(session) == []
     # Closed stays closed.
     again = api.post(f"/opportunities/{opp['id']}/stage", json={"stage": "lead"})
     assert again.status_code == 409

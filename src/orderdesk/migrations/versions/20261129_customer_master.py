@@ -49,7 +49,7 @@ def _backfill_initials() -> None:
 def downgrade() -> None:
     op.drop_index("ix_contacts_phone", table_name="contacts")
     op.drop_index("ix_customers_credit_code", table_name="customers")
-    with op.batch_alter_table("customers") as batch:
-        batch.drop_column("archived_at")
-        batch.drop_column("name_initials")
-        batch.drop_column("credit_code")
+    # Plain DROP COLUMN (SQLite >= 3.35 has it): batch mode would need to reflect the table,
+    # which `orderdesk db downgrade` cannot do when it previews the SQL offline.
+    for column in ("archived_at", "name_initials", "credit_code"):
+        op.drop_column("customers", column)

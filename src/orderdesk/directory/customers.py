@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from orderdesk.core.errors import NotFound
@@ -28,14 +28,29 @@ def customer_scope(actor: Staff) -> ColumnElement[bool]:
 
 
 def search_customers(
-    session: Session, *, actor: Staff, q: str | None = None, limit: int = 20
+    session: Session,
+    *,
+    actor: Staff,
+    q: str | None = None,
+    limit: int = 20,
+    include_archived: bool = False,
 ) -> list[Customer]:
-    """Customers in scope whose name or short name contains `q` (all in scope when empty)."""
+    """Customers in scope whose name or short name contains `q`, whose pinyin initials start
+    with it ("hzqh"), or with a contact whose phone contains it (all in scope when empty).
+    Archived customers only when asked for."""
     stmt = select(Customer).where(customer_scope(actor))
+    if not include_archived:
+        stmt = stmt.where(Customer.archived_at.is_(None))
     text = (q or "").strip()
     if text:
         like = f"%{text}%"
-        stmt = stmt.where(or_(Customer.name.ilike(like), Customer.short_name.ilike(like)))
+        by_phone = select(Contact.customer_id).where(Contact.phone.like(like))
+        clauses = [Customer.name.ilike(like), Customer.short_name.ilike(like)]
+        if text.isascii() and text.isalnum():
+            clauses.append(Customer.name_initials.like(f"{text.upper()}%"))
+        if text.replace("-", "").isdigit() and len(text) >= 4:
+            clauses.append(Customer.id.in_(by_phone))
+        stmt = stmt.where(or_(*clauses))
     stmt = stmt.order_by(Customer.name, Customer.id).limit(max(1, min(limit, MAX_LIMIT)))
     return list(session.scalars(stmt))
 
@@ -92,3 +107,33 @@ def customer_detail(
     # Contract amounts are money fields: the customer's owner and the money roles see them.
     show_money = actor.has_role(*MONEY_ROLES) or customer.owner_id == actor.id
     return CustomerDetail(customer, orders, contracts, contacts, timeline, nxt, show_money)
+
+
+def find_contracts(session: Session, *, actor: Staff, query: str, limit: int = 5) -> list[Contract]:
+    """Contracts of customers in scope whose number, title or customer name contains `query`
+    (an exact number first). Out of scope is simply not found."""
+    text = query.strip()
+    if not text:
+        return []
+    stmt = (
+        select(Contract)
+        .join(Customer, Customer.id == Contract.customer_id)
+        .where(
+            customer_scope(actor),
+            or_(
+                Contract.number.ilike(text),
+                Contract.number.contains(text.upper(), autoescape=True),
+                Contract.title.contains(text, autoescape=True),
+                Customer.name.contains(text, autoescape=True),
+                Customer.short_name.contains(text, autoescape=True),
+            ),
+        )
+        .order_by((func.upper(Contract.number) == text.upper()).desc(), Contract.id.desc())
+        .limit(max(1, min(limit, MAX_LIMIT)))
+    )
+    return list(session.scalars(stmt))
+
+
+def may_see_contract_money(actor: Staff, contract: Contract) -> bool:
+    """Contract amounts: the money roles and the customer's owner (as on the customer page)."""
+    return actor.has_role(*MONEY_ROLES) or contract.customer.owner_id == actor.id

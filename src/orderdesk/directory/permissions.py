@@ -42,6 +42,26 @@ def order_scope(actor: Staff) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
+def money_scope(actor: Staff) -> ColumnElement[bool]:
+    """A WHERE clause on `Order`: the orders whose money `actor` may see (the SQL twin of
+    `can_see_money`, used by lists, reports and aging; a manager's team stands for the owners
+    they manage)."""
+    if not actor.active:
+        return false()
+    if actor.has_role(*MONEY_ROLES):
+        return true()
+    return or_(Order.owner_id == actor.id, Order.owner_id.in_(managed_by(actor)))
+
+
+def managed_by(actor: Staff) -> Select[tuple[int]]:
+    """Ids of the staff `actor` manages as `_manages` sees it: direct reports, and everyone in
+    a department whose head is `actor`."""
+    headed = select(Department.id).where(Department.head_userid == actor.userid)
+    return select(Staff.id).where(
+        or_(Staff.manager_id == actor.id, Staff.department_id.in_(headed))
+    )
+
+
 def team_of(actor: Staff) -> Select[tuple[int]]:
     """Ids of the staff a manager-role actor leads: direct reports and their department."""
     team = Staff.manager_id == actor.id
@@ -92,17 +112,6 @@ def can_see_money(actor: Staff, order: Order) -> bool:
     if actor.has_role(*MONEY_ROLES) or order.owner_id == actor.id:
         return True
     return _manages(actor, order.owner)
-
-
-def money_scope(actor: Staff) -> ColumnElement[bool]:
-    """The SQL twin of `can_see_money` on `Order`: reports and aging aggregate only these."""
-    if not actor.active:
-        return false()
-    if actor.has_role(*MONEY_ROLES):
-        return true()
-    heads = select(Department.id).where(Department.head_userid == actor.userid)
-    led = select(Staff.id).where(or_(Staff.manager_id == actor.id, Staff.department_id.in_(heads)))
-    return or_(Order.owner_id == actor.id, Order.owner_id.in_(led))
 
 
 def require_role(actor: Staff, *roles: str) -> None:

@@ -20,8 +20,10 @@ from orderdesk.miniapp_api import (  # noqa: E402
     openapi,  # noqa: F401
     views_approvals,  # noqa: F401
     views_auth,  # noqa: F401
+    views_contracts,  # noqa: F401
     views_customers,  # noqa: F401
     views_delivery,  # noqa: F401  (issue 15: client status links)
+    views_opportunities,  # noqa: F401
     views_orders,  # noqa: F401
     views_payments,  # noqa: F401
     views_projects,  # noqa: F401

@@ -78,6 +78,7 @@ COMPONENTS: dict[str, dict[str, Any]] = {
     "Date": {"type": "string", "pattern": DATE_PATTERN},
     "DateOrNull": {"type": ["string", "null"], "pattern": DATE_PATTERN},
     "StaffRef": obj({"userid": STR, "name": STR}),
+    "CodeName": obj({"code": STR, "name": STR}),
     "CustomerRef": obj({"id": INT, "name": STR}),
     "Me": obj(
         {
@@ -176,6 +177,8 @@ COMPONENTS: dict[str, dict[str, Any]] = {
             "short_name": NSTR,
             "industry": NSTR,
             "owner": nullable(r("StaffRef")),
+            "credit_code": NSTR,
+            "archived": BOOL,
         }
     ),
 }
@@ -185,6 +188,9 @@ COMPONENTS["OrderDetail"] = obj(
         **COMPONENTS["OrderSummary"]["properties"],
         "lines": array(r("OrderLine")),
         "custom_fields": {"type": "object"},
+        "order_type": r("CodeName"),
+        "business_line": nullable(r("CodeName")),
+        "contract_number": NSTR,
         "status_reason": NSTR,
         "approval": nullable(r("ApprovalState")),
         "project": nullable(r("ProjectBrief")),

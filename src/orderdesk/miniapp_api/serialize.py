@@ -90,6 +90,8 @@ def customer_summary(customer: Customer) -> dict[str, Any]:
         "short_name": customer.short_name,
         "industry": customer.industry,
         "owner": staff_ref(customer.owner),
+        "credit_code": customer.credit_code,
+        "archived": customer.archived_at is not None,
     }
 
 
@@ -125,3 +127,26 @@ def money_summary(summary: Any) -> dict[str, Any]:
         "next_due_date": day(summary.next_due_date),
         "next_due_amount": money(summary.next_due_amount),
     }
+
+
+def custom_field_values(order: Order) -> dict[str, Any]:
+    """Stored values with number fields as JSON numbers ("120" -> 120, "2.5" -> 2.5). Money
+    stays a decimal string like every amount; other types are stored as they are shown."""
+    types = {f.get("key"): f.get("type") for f in (order.order_type.field_schema or [])}
+    shown: dict[str, Any] = {}
+    for key, value in (order.custom_fields or {}).items():
+        if types.get(key) == "number" and isinstance(value, str):
+            try:
+                number = Decimal(value)
+            except ArithmeticError:
+                shown[key] = value  # stored before validation existed: leave it alone
+                continue
+            shown[key] = int(number) if number == number.to_integral_value() else float(number)
+        else:
+            shown[key] = value
+    return shown
+
+
+def named_ref(item: Any) -> dict[str, Any] | None:
+    """{code, name} of an order type or business line."""
+    return None if item is None else {"code": item.code, "name": item.name}

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from flask import request
 
 from orderdesk.approvals import service as approvals
 from orderdesk.core.errors import Conflict
+from orderdesk.core.parsing import parse_day
 from orderdesk.directory.permissions import can_see_money
 from orderdesk.miniapp_api import cursors, serialize
 from orderdesk.miniapp_api.cursors import CURSOR_SCHEMA
 from orderdesk.miniapp_api.errors import ApiError
 from orderdesk.miniapp_api.registry import Ctx, Reply, endpoint
-from orderdesk.miniapp_api.schemas import DECIMAL_INPUT, ID, array, obj, r
+from orderdesk.miniapp_api.schemas import DATE_PATTERN, DECIMAL_INPUT, ID, array, obj, r
 from orderdesk.models import Order
 from orderdesk.models.order import ORDER_STATUSES
 from orderdesk.money.collections import money_summary
 from orderdesk.orders import service as orders
 from orderdesk.orders.attachments import MAX_FILES, Upload, discard_files, store_files
 from orderdesk.orders.lookups import activity_page, preload_order_refs
+from orderdesk.orders.queries import OrderFilters
 from orderdesk.projects.service import project_summary
 
 NO = {
@@ -74,13 +77,27 @@ CREATE_BODY = obj(
 )
 UPDATE_BODY = {**obj({}, EDITABLE), "minProperties": 1}
 
+DATE_INPUT = {"type": "string", "pattern": DATE_PATTERN}
 LIST_QUERY = {
     "type": "object",
     "properties": {
         "status": {"type": "string", "enum": list(ORDER_STATUSES)},
         "customer": {**ID, "description": "客户 id"},
         "owner": {"type": "string", "maxLength": 64, "description": "负责人 userid"},
-        "q": {"type": "string", "maxLength": 64, "description": "订单号、标题或客户名关键字"},
+        "q": {
+            "type": "string",
+            "maxLength": 64,
+            "description": "订单号、标题、客户名或自定义字段值的关键字",
+        },
+        # Issue 12a filters.
+        "business_line": {"type": "string", "maxLength": 32, "description": "业务线编码"},
+        "created_from": {**DATE_INPUT, "description": "创建日期起(含,公司时区)"},
+        "created_to": {**DATE_INPUT, "description": "创建日期止(含,公司时区)"},
+        "overdue": {
+            "type": "string",
+            "enum": ["true", "false"],
+            "description": "true:只看有逾期分期的订单(仅限可查看金额的订单)",
+        },
         "cursor": CURSOR_SCHEMA,
         "limit": {"type": "integer", "minimum": 1, "maximum": 100},
     },
@@ -130,7 +147,10 @@ def order_detail_body(
     return {
         **serialize.order_summary(order, actor, ctx.tz),
         "lines": serialize.order_lines(order, show_money=show_money),
-        "custom_fields": dict(order.custom_fields or {}),
+        "custom_fields": serialize.custom_field_values(order),
+        "order_type": serialize.named_ref(order.order_type),
+        "business_line": serialize.named_ref(order.business_line),
+        "contract_number": order.contract.number if order.contract else None,
         "status_reason": order.status_reason,
         "approval": approval,
         "project": project,
@@ -140,6 +160,16 @@ def order_detail_body(
             "next_cursor": cursors.encode("act", nxt),
         },
     }
+
+
+def _query_day(query: dict[str, Any], name: str) -> date | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    day = parse_day(raw)
+    if day is None:
+        raise ApiError(422, fields={name: "日期无效"})
+    return day
 
 
 @endpoint(
@@ -153,13 +183,20 @@ def order_detail_body(
 def list_orders(ctx: Ctx) -> Reply:
     q = ctx.query
     limit = q.get("limit", 20)
-    found = orders.list_orders(
-        ctx.session,
-        actor=ctx.actor,
+    filters = OrderFilters(
         status=q.get("status"),
         customer_id=q.get("customer"),
         owner_userid=q.get("owner"),
+        business_line=q.get("business_line"),
+        created_from=_query_day(q, "created_from"),
+        created_to=_query_day(q, "created_to"),
+        overdue=q.get("overdue") == "true",
         q=q.get("q"),
+    )
+    found = orders.list_orders(
+        ctx.session,
+        actor=ctx.actor,
+        filters=filters,
         after_id=cursors.decode("ord", q.get("cursor")),
         limit=limit + 1,
     )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from orderdesk.models.base import Base, Money, TimestampMixin
+from orderdesk.core.pinyin import initials_of
+from orderdesk.models.base import Base, Money, TimestampMixin, UTCDateTime
 
 if TYPE_CHECKING:
     from orderdesk.models.contract import Contract
@@ -21,6 +22,10 @@ OPPORTUNITY_STAGES = ("lead", "qualified", "proposal", "negotiation", "won", "lo
 
 class Customer(TimestampMixin, Base):
     __tablename__ = "customers"
+    __table_args__ = (
+        # Unique where present: two customers never share a 统一社会信用代码.
+        Index("ix_customers_credit_code", "credit_code", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
@@ -30,6 +35,12 @@ class Customer(TimestampMixin, Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     external_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
     is_new: Mapped[bool] = mapped_column(default=True)
+    # 统一社会信用代码 (GB 32100-2015), validated on the way in (directory/credit_code.py).
+    credit_code: Mapped[str | None] = mapped_column(String(18))
+    # Pinyin initials of the name ("HZQHSZKJ"), kept for search by initials.
+    name_initials: Mapped[str | None] = mapped_column(String(128))
+    # Archived customers leave search and pickers; their orders and history stay.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     owner: Mapped[Staff | None] = relationship(back_populates="customers")
     contacts: Mapped[list[Contact]] = relationship(
@@ -39,9 +50,16 @@ class Customer(TimestampMixin, Base):
     contracts: Mapped[list[Contract]] = relationship(back_populates="customer")
     orders: Mapped[list[Order]] = relationship(back_populates="customer")
 
+    @validates("name")
+    def _keep_initials(self, _key: str, name: str) -> str:
+        # Every way a customer gets its name (API, chat, demo, import) keeps search in step.
+        self.name_initials = initials_of(name)
+        return name
+
 
 class Contact(TimestampMixin, Base):
     __tablename__ = "contacts"
+    __table_args__ = (Index("ix_contacts_phone", "phone"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
@@ -92,6 +92,20 @@ def money_summary(session: Session, order: Order, *, today: date | None = None) 
         overdue_amount=sum((i.outstanding for i in overdue), ZERO),
         overdue_count=len(overdue),
         invoiced=invoiced,
+    )
+
+
+def overdue_order_ids(today: date) -> Select[tuple[int | None]]:
+    """Ids of orders with an installment past its due date and not fully paid (the same rule
+    as `overdue_for`), for filtering order lists."""
+    return (
+        select(PaymentPlan.order_id)
+        .join(Installment, Installment.plan_id == PaymentPlan.id)
+        .where(
+            Installment.status.in_(OPEN_STATUSES),
+            Installment.due_date < today,
+            Installment.amount > Installment.paid_amount,
+        )
     )
 
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import difflib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from orderdesk.core import clock
 from orderdesk.core.errors import NotFound, ValidationFailed
-from orderdesk.directory.permissions import order_scope
-from orderdesk.models import Customer, Order, Project, Staff
+from orderdesk.directory.permissions import money_scope, order_scope
+from orderdesk.models import BusinessLine, Customer, Order, Project, Staff
 from orderdesk.models.order import ORDER_STATUS_ZH, ORDER_STATUSES
 from orderdesk.orders.numbers import normalize_number
 
@@ -45,6 +50,64 @@ def _keyword_clause(q: str) -> ColumnElement[bool]:
     if exact:
         clauses.append(Order.number == exact)
     return or_(*clauses)
+
+
+def _custom_field_clause(q: str) -> ColumnElement[bool]:
+    """Custom-field values contain `q`. The JSON text holds non-ASCII escaped ("\\u6ee8"), as
+    json.dumps writes it, so both spellings are looked for."""
+    text = cast(Order.custom_fields, String)
+    escaped = json.dumps(q.strip())[1:-1]
+    return or_(text.contains(q.strip(), autoescape=True), text.contains(escaped, autoescape=True))
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    """The list filters of GET /orders (each optional). Dates are company-calendar days,
+    both ends included."""
+
+    status: str | None = None
+    customer_id: int | None = None
+    owner_userid: str | None = None
+    business_line: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    overdue: bool = False
+    q: str | None = None
+
+
+def _day_start(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tzinfo=tz)
+
+
+def _filtered(
+    stmt: Select[tuple[Order]], f: OrderFilters, actor: Staff, tz: ZoneInfo
+) -> Select[tuple[Order]]:
+    from orderdesk.money.collections import overdue_order_ids  # money builds on orders
+
+    if f.status is not None:
+        stmt = stmt.where(Order.status == f.status)
+    if f.customer_id is not None:
+        stmt = stmt.where(Order.customer_id == f.customer_id)
+    if f.owner_userid:
+        stmt = stmt.where(
+            Order.owner_id.in_(select(Staff.id).where(Staff.userid == f.owner_userid))
+        )
+    if f.business_line:
+        lines = select(BusinessLine.id).where(BusinessLine.code == f.business_line)
+        stmt = stmt.where(Order.business_line_id.in_(lines))
+    if f.created_from is not None:
+        stmt = stmt.where(Order.created_at >= _day_start(f.created_from, tz))
+    if f.created_to is not None:
+        stmt = stmt.where(Order.created_at < _day_start(f.created_to + timedelta(days=1), tz))
+    if f.overdue:
+        # Being overdue is a money fact: only orders whose money the actor may see.
+        today = clock.today(tz)
+        stmt = stmt.where(Order.id.in_(overdue_order_ids(today)), money_scope(actor))
+    if f.q and f.q.strip():
+        stmt = stmt.join(Customer, Customer.id == Order.customer_id).where(
+            or_(_keyword_clause(f.q), _custom_field_clause(f.q))
+        )
+    return stmt
 
 
 def search_orders(session: Session, *, actor: Staff, query: str, limit: int = 5) -> list[Order]:
@@ -104,20 +167,20 @@ def list_orders(
     q: str | None = None,
     after_id: int | None = None,
     limit: int = 50,
+    filters: OrderFilters | None = None,
 ) -> list[Order]:
-    """A page of orders in scope, newest first (by id desc; pass the last id as after_id)."""
-    if status is not None and status not in ORDER_STATUSES:
+    """A page of orders in scope, newest first (by id desc; pass the last id as after_id).
+    `filters` carries every filter; the single keywords are the older spelling of a few."""
+    f = filters or OrderFilters(
+        status=status, customer_id=customer_id, owner_userid=owner_userid, q=q
+    )
+    if f.status is not None and f.status not in ORDER_STATUSES:
         names = "、".join(f"{s}({ORDER_STATUS_ZH[s]})" for s in ORDER_STATUSES)
-        raise ValidationFailed(f"未知状态 {status},可选:{names}", fields={"status": "未知状态"})
-    stmt = select(Order).where(order_scope(actor))
-    if status is not None:
-        stmt = stmt.where(Order.status == status)
-    if customer_id is not None:
-        stmt = stmt.where(Order.customer_id == customer_id)
-    if owner_userid:
-        stmt = stmt.where(Order.owner_id.in_(select(Staff.id).where(Staff.userid == owner_userid)))
-    if q and q.strip():
-        stmt = stmt.join(Customer, Customer.id == Order.customer_id).where(_keyword_clause(q))
+        raise ValidationFailed(f"未知状态 {f.status},可选:{names}", fields={"status": "未知状态"})
+    if f.created_from and f.created_to and f.created_from > f.created_to:
+        raise ValidationFailed("开始日期不能晚于结束日期", fields={"created_from": "晚于结束日期"})
+    tz = clock.company_tz(session)
+    stmt = _filtered(select(Order).where(order_scope(actor)), f, actor, tz)
     if after_id is not None:
         stmt = stmt.where(Order.id < after_id)
     limit = max(1, min(limit, MAX_LIST))

@@ -3,6 +3,7 @@
 from orderdesk.bot.handlers import (
     approvals,
     bindings,
+    customers,
     delivery,
     help,
     money,
@@ -15,6 +16,7 @@ from orderdesk.bot.handlers import (
 __all__ = [
     "approvals",
     "bindings",
+    "customers",
     "delivery",
     "help",
     "money",

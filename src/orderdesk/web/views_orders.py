@@ -1,0 +1,77 @@
+"""Orders: list with the API's filters, detail (money only for those allowed)."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from flask.typing import ResponseReturnValue
+
+from orderdesk.approvals import service as approvals
+from orderdesk.directory.permissions import can_see_money
+from orderdesk.models.order import ORDER_STATUSES
+from orderdesk.money.collections import money_summary, plan_of
+from orderdesk.orders.lookups import activity_page, preload_order_refs
+from orderdesk.orders.queries import get_order, list_orders
+from orderdesk.orders.timeline import body_for_reader
+from orderdesk.projects.service import project_summary
+from orderdesk.web import bp
+from orderdesk.web.auth import Page, login_required
+
+PAGE = 20
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name) or ""
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        abort(400, "参数格式不正确")
+    return int(raw)
+
+
+@bp.get("/m/orders")
+@login_required
+def orders(pg: Page) -> ResponseReturnValue:
+    status = request.args.get("status") or None
+    if status is not None and status not in ORDER_STATUSES:
+        abort(400, "未知的订单状态")
+    q = (request.args.get("q") or "").strip()[:64] or None
+    found = list_orders(
+        pg.session,
+        actor=pg.actor,
+        status=status,
+        customer_id=_int_arg("customer"),
+        owner_userid=(request.args.get("owner") or "")[:64] or None,
+        q=q,
+        after_id=_int_arg("after"),
+        limit=PAGE + 1,
+    )
+    page = found[:PAGE]
+    preload_order_refs(pg.session, page)
+    return render_template(
+        "web/orders.html",
+        orders=page,
+        more=len(found) > PAGE,
+        status=status,
+        q=q or "",
+        statuses=ORDER_STATUSES,
+    )
+
+
+@bp.get("/m/orders/<no>")
+@login_required
+def order_detail(pg: Page, no: str) -> ResponseReturnValue:
+    order = get_order(pg.session, actor=pg.actor, number=no[:32])
+    show_money = can_see_money(pg.actor, order)
+    requests = approvals.requests_of(pg.session, order)
+    items, _ = activity_page(pg.session, order_id=order.id, before_id=None, limit=30)
+    return render_template(
+        "web/order.html",
+        order=order,
+        show_money=show_money,
+        money=money_summary(pg.session, order) if show_money else None,
+        plan=plan_of(pg.session, order) if show_money else None,
+        approval=requests[0] if requests else None,
+        step=approvals.current_step_label(pg.session, order),
+        project=project_summary(pg.session, order.project) if order.project else None,
+        timeline=[(a, body_for_reader(a, pg.actor)) for a in items],
+    )

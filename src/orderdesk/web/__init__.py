@@ -49,6 +49,7 @@ def _load_views() -> None:
         views_auth,
         views_home,
         views_orders,
+        views_sim,
     )
 
 

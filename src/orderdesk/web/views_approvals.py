@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from orderdesk.approvals import service as approvals
@@ -66,3 +66,12 @@ def approval_decide(pg: Page, request_id: int, decision: str) -> ResponseReturnV
         pg.session.rollback()
         return _render_detail(pg, request_id, error=exc.message), 409
     return redirect(url_for("web.approval_detail", request_id=request_id))
+
+
+@bp.get("/m/approval/detail")
+def legacy_approval_link() -> ResponseReturnValue:
+    # Cards sent before the link builder moved to /m/approvals/<id> still open the right page.
+    raw = (request.args.get("id") or "").strip()
+    if not raw.isdigit() or len(raw) > 12:
+        abort(404)
+    return redirect(url_for("web.approval_detail", request_id=int(raw)), 301)

@@ -127,7 +127,6 @@ def _open(userid: str, channel: str, next_url: str) -> Response:
         )
         response = redirect(next_url)
         set_login_cookie(response, rt, row)
-    response.delete_cookie(PRE_COOKIE)
     return response
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from orderdesk.approvals import service as approvals
@@ -75,3 +75,12 @@ def order_detail(pg: Page, no: str) -> ResponseReturnValue:
         project=project_summary(pg.session, order.project) if order.project else None,
         timeline=[(a, body_for_reader(a, pg.actor)) for a in items],
     )
+
+
+@bp.get("/m/order/detail")
+def legacy_order_link() -> ResponseReturnValue:
+    # Cards sent before the link builder moved to /m/orders/<no> still open the right page.
+    no = (request.args.get("no") or "").strip()[:32]
+    if not no:
+        abort(404)
+    return redirect(url_for("web.order_detail", no=no), 301)

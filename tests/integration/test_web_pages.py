@@ -170,3 +170,50 @@ def test_logout_ends_the_session(web: FlaskClient, world: World) -> None:
     res = web.post("/m/logout", data={"csrf": csrf_of(html)})
     assert res.status_code == 302
     assert web.get("/m/").status_code == 302
+
+
+def test_owner_submits_a_draft_from_the_page(
+    web: FlaskClient, world: World, session: Session
+) -> None:
+    no = world.o2.number
+    web_login(web, "sales2")
+    html = page(web, f"/m/orders/{no}")
+    assert 'value="submit"' in html
+    res = web.post(f"/m/orders/{no}/act", data={"csrf": csrf_of(html), "to": "submit"})
+    assert res.status_code == 302
+    session.expire_all()
+    assert session.get(Order, world.o2.id).status == "pending_approval"  # type: ignore[union-attr]
+    again = web.post(f"/m/orders/{no}/act", data={"csrf": csrf_of(html), "to": "submit"})
+    assert again.status_code == 409 and "已在审批中" in again.text
+
+
+def test_transitions_offered_by_role_and_reason_required(
+    web: FlaskClient, world: World, session: Session
+) -> None:
+    no = world.o1.number  # in progress
+    web_login(web, "sales1")
+    html = page(web, f"/m/orders/{no}")
+    assert 'value="delivered"' in html and 'value="cancelled"' not in html  # cancel: managers
+    forged = web.post(f"/m/orders/{no}/act", data={"csrf": csrf_of(html), "to": "cancelled"})
+    assert forged.status_code == 409
+    manager = FlaskClient(web.application)
+    web_login(manager, "mgr1")
+    mhtml = page(manager, f"/m/orders/{no}")
+    assert 'value="cancelled"' in mhtml
+    bare = manager.post(f"/m/orders/{no}/act", data={"csrf": csrf_of(mhtml), "to": "cancelled"})
+    assert bare.status_code == 400 and "原因" in bare.text
+    session.expire_all()
+    assert session.get(Order, world.o1.id).status == "in_progress"  # type: ignore[union-attr]
+    ok = web.post(f"/m/orders/{no}/act", data={"csrf": csrf_of(html), "to": "delivered"})
+    assert ok.status_code == 302
+    session.expire_all()
+    assert session.get(Order, world.o1.id).status == "delivered"  # type: ignore[union-attr]
+    assert check_ledger(session) == []
+
+
+def test_roles_without_rights_get_no_buttons(web: FlaskClient, world: World) -> None:
+    web_login(web, "fin")  # sees every order, changes none
+    html = page(web, f"/m/orders/{world.o1.number}")
+    assert "/act" not in html
+    res = web.post(f"/m/orders/{world.o1.number}/act", data={"csrf": "0" * 32, "to": "delivered"})
+    assert res.status_code == 400  # the CSRF check comes first

@@ -1,4 +1,5 @@
-"""Orders: list with the API's filters, detail (money only for those allowed)."""
+"""Orders: list with the API's filters, detail (money only for those allowed), and the actions
+the role may take (submit for approval, transitions with reason)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from orderdesk.approvals import service as approvals
+from orderdesk.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from orderdesk.directory.permissions import can_see_money
 from orderdesk.models.order import ORDER_STATUSES
 from orderdesk.money.collections import money_summary, plan_of
+from orderdesk.orders.actions import SUBMIT, actions_for
 from orderdesk.orders.lookups import activity_page, preload_order_refs
 from orderdesk.orders.queries import get_order, list_orders
+from orderdesk.orders.service import transition
 from orderdesk.orders.timeline import body_for_reader
 from orderdesk.projects.service import project_summary
 from orderdesk.web import bp
@@ -57,9 +61,7 @@ def orders(pg: Page) -> ResponseReturnValue:
     )
 
 
-@bp.get("/m/orders/<no>")
-@login_required
-def order_detail(pg: Page, no: str) -> ResponseReturnValue:
+def _render_order(pg: Page, no: str, error: str | None = None) -> str:
     order = get_order(pg.session, actor=pg.actor, number=no[:32])
     show_money = can_see_money(pg.actor, order)
     requests = approvals.requests_of(pg.session, order)
@@ -74,7 +76,36 @@ def order_detail(pg: Page, no: str) -> ResponseReturnValue:
         step=approvals.current_step_label(pg.session, order),
         project=project_summary(pg.session, order.project) if order.project else None,
         timeline=[(a, body_for_reader(a, pg.actor)) for a in items],
+        actions=actions_for(pg.actor, order),
+        error=error,
     )
+
+
+@bp.get("/m/orders/<no>")
+@login_required
+def order_detail(pg: Page, no: str) -> ResponseReturnValue:
+    return _render_order(pg, no)
+
+
+@bp.post("/m/orders/<no>/act")
+@login_required
+def order_act(pg: Page, no: str) -> ResponseReturnValue:
+    """Submit for approval or move the order by hand; the services decide, the page reports."""
+    to = (request.form.get("to") or "").strip()[:32]
+    reason = (request.form.get("reason") or "").strip()[:500] or None
+    try:
+        if to == SUBMIT:
+            approvals.submit(pg.session, actor=pg.actor, number=no[:32])
+        else:
+            transition(pg.session, actor=pg.actor, number=no[:32], to=to, reason=reason)
+    except (NotFound, PermissionDenied):
+        raise
+    except DomainError as exc:
+        # Nothing of a refused action may stay: undo, then show the page with the reason.
+        pg.session.rollback()
+        status = 400 if isinstance(exc, ValidationFailed) else 409
+        return _render_order(pg, no, error=exc.message), status
+    return redirect(url_for("web.order_detail", no=no))
 
 
 @bp.get("/m/order/detail")

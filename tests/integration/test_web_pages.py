@@ -3,13 +3,16 @@ the scope rules (out of scope reads like a missing page; money only for those al
 
 from __future__ import annotations
 
+import io
+from decimal import Decimal
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from orderdesk.approvals import service as approvals
-from orderdesk.models import ApprovalRequest, Order
+from orderdesk.models import ApprovalRequest, Attachment, Order, TimeEntry
 from orderdesk.money.ledger import check_ledger
 from tests.api_world import World, build
 from tests.web_support import csrf_of, page, web_login
@@ -217,3 +220,38 @@ def test_roles_without_rights_get_no_buttons(web: FlaskClient, world: World) -> 
     assert "/act" not in html
     res = web.post(f"/m/orders/{world.o1.number}/act", data={"csrf": "0" * 32, "to": "delivered"})
     assert res.status_code == 400  # the CSRF check comes first
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_progress_with_a_photo_and_hours(web: FlaskClient, world: World, session: Session) -> None:
+    no = world.o1.number
+    web_login(web, "pm1")
+    html = page(web, f"/m/orders/{no}")
+    res = web.post(
+        f"/m/orders/{no}/progress",
+        data={
+            "csrf": csrf_of(html),
+            "text": "现场安装完成",
+            "files": (io.BytesIO(PNG), "site.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert res.status_code == 302, res.text[:300]
+    after = page(web, f"/m/orders/{no}")
+    assert "现场安装完成" in after and "site.png" in after
+    assert session.query(Attachment).filter_by(order_id=world.o1.id).count() == 1
+    bad = web.post(
+        f"/m/orders/{no}/progress",
+        data={"csrf": csrf_of(html), "text": "x", "files": (io.BytesIO(b"MZ\x90"), "a.png")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 400 and 'role="alert"' in bad.text
+    assert session.query(Attachment).count() == 1  # the refused file left nothing behind
+    hours = web.post(f"/m/orders/{no}/hours", data={"csrf": csrf_of(html), "hours": "2.5"})
+    assert hours.status_code == 302
+    assert session.query(TimeEntry).one().hours == Decimal("2.5")
+    silly = web.post(f"/m/orders/{no}/hours", data={"csrf": csrf_of(html), "hours": "abc"})
+    assert silly.status_code == 400
+    assert session.query(TimeEntry).count() == 1

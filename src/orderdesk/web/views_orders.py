@@ -3,6 +3,8 @@ the role may take (submit for approval, transitions with reason)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -12,15 +14,17 @@ from orderdesk.directory.permissions import can_see_money
 from orderdesk.models.order import ORDER_STATUSES
 from orderdesk.money.collections import money_summary, plan_of
 from orderdesk.orders.actions import SUBMIT, actions_for
+from orderdesk.orders.attachments import Upload, discard_files, store_files
 from orderdesk.orders.lookups import activity_page, preload_order_refs
 from orderdesk.orders.queries import get_order, list_orders
-from orderdesk.orders.service import transition
+from orderdesk.orders.service import add_progress, transition
 from orderdesk.orders.timeline import body_for_reader
-from orderdesk.projects.service import project_summary
+from orderdesk.projects.service import log_hours, project_summary
 from orderdesk.web import bp
 from orderdesk.web.auth import Page, login_required
 
 PAGE = 20
+MAX_TEXT = 2000
 
 
 def _int_arg(name: str) -> int | None:
@@ -101,11 +105,70 @@ def order_act(pg: Page, no: str) -> ResponseReturnValue:
     except (NotFound, PermissionDenied):
         raise
     except DomainError as exc:
-        # Nothing of a refused action may stay: undo, then show the page with the reason.
-        pg.session.rollback()
-        status = 400 if isinstance(exc, ValidationFailed) else 409
-        return _render_order(pg, no, error=exc.message), status
+        return _refused(pg, no, exc)
     return redirect(url_for("web.order_detail", no=no))
+
+
+def _refused(pg: Page, no: str, exc: DomainError) -> ResponseReturnValue:
+    # Nothing of a refused action may stay: undo, then show the page with the reason.
+    pg.session.rollback()
+    status = 400 if isinstance(exc, ValidationFailed) else 409
+    return _render_order(pg, no, error=exc.message), status
+
+
+@bp.post("/m/orders/<no>/progress")
+@login_required
+def order_progress(pg: Page, no: str) -> ResponseReturnValue:
+    """A progress note with photos from the phone camera (the API's rules: attachments.py)."""
+    order = get_order(pg.session, actor=pg.actor, number=no[:32])  # scope before storing
+    uploads = [
+        Upload(f.filename or "photo", f.read(), f.mimetype or "application/octet-stream")
+        for f in request.files.getlist("files")
+        if f.filename
+    ]
+    created: list[Path] = []
+    try:
+        stored, created = store_files(
+            pg.session,
+            rt_settings=pg.rt.settings,
+            actor=pg.actor,
+            uploads=uploads,
+            order_id=order.id,
+        )
+        pg.session.flush()
+        add_progress(
+            pg.session,
+            actor=pg.actor,
+            number=order.number,
+            text=(request.form.get("text") or "")[:MAX_TEXT],
+            files=stored,
+        )
+        pg.session.flush()
+    except DomainError as exc:
+        discard_files(created)  # refused after writing: leave no file without its row
+        if isinstance(exc, NotFound | PermissionDenied):
+            raise
+        return _refused(pg, no, exc)
+    return redirect(url_for("web.order_detail", no=order.number))
+
+
+@bp.post("/m/orders/<no>/hours")
+@login_required
+def order_hours(pg: Page, no: str) -> ResponseReturnValue:
+    order = get_order(pg.session, actor=pg.actor, number=no[:32])
+    try:
+        log_hours(
+            pg.session,
+            actor=pg.actor,
+            ref=order.number,
+            hours=(request.form.get("hours") or "").strip()[:16],
+            note=(request.form.get("note") or "").strip()[:200] or None,
+        )
+    except (NotFound, PermissionDenied):
+        raise
+    except DomainError as exc:
+        return _refused(pg, no, exc)
+    return redirect(url_for("web.order_detail", no=order.number))
 
 
 @bp.get("/m/order/detail")

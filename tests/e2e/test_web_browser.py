@@ -37,6 +37,7 @@ ARGS = [
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 800}
 MAX_PAGES = 60
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 if not os.path.exists(CHROMIUM):
     if os.environ.get("CI", "").lower() == "true":
@@ -102,8 +103,12 @@ class Tab:
     def login(self, userid: str, path: str = "/m/") -> None:
         self.go(f"/m/login?next={path}")
         self.page.select_option("#userid", userid)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_load_state()
+        self.press("button[type=submit]")
+
+    def press(self, selector: str) -> None:
+        """Click a submit button and wait for the page it leads to."""
+        with self.page.expect_navigation():
+            self.page.click(selector)
 
     def close(self) -> None:
         self.context.close()
@@ -126,13 +131,34 @@ def test_manager_approves_from_the_card_link_on_a_phone(
     tab.page.click("button[data-needs-comment]")  # reject without a reason: the page says so
     assert tab.page.url.endswith(f"/m/approvals/{req.id}")
     tab.page.fill("#comment", "同意,按期推进")
-    tab.page.click("text=同意")
-    tab.page.wait_for_load_state()
+    tab.press("button:has-text('同意')")
     assert "已通过" in tab.page.content()
     session.expire_all()
     assert session.get(Order, world.o2.id).status == "approved"  # type: ignore[union-attr]
     tab.go(f"/m/orders/{world.o1.number}")
     tab.page.screenshot(path=str(screens / "phone-order-detail.png"), full_page=True)
+    assert tab.errors == []
+    tab.close()
+
+
+def test_pm_logs_progress_with_a_photo_and_hours(
+    browser: Browser, base_url: str, world: World, session: Session, screens: Path
+) -> None:
+    no = world.o1.number
+    tab = Tab(browser, base_url, PHONE)
+    tab.login("pm1", f"/m/orders/{no}")
+    tab.page.fill("#text", "现场照片已上传")
+    tab.page.set_input_files(
+        "#files",
+        files=[{"name": "site.png", "mimeType": "image/png", "buffer": PNG}],
+    )
+    tab.press("button:has-text('提交进展')")
+    tab.page.fill("input[name=hours]", "3")
+    tab.press("button:has-text('登记')")
+    body = tab.page.inner_text("body")
+    assert "现场照片已上传" in body and "site.png" in body and "3 小时" in body
+    assert "¥" not in body  # a PM of the project does not see the order's money
+    tab.page.screenshot(path=str(screens / "phone-order-progress.png"), full_page=True)
     assert tab.errors == []
     tab.close()
 
@@ -144,20 +170,17 @@ def test_simulator_walk(
     tab = Tab(browser, base_url, DESKTOP)
     tab.go("/sim?as=mgr1")
     tab.page.fill("input[name=text]", f"查 {world.o1.number}")
-    tab.page.click("text=发送")
-    tab.page.wait_for_load_state()
+    tab.press("button:has-text('发送')")
     assert "云启" in tab.page.inner_text(".bubble-app")
     tab.page.fill("input[name=text]", "待审批")
-    tab.page.click("text=发送")
-    tab.page.wait_for_load_state()
+    tab.press("button:has-text('发送')")
     tab.page.screenshot(path=str(screens / "desktop-sim.png"), full_page=True)
-    tab.page.locator(".wcard button", has_text="同意").first.click()
-    tab.page.wait_for_load_state()
+    with tab.page.expect_navigation():
+        tab.page.locator(".wcard button", has_text="同意").first.click()
     session.expire_all()
     assert session.get(ApprovalRequest, req.id).status == "approved"  # type: ignore[union-attr]
     tab.page.fill("input[name=text]", "逾期")
-    tab.page.click("text=发送")
-    tab.page.wait_for_load_state()
+    tab.press("button:has-text('发送')")
     assert tab.page.locator(".bubble-me").count() >= 1
     assert tab.errors == []
     tab.close()

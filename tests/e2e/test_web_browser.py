@@ -47,7 +47,7 @@ if not os.path.exists(CHROMIUM):
         allow_module_level=True,
     )
 
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, FilePayload, Page, sync_playwright  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,7 @@ def test_pm_logs_progress_with_a_photo_and_hours(
     tab.page.fill("#text", "现场照片已上传")
     tab.page.set_input_files(
         "#files",
-        files=[{"name": "site.png", "mimeType": "image/png", "buffer": PNG}],
+        files=FilePayload(name="site.png", mimeType="image/png", buffer=PNG),
     )
     tab.press("button:has-text('提交进展')")
     tab.page.fill("input[name=hours]", "3")

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from orderdesk.approvals import service as approvals
-from orderdesk.models import ApprovalRequest, Attachment, Order, TimeEntry
+from orderdesk.models import ApprovalRequest, Attachment, Order, Receipt, TimeEntry
 from orderdesk.money.ledger import check_ledger
 from tests.api_world import World, build
 from tests.web_support import csrf_of, page, web_login
@@ -255,3 +255,33 @@ def test_progress_with_a_photo_and_hours(web: FlaskClient, world: World, session
     silly = web.post(f"/m/orders/{no}/hours", data={"csrf": csrf_of(html), "hours": "abc"})
     assert silly.status_code == 400
     assert session.query(TimeEntry).count() == 1
+
+
+def test_finance_records_a_receipt(web: FlaskClient, world: World, session: Session) -> None:
+    no = world.o1.number
+    sales = FlaskClient(web.application)
+    web_login(sales, "sales1")  # the owner sees the money, but may not record receipts
+    assert "登记回款" not in page(sales, f"/m/orders/{no}")
+    web_login(web, "fin")
+    html = page(web, f"/m/orders/{no}")
+    assert "登记回款" in html
+    bad = web.post(f"/m/orders/{no}/receipts", data={"csrf": csrf_of(html), "amount": "-5"})
+    assert bad.status_code == 400
+    future = web.post(
+        f"/m/orders/{no}/receipts",
+        data={"csrf": csrf_of(html), "amount": "100", "received_on": "2999-01-01"},
+    )
+    assert future.status_code == 400
+    assert session.query(Receipt).count() == 0
+    ok = web.post(f"/m/orders/{no}/receipts", data={"csrf": csrf_of(html), "amount": "3000.00"})
+    assert ok.status_code == 302
+    after = page(web, f"/m/orders/{no}")
+    assert "¥3,000.00" in after
+    assert session.query(Receipt).one().amount == Decimal("3000.00")
+    forged = sales.post(
+        f"/m/orders/{no}/receipts",
+        data={"csrf": csrf_of(page(sales, f"/m/orders/{no}")), "amount": "1"},
+    )
+    assert forged.status_code == 409 or forged.status_code == 404
+    assert session.query(Receipt).count() == 1
+    assert check_ledger(session) == []

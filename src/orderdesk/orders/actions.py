@@ -37,3 +37,8 @@ def actions_for(actor: Staff, order: Order) -> list[Action]:
             continue
         found.append(Action(to, rule.label, rule.needs_reason))
     return found
+
+
+def can_record_receipt(actor: Staff) -> bool:
+    """Whether to offer the receipt form: money.receipts.record_receipt admits finance only."""
+    return actor.has_role("finance")

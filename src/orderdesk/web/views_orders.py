@@ -10,10 +10,12 @@ from flask.typing import ResponseReturnValue
 
 from orderdesk.approvals import service as approvals
 from orderdesk.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from orderdesk.core.parsing import DAY_RULE_ZH, parse_day
 from orderdesk.directory.permissions import can_see_money
 from orderdesk.models.order import ORDER_STATUSES
 from orderdesk.money.collections import money_summary, plan_of
-from orderdesk.orders.actions import SUBMIT, actions_for
+from orderdesk.money.receipts import record_receipt
+from orderdesk.orders.actions import SUBMIT, actions_for, can_record_receipt
 from orderdesk.orders.attachments import Upload, discard_files, store_files
 from orderdesk.orders.lookups import activity_page, preload_order_refs
 from orderdesk.orders.queries import get_order, list_orders
@@ -81,6 +83,7 @@ def _render_order(pg: Page, no: str, error: str | None = None) -> str:
         project=project_summary(pg.session, order.project) if order.project else None,
         timeline=[(a, body_for_reader(a, pg.actor)) for a in items],
         actions=actions_for(pg.actor, order),
+        receipt_form=can_record_receipt(pg.actor),
         error=error,
     )
 
@@ -165,6 +168,32 @@ def order_hours(pg: Page, no: str) -> ResponseReturnValue:
             note=(request.form.get("note") or "").strip()[:200] or None,
         )
     except (NotFound, PermissionDenied):
+        raise
+    except DomainError as exc:
+        return _refused(pg, no, exc)
+    return redirect(url_for("web.order_detail", no=order.number))
+
+
+@bp.post("/m/orders/<no>/receipts")
+@login_required
+def order_receipt(pg: Page, no: str) -> ResponseReturnValue:
+    """Finance records money received; money.receipts allocates it (finance only, locked)."""
+    order = get_order(pg.session, actor=pg.actor, number=no[:32])
+    raw_day = (request.form.get("received_on") or "").strip()
+    received_on = parse_day(raw_day) if raw_day else None
+    if raw_day and received_on is None:
+        return _refused(pg, no, ValidationFailed(f"收款日期无效({DAY_RULE_ZH})"))
+    try:
+        record_receipt(
+            pg.session,
+            actor=pg.actor,
+            number=order.number,
+            amount=(request.form.get("amount") or "").strip()[:24],
+            received_on=received_on,
+            note=(request.form.get("note") or "").strip()[:500] or None,
+        )
+        pg.session.flush()
+    except NotFound:
         raise
     except DomainError as exc:
         return _refused(pg, no, exc)

@@ -285,3 +285,23 @@ def test_finance_records_a_receipt(web: FlaskClient, world: World, session: Sess
     assert forged.status_code == 409 or forged.status_code == 404
     assert session.query(Receipt).count() == 1
     assert check_ledger(session) == []
+
+
+def test_sandbox_oauth_return_answers_from_the_sandbox_directory(
+    web: FlaskClient, world: World
+) -> None:
+    state = csrf_of(page(web, "/m/login"))  # the state ties WeCom's answer to this browser
+    wrong = web.get("/m/auth/oauth?code=mgr1&state=0123&next=/m/")
+    assert wrong.status_code == 400
+    assert web.get("/m/").status_code == 302
+    res = web.get(f"/m/auth/oauth?code=mgr1&state={state}&next=/m/approvals")
+    assert res.status_code == 302 and res.headers["Location"] == "/m/approvals"
+    assert "mgr1名" in page(web, "/m/approvals")
+    # Never an open redirect: a foreign `next` lands on the 工作台.
+    other = FlaskClient(web.application)
+    state = csrf_of(page(other, "/m/login"))
+    res = other.get(f"/m/auth/oauth?code=gm&state={state}&next=//evil.example/")
+    assert res.headers["Location"] == "/m/"
+    unknown = FlaskClient(web.application)
+    state = csrf_of(page(unknown, "/m/login"))
+    assert unknown.get(f"/m/auth/oauth?code=nobody&state={state}").status_code == 403

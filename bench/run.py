@@ -15,6 +15,8 @@ BENCHMARKS = (
     ("collections", [sys.executable, "-m", "bench.collections"]),
     ("command", [sys.executable, "-m", "bench.command"]),
     ("callback", [sys.executable, "bench/callback.py", "--write"]),
+    # H5 pages (issue 14)
+    ("pages", [sys.executable, "-m", "bench.pages"]),
 )
 
 

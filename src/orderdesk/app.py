@@ -63,6 +63,11 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(client_bp)
 
+    # H5 pages (issue 14): their own signed cookie, see web/auth.py.
+    from orderdesk.web import bp as web_bp
+
+    app.register_blueprint(web_bp)
+
 
 def _register_request_id(app: Flask) -> None:
     """Every log line of a request carries its id; the response names it (X-Request-Id), and

@@ -6,6 +6,7 @@ whether it is still good, so a session can be ended before its token expires.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from orderdesk.core import clock
 from orderdesk.models import ApiSession, Staff
 from orderdesk.models.session import LOGIN_CHANNELS
+from orderdesk.settings import Settings
 
 SESSION_LIFETIME = timedelta(days=7)
 
@@ -60,3 +62,17 @@ def live_session(session: Session, sid: str) -> ApiSession | None:
 def revoke(session: Session, row: ApiSession) -> None:
     if row.revoked_at is None:
         row.revoked_at = clock.now()
+
+
+def trusts_caller_word(settings: Settings, ip: str | None) -> bool:
+    """Whether a login that takes the caller's word for who they are (dev login, sandbox OAuth
+    codes) may answer this client: sandbox only, and from loopback unless DEV_LOGIN=1.
+    Shared by the mini-app API and the H5 pages."""
+    if not settings.sandbox:
+        return False
+    if settings.dev_login:
+        return True
+    try:
+        return ip is not None and ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False

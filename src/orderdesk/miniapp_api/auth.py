@@ -10,17 +10,18 @@ answers only to loopback clients unless DEV_LOGIN=1.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from dataclasses import dataclass
 
+from orderdesk.directory.sessions import trusts_caller_word
 from orderdesk.miniapp_api.errors import ApiError
 from orderdesk.runtime import Runtime
-from orderdesk.settings import Settings
 from orderdesk.wecom.client import get_client
 from orderdesk.wecom.errors import WeComError
 
 log = logging.getLogger(__name__)
+
+__all__ = ["WeComIdentity", "identify", "trusts_caller_word"]
 
 # 40029 invalid code; 40163 code already used; 42003 code expired (OAuth).
 INVALID_CODE_ERRCODES = frozenset({40029, 40163, 42003})
@@ -31,19 +32,6 @@ class WeComIdentity:
     userid: str
     session_key: str | None = None
     corpid: str | None = None
-
-
-def trusts_caller_word(settings: Settings, ip: str | None) -> bool:
-    """Whether a login that takes the caller's word for who they are may answer this client:
-    sandbox only, and from loopback unless DEV_LOGIN=1."""
-    if not settings.sandbox:
-        return False
-    if settings.dev_login:
-        return True
-    try:
-        return ip is not None and ipaddress.ip_address(ip).is_loopback
-    except ValueError:
-        return False
 
 
 def sandbox_identity(rt: Runtime, code: str, ip: str | None) -> WeComIdentity:

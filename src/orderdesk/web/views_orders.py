@@ -1,0 +1,209 @@
+"""Orders: list with the API's filters, detail (money only for those allowed), and the actions
+the role may take (submit for approval, transitions with reason)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from orderdesk.approvals import service as approvals
+from orderdesk.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from orderdesk.core.parsing import DAY_RULE_ZH, parse_day
+from orderdesk.directory.permissions import can_see_money
+from orderdesk.models.order import ORDER_STATUSES
+from orderdesk.money.collections import money_summary, plan_of
+from orderdesk.money.receipts import record_receipt
+from orderdesk.orders.actions import SUBMIT, actions_for, can_record_receipt
+from orderdesk.orders.attachments import Upload, discard_files, store_files
+from orderdesk.orders.lookups import activity_page, preload_order_refs
+from orderdesk.orders.queries import get_order, list_orders
+from orderdesk.orders.service import add_progress, transition
+from orderdesk.orders.timeline import body_for_reader
+from orderdesk.projects.service import log_hours, project_summary
+from orderdesk.web import bp
+from orderdesk.web.auth import Page, login_required
+
+PAGE = 20
+MAX_TEXT = 2000
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name) or ""
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        abort(400, "参数格式不正确")
+    return int(raw)
+
+
+@bp.get("/m/orders")
+@login_required
+def orders(pg: Page) -> ResponseReturnValue:
+    status = request.args.get("status") or None
+    if status is not None and status not in ORDER_STATUSES:
+        abort(400, "未知的订单状态")
+    q = (request.args.get("q") or "").strip()[:64] or None
+    found = list_orders(
+        pg.session,
+        actor=pg.actor,
+        status=status,
+        customer_id=_int_arg("customer"),
+        owner_userid=(request.args.get("owner") or "")[:64] or None,
+        q=q,
+        after_id=_int_arg("after"),
+        limit=PAGE + 1,
+    )
+    page = found[:PAGE]
+    preload_order_refs(pg.session, page)
+    return render_template(
+        "web/orders.html",
+        orders=page,
+        more=len(found) > PAGE,
+        status=status,
+        q=q or "",
+        statuses=ORDER_STATUSES,
+    )
+
+
+def _render_order(pg: Page, no: str, error: str | None = None) -> str:
+    order = get_order(pg.session, actor=pg.actor, number=no[:32])
+    show_money = can_see_money(pg.actor, order)
+    requests = approvals.requests_of(pg.session, order)
+    items, _ = activity_page(pg.session, order_id=order.id, before_id=None, limit=30)
+    return render_template(
+        "web/order.html",
+        order=order,
+        show_money=show_money,
+        money=money_summary(pg.session, order) if show_money else None,
+        plan=plan_of(pg.session, order) if show_money else None,
+        approval=requests[0] if requests else None,
+        step=approvals.current_step_label(pg.session, order),
+        project=project_summary(pg.session, order.project) if order.project else None,
+        timeline=[(a, body_for_reader(a, pg.actor)) for a in items],
+        actions=actions_for(pg.actor, order),
+        receipt_form=can_record_receipt(pg.actor),
+        error=error,
+    )
+
+
+@bp.get("/m/orders/<no>")
+@login_required
+def order_detail(pg: Page, no: str) -> ResponseReturnValue:
+    return _render_order(pg, no)
+
+
+@bp.post("/m/orders/<no>/act")
+@login_required
+def order_act(pg: Page, no: str) -> ResponseReturnValue:
+    """Submit for approval or move the order by hand; the services decide, the page reports."""
+    to = (request.form.get("to") or "").strip()[:32]
+    reason = (request.form.get("reason") or "").strip()[:500] or None
+    try:
+        if to == SUBMIT:
+            approvals.submit(pg.session, actor=pg.actor, number=no[:32])
+        else:
+            transition(pg.session, actor=pg.actor, number=no[:32], to=to, reason=reason)
+    except (NotFound, PermissionDenied):
+        raise
+    except DomainError as exc:
+        return _refused(pg, no, exc)
+    return redirect(url_for("web.order_detail", no=no))
+
+
+def _refused(pg: Page, no: str, exc: DomainError) -> ResponseReturnValue:
+    # Nothing of a refused action may stay: undo, then show the page with the reason.
+    pg.session.rollback()
+    status = 400 if isinstance(exc, ValidationFailed) else 409
+    return _render_order(pg, no, error=exc.message), status
+
+
+@bp.post("/m/orders/<no>/progress")
+@login_required
+def order_progress(pg: Page, no: str) -> ResponseReturnValue:
+    """A progress note with photos from the phone camera (the API's rules: attachments.py)."""
+    order = get_order(pg.session, actor=pg.actor, number=no[:32])  # scope before storing
+    uploads = [
+        Upload(f.filename or "photo", f.read(), f.mimetype or "application/octet-stream")
+        for f in request.files.getlist("files")
+        if f.filename
+    ]
+    created: list[Path] = []
+    try:
+        stored, created = store_files(
+            pg.session,
+            rt_settings=pg.rt.settings,
+            actor=pg.actor,
+            uploads=uploads,
+            order_id=order.id,
+        )
+        pg.session.flush()
+        add_progress(
+            pg.session,
+            actor=pg.actor,
+            number=order.number,
+            text=(request.form.get("text") or "")[:MAX_TEXT],
+            files=stored,
+        )
+        pg.session.flush()
+    except DomainError as exc:
+        discard_files(created)  # refused after writing: leave no file without its row
+        if isinstance(exc, NotFound | PermissionDenied):
+            raise
+        return _refused(pg, no, exc)
+    return redirect(url_for("web.order_detail", no=order.number))
+
+
+@bp.post("/m/orders/<no>/hours")
+@login_required
+def order_hours(pg: Page, no: str) -> ResponseReturnValue:
+    order = get_order(pg.session, actor=pg.actor, number=no[:32])
+    try:
+        log_hours(
+            pg.session,
+            actor=pg.actor,
+            ref=order.number,
+            hours=(request.form.get("hours") or "").strip()[:16],
+            note=(request.form.get("note") or "").strip()[:200] or None,
+        )
+    except (NotFound, PermissionDenied):
+        raise
+    except DomainError as exc:
+        return _refused(pg, no, exc)
+    return redirect(url_for("web.order_detail", no=order.number))
+
+
+@bp.post("/m/orders/<no>/receipts")
+@login_required
+def order_receipt(pg: Page, no: str) -> ResponseReturnValue:
+    """Finance records money received; money.receipts allocates it (finance only, locked)."""
+    order = get_order(pg.session, actor=pg.actor, number=no[:32])
+    raw_day = (request.form.get("received_on") or "").strip()
+    received_on = parse_day(raw_day) if raw_day else None
+    if raw_day and received_on is None:
+        return _refused(pg, no, ValidationFailed(f"收款日期无效({DAY_RULE_ZH})"))
+    try:
+        record_receipt(
+            pg.session,
+            actor=pg.actor,
+            number=order.number,
+            amount=(request.form.get("amount") or "").strip()[:24],
+            received_on=received_on,
+            note=(request.form.get("note") or "").strip()[:500] or None,
+        )
+        pg.session.flush()
+    except NotFound:
+        raise
+    except DomainError as exc:
+        return _refused(pg, no, exc)
+    return redirect(url_for("web.order_detail", no=order.number))
+
+
+@bp.get("/m/order/detail")
+def legacy_order_link() -> ResponseReturnValue:
+    # Cards sent before the link builder moved to /m/orders/<no> still open the right page.
+    no = (request.args.get("no") or "").strip()[:32]
+    if not no:
+        abort(404)
+    return redirect(url_for("web.order_detail", no=no), 301)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from orderdesk.models import Order, Project
 from orderdesk.orders.numbers import normalize_number
 
 if TYPE_CHECKING:
@@ -14,7 +15,6 @@ if TYPE_CHECKING:
 def bound_order_number(ctx: Context) -> str | None:
     """The number of the order bound to this group (directly, or through its project), or None
     in a 1:1 chat, an unbound group or a group bound only to a customer."""
-    from orderdesk.models import Order, Project
 
     binding = ctx.view.binding if ctx.in_group else None
     if binding is None:

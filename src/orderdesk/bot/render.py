@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from orderdesk.core.formatting import money
 from orderdesk.models.order import ORDER_STATUS_ZH
+from orderdesk.money.invoices import KIND_ZH
 from orderdesk.wecom import cards
 
 if TYPE_CHECKING:
@@ -145,7 +146,6 @@ def help_text(commands: Iterable[Command]) -> str:
 
 def invoice_text(order_number: str, installment: str, inv: Invoice) -> str:
     """The answer to 开票: the invoice with the fields the buyer's finance will check."""
-    from orderdesk.money.invoices import KIND_ZH
 
     lines = [
         f"已为 {order_number} {installment} 开具{KIND_ZH.get(inv.kind, inv.kind)} {inv.number}",

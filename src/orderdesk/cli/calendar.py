@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from orderdesk.cli.base import settings_from
+from orderdesk.core.workdays import WEEKDAY, WEEKEND, day_kind, official_workday
+
 if TYPE_CHECKING:
     from orderdesk.settings import Settings
 
@@ -26,7 +29,6 @@ def register(main: click.Group) -> None:
 @click.pass_context
 def calendar_command(ctx: click.Context, month: str) -> None:
     """工作日历 / working days of MONTH (YYYY-MM) as the scheduler sees them."""
-    from orderdesk.cli.base import settings_from
 
     match = _MONTH_RE.match(month.strip())
     year, mon = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
@@ -38,7 +40,6 @@ def calendar_command(ctx: click.Context, month: str) -> None:
 def month_lines(settings: Settings, year: int, month: int) -> list[str]:
     """A week grid (休 = no pushes that day, 班 = a weekend day that is worked) and then every
     day that is not a plain weekday or weekend, with the reason."""
-    from orderdesk.core.workdays import WEEKDAY, WEEKEND, day_kind, official_workday
 
     hours = f"营业时间 {settings.business_hours},{settings.timezone}"
     lines = [f"{year}-{month:02d}  工作日历({hours})", WEEK_HEAD]

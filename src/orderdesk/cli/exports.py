@@ -14,6 +14,9 @@ from sqlalchemy import select
 
 from orderdesk.cli.base import settings_from
 from orderdesk.core.errors import DomainError
+from orderdesk.exports.service import export
+from orderdesk.models import Staff
+from orderdesk.runtime import build_runtime, install
 
 
 def register(main: click.Group) -> None:
@@ -40,9 +43,6 @@ def export_cmd(
     userid: str,
 ) -> None:
     """Export a period's orders, receipts, invoices, AR aging or accounting journal."""
-    from orderdesk.exports.service import export
-    from orderdesk.models import Staff
-    from orderdesk.runtime import build_runtime, install
 
     start, end = date_from.date(), date_to.date()
     path = Path(out or f"{kind}_{start:%Y%m%d}_{end:%Y%m%d}.{fmt}")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
+import chinese_calendar
+
 if TYPE_CHECKING:
     from orderdesk.settings import Settings
 
@@ -57,7 +59,6 @@ def day_kind(day: date, settings: Settings) -> tuple[bool, str]:
 
 def official_workday(day: date) -> bool | None:
     """China's official answer for `day`, or None when the package has no data for its year."""
-    import chinese_calendar
 
     try:
         return bool(chinese_calendar.is_workday(day))

@@ -21,6 +21,7 @@ from orderdesk.miniapp_api.schemas import (
 from orderdesk.models import Milestone, Project, Task
 from orderdesk.orders.lookups import get_project, get_task
 from orderdesk.projects import service as projects
+from orderdesk.projects import tasks
 
 CODE = {"code": {"type": "string", "minLength": 1, "maxLength": 32, "description": "项目编号"}}
 TASK = obj(
@@ -223,8 +224,6 @@ def accept_milestone(ctx: Ctx, code: str, milestone_id: int) -> Reply:
     errors=(403,),
 )
 def create_task(ctx: Ctx, code: str) -> Reply:
-    from orderdesk.projects import tasks
-
     project = get_project(ctx.session, actor=ctx.actor, code=code)
     due = None
     if "due_date" in ctx.body:

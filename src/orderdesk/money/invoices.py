@@ -26,8 +26,10 @@ from orderdesk.core.formatting import money
 from orderdesk.core.locks import lock_row
 from orderdesk.core.parsing import parse_decimal
 from orderdesk.directory.permissions import require_role
+from orderdesk.directory.staff import staff_with_role
 from orderdesk.models import Installment, Invoice, Order, Staff
 from orderdesk.money.collections import plan_of
+from orderdesk.money.messages import invoice_due_card
 from orderdesk.money.plans import lock_plan
 from orderdesk.money.receipts import parse_amount
 from orderdesk.orders import timeline
@@ -294,8 +296,6 @@ POLICY_ZH = {"invoice_first": "先票后款", "payment_first": "先款后票"}
 def notify_invoice_due(session: Session, installments: list[Installment]) -> list[str]:
     """先票后款: an installment that just fell due (milestone accepted) is to be invoiced now;
     finance gets a card with the buyer's invoicing details. Returns the outbox keys."""
-    from orderdesk.directory.staff import staff_with_role
-    from orderdesk.money.messages import invoice_due_card
 
     finance = [s.userid for s in staff_with_role(session, "finance")]
     keys: list[str] = []

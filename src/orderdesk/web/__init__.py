@@ -41,6 +41,7 @@ def _security_headers(response: Response) -> Response:
 
 
 def _load_views() -> None:
+    # filters and the views import `bp` from this package: they load once it exists.
     from orderdesk.web import filters
 
     filters.install(bp)

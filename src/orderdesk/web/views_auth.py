@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from flask import abort, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from orderdesk.core.errors import NotFound
@@ -99,8 +100,6 @@ def login() -> ResponseReturnValue:
 
 
 def _sandbox_people(rt: Runtime) -> list[Staff]:
-    from sqlalchemy import select
-
     with rt.db.transaction() as session:
         people = list(
             session.scalars(select(Staff).where(Staff.active.is_(True)).order_by(Staff.userid))

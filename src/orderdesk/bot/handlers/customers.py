@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from orderdesk.bot.parsing import BadArguments, split_args
 from orderdesk.bot.router import Context, router
+from orderdesk.directory.customer_admin import create_customer
+from orderdesk.directory.customers import find_contracts, may_see_contract_money
+from orderdesk.directory.messages import contracts_text, customer_created_text
 from orderdesk.wecom.replies import Reply, TextReply
 
 CONTACT_WORDS = ("联系人", "contact")
@@ -44,9 +47,6 @@ def parse_new_customer(args: str) -> dict[str, object]:
     internal_only=True,
 )
 def new_customer_command(ctx: Context) -> Reply:
-    from orderdesk.directory.customer_admin import create_customer
-    from orderdesk.directory.messages import customer_created_text
-
     data = parse_new_customer(ctx.args)
     customer = create_customer(ctx.session, actor=ctx.actor, data=data)
     return TextReply(customer_created_text(customer))
@@ -61,9 +61,6 @@ def new_customer_command(ctx: Context) -> Reply:
     internal_only=True,
 )
 def contract_command(ctx: Context) -> Reply:
-    from orderdesk.directory.customers import find_contracts, may_see_contract_money
-    from orderdesk.directory.messages import contracts_text
-
     query = ctx.args.strip()
     if not query:
         raise BadArguments("请写上合同编号或客户名")

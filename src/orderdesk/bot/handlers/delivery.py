@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from orderdesk.bot.parsing import BadArguments, order_ref, split_args
 from orderdesk.bot.router import Context, router
+from orderdesk.delivery import messages, status_links
 from orderdesk.wecom.replies import Reply, TextReply
 
 
@@ -18,8 +19,6 @@ from orderdesk.wecom.replies import Reply, TextReply
     internal_only=True,
 )
 def status_link_command(ctx: Context) -> Reply:
-    from orderdesk.delivery import messages, status_links
-
     parts = split_args(ctx.args, 1)
     if not parts:
         raise BadArguments("请写上订单号,例如:进度链接 SO-2026-0001")
@@ -48,8 +47,6 @@ def status_link_command(ctx: Context) -> Reply:
     internal_only=True,
 )
 def revoke_status_link_command(ctx: Context) -> Reply:
-    from orderdesk.delivery import messages, status_links
-
     raw = (ctx.args or "").strip().lstrip("#")
     if not raw.isdigit():
         raise BadArguments("请写上链接编号,例如:撤销进度链接 12")

@@ -9,6 +9,8 @@ from datetime import timedelta
 from orderdesk.bot.parsing import BadArguments
 from orderdesk.bot.router import Context, router
 from orderdesk.core import clock
+from orderdesk.reports.messages import aging_text, revenue_text
+from orderdesk.reports.service import run_report
 from orderdesk.wecom.replies import MarkdownReply, Reply
 
 
@@ -21,9 +23,6 @@ from orderdesk.wecom.replies import MarkdownReply, Reply
     internal_only=True,
 )
 def aging_command(ctx: Context) -> Reply:
-    from orderdesk.reports.messages import aging_text
-    from orderdesk.reports.service import run_report
-
     by = {"": "customer", "客户": "customer", "负责人": "owner", "业务线": "business_line"}
     key = ctx.args.strip()
     if key not in by:
@@ -42,9 +41,6 @@ def aging_command(ctx: Context) -> Reply:
     internal_only=True,
 )
 def revenue_command(ctx: Context) -> Reply:
-    from orderdesk.reports.messages import revenue_text
-    from orderdesk.reports.service import run_report
-
     today = clock.today(ctx.rt.settings.tz)
     period = ctx.args.strip().upper() or "本月"
     if period == "本月":

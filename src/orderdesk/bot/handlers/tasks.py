@@ -12,6 +12,8 @@ from orderdesk.bot.parsing import (
 )
 from orderdesk.bot.router import Context, router
 from orderdesk.core import clock
+from orderdesk.projects import service as projects
+from orderdesk.projects import tasks
 from orderdesk.wecom.replies import Reply, TextReply
 
 ADD_WORDS = ("新增", "添加", "add", "new")
@@ -43,8 +45,6 @@ def task_command(ctx: Context) -> Reply:
 
 
 def _list_tasks(ctx: Context, ref: str) -> Reply:
-    from orderdesk.projects import service as projects
-
     project = projects.find_project(ctx.session, ref, actor=ctx.actor)
     if not project.tasks:
         return TextReply(f"{project.code} 还没有任务")
@@ -58,7 +58,6 @@ def _list_tasks(ctx: Context, ref: str) -> Reply:
 
 def _add_task(ctx: Context, ref: str, text: str) -> Reply:
     """`数据迁移 @郑凯 12-20`: the title, then optional @owner and due date at the end."""
-    from orderdesk.projects import tasks
 
     words = text.split()
     due = None

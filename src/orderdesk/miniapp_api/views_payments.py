@@ -429,18 +429,16 @@ def _invoice(inv: Invoice) -> dict[str, Any]:
     errors=(403, 409),
 )
 def issue_order_invoice(ctx: Ctx, no: str) -> Reply:
-    order = orders.get_order(ctx.session, actor=ctx.actor, number=no)
-    invoices.require_finance(ctx.actor)
-    inst = invoices.installment_of(ctx.session, order, ctx.body["installment"])
     issue_date = None
     if "issue_date" in ctx.body:
         issue_date = parse_day(ctx.body["issue_date"])
         if issue_date is None:
             raise ApiError(422, fields={"issue_date": f"日期无效({DAY_RULE_ZH})"})
-    inv = invoices.issue_invoice(
+    _order, _inst, inv = invoices.issue_for_order(
         ctx.session,
         actor=ctx.actor,
-        installment_id=inst.id,
+        order_number=no,
+        installment=ctx.body["installment"],
         amount=ctx.body.get("amount"),
         tax_rate=ctx.body.get("tax_rate"),
         issue_date=issue_date,

@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ from orderdesk.money.messages import invoice_due_card
 from orderdesk.money.plans import lock_plan
 from orderdesk.money.receipts import parse_amount
 from orderdesk.orders import timeline
+from orderdesk.orders.service import get_order
 from orderdesk.wecom import outbox
 
 MAX_TAX_RATE = Decimal("0.5")
@@ -270,6 +272,18 @@ def _lock_invoice(session: Session, number: str) -> Invoice:
     if invoice is None:
         raise NotFound(f"找不到发票 {number}")
     return invoice
+
+
+def issue_for_order(
+    session: Session, *, actor: Staff, order_number: str, installment: int | str, **fields: Any
+) -> tuple[Order, Installment, Invoice]:
+    """Issue an invoice for the installment `installment` (id or name) of `order_number`: what
+    the chat command and the API both do. Finance is checked before the order is looked up, so
+    nobody else learns whether the order exists."""
+    require_finance(actor)
+    order = get_order(session, actor=actor, number=order_number)
+    inst = installment_of(session, order, installment)
+    return order, inst, issue_invoice(session, actor=actor, installment_id=inst.id, **fields)
 
 
 def require_finance(actor: Staff) -> None:

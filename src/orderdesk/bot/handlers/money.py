@@ -15,7 +15,6 @@ from orderdesk.bot.render import invoice_text, overdue_text, receipt_text, rever
 from orderdesk.bot.router import Context, router
 from orderdesk.core import clock
 from orderdesk.money import collections, invoices, receipts
-from orderdesk.orders.service import get_order
 from orderdesk.wecom.replies import MarkdownReply, Reply, TextReply
 
 CONFIRM_WORDS = ("确认", "confirm")
@@ -105,14 +104,16 @@ def invoice_command(ctx: Context) -> Reply:
     parts = split_args(ctx.args)
     if len(parts) < 2:
         raise BadArguments("请写上订单号和分期名称")
-    invoices.require_finance(ctx.actor)
-    order = get_order(ctx.session, actor=ctx.actor, number=order_ref(parts[0]))
-    inst = invoices.installment_of(ctx.session, order, parts[1])
     rest = parts[2:]
     kind = rest.pop(0) if rest and rest[0] in invoices.KIND_ZH.values() else None
     buyer = invoices.Buyer(tax_id=rest[0]) if rest else None
-    inv = invoices.issue_invoice(
-        ctx.session, actor=ctx.actor, installment_id=inst.id, kind=kind, buyer=buyer
+    order, inst, inv = invoices.issue_for_order(
+        ctx.session,
+        actor=ctx.actor,
+        order_number=order_ref(parts[0]),
+        installment=parts[1],
+        kind=kind,
+        buyer=buyer,
     )
     return TextReply(invoice_text(order.number, inst.name, inv))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from orderdesk.models import Order, Project
+from orderdesk.orders.bindings import binding_order
 from orderdesk.orders.numbers import normalize_number
 
 if TYPE_CHECKING:
@@ -15,15 +15,8 @@ if TYPE_CHECKING:
 def bound_order_number(ctx: Context) -> str | None:
     """The number of the order bound to this group (directly, or through its project), or None
     in a 1:1 chat, an unbound group or a group bound only to a customer."""
-
     binding = ctx.view.binding if ctx.in_group else None
-    if binding is None:
-        return None
-    order_id = binding.order_id
-    if order_id is None and binding.project_id is not None:
-        project = ctx.session.get(Project, binding.project_id)
-        order_id = project.order_id if project is not None else None
-    order = ctx.session.get(Order, order_id) if order_id is not None else None
+    order = binding_order(ctx.session, binding) if binding is not None else None
     return order.number if order is not None else None
 
 

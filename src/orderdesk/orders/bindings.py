@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from orderdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from orderdesk.directory.permissions import SEE_ALL_ROLES, can_see_order, order_scope, owns_or_leads
-from orderdesk.models import Activity, ChatBinding, Customer, Order, Staff
+from orderdesk.models import Activity, ChatBinding, Customer, Order, Project, Staff
 from orderdesk.orders import timeline
 from orderdesk.orders.numbers import normalize_number
 from orderdesk.wecom import cards, outbox
@@ -135,6 +135,15 @@ def group_binding(session: Session, chat_id: str | None) -> ChatBinding | None:
             ChatBinding.active.is_(True),
         )
     )
+
+
+def binding_order(session: Session, binding: ChatBinding) -> Order | None:
+    """The order a binding stands for: its own, or its project's (None for a customer group)."""
+    order_id = binding.order_id
+    if order_id is None and binding.project_id is not None:
+        project = session.get(Project, binding.project_id)
+        order_id = project.order_id if project is not None else None
+    return session.get(Order, order_id) if order_id is not None else None
 
 
 def unbind_chat(session: Session, *, actor: Staff, chat_id: str) -> ChatBinding:

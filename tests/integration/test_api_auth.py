@@ -312,7 +312,7 @@ def _closed_port() -> int:
 def test_login_limit_shared_across_workers_and_survives_redis_outage(rt: Runtime) -> None:
     from redis import Redis
 
-    from orderdesk.miniapp_api.ratelimit import LoginLimiter
+    from orderdesk.core.ratelimit import LoginLimiter
 
     ns = rt.settings.redis_namespace
     if rt.redis is not None:  # the PostgreSQL + Redis run: two workers share one count

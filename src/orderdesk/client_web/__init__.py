@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, make_response, render_template, request
 
 from orderdesk.core.errors import NotFound
+from orderdesk.core.ratelimit import LoginLimiter
 from orderdesk.delivery import status_links
-from orderdesk.miniapp_api.ratelimit import LoginLimiter
 from orderdesk.runtime import Runtime
 
 bp = Blueprint("client_web", __name__, url_prefix="/c", template_folder="templates")

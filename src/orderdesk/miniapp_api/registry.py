@@ -18,10 +18,10 @@ from flask import Response, current_app, jsonify, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from orderdesk.core.ratelimit import DEFAULT_LOGIN_LIMIT, LoginLimiter
 from orderdesk.directory import sessions
 from orderdesk.miniapp_api import tokens
 from orderdesk.miniapp_api.errors import ApiError
-from orderdesk.miniapp_api.ratelimit import DEFAULT_LOGIN_LIMIT, LoginLimiter
 from orderdesk.miniapp_api.schemas import ID, MAX_ID
 from orderdesk.miniapp_api.validation import (
     coerce_query,

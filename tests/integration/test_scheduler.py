@@ -12,9 +12,10 @@ from apscheduler.triggers.cron import CronTrigger
 from redis import Redis
 
 from orderdesk.core import clock
+from orderdesk.core.workdays import in_business_hours
 from orderdesk.jobqueue import JobQueue
 from orderdesk.jobs.scheduler import JobSpec, SchedulerNode, job_specs, next_fire, previous_fire
-from orderdesk.money.schedule import in_business_hours, next_send_time
+from orderdesk.money.schedule import next_send_time
 from orderdesk.runtime import Runtime
 from tests.money_world import private_redis
 

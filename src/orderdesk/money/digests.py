@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
 from orderdesk.core.formatting import money
+from orderdesk.core.workdays import is_working_day
 from orderdesk.models import (
     ChatBinding,
     Customer,
@@ -33,7 +34,7 @@ from orderdesk.models import (
     TimeEntry,
 )
 from orderdesk.money.collections import OPEN_STATUSES
-from orderdesk.money.schedule import MoneyConfig, is_working_day, next_send_time
+from orderdesk.money.schedule import MoneyConfig, next_send_time
 from orderdesk.wecom import cards
 
 if TYPE_CHECKING:

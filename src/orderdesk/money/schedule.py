@@ -21,13 +21,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-# The working-day rules live in core (approvals use them too); re-exported for money's callers.
-from orderdesk.core.workdays import business_hours, in_business_hours, is_working_day
+from orderdesk.core.workdays import business_hours, is_working_day
 
 if TYPE_CHECKING:
     from orderdesk.settings import Settings
 
-__all__ = ["business_hours", "in_business_hours", "is_working_day", "next_send_time"]
 
 # Minutes a batch is nudged by when it would land on :00 or :30 (platform advice).
 AVOID_MINUTES = (0, 30)

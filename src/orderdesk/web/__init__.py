@@ -52,6 +52,12 @@ def _load_views() -> None:
         views_orders,
         views_sim,
     )
+    from orderdesk.web import (  # noqa: F401  (webadmin: admin pages, delegation, order fields)
+        views_admin,
+        views_admin_staff,
+        views_delegation,
+        views_order_fields,
+    )
 
 
 _load_views()

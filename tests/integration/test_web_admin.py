@@ -231,6 +231,7 @@ def test_confirm_refuses_when_someone_saved_in_between(
     )
     assert preview.status_code == 200
     template = session.query(OrderType).filter_by(code="impl").one().project_template
+    assert template is not None
     template.name = "别人改的"  # someone else's save lands first
     session.commit()
     res = admin.post(
@@ -300,7 +301,9 @@ def test_staff_edit_refuses_bad_input_and_self_lockout(
 ) -> None:
     html = page(admin, "/m/admin/staff/admin")
     token = csrf_of(html)
-    res = admin.post("/m/admin/staff/admin", data={"csrf": token, "roles": ["sales"], "active": "1"})
+    res = admin.post(
+        "/m/admin/staff/admin", data={"csrf": token, "roles": ["sales"], "active": "1"}
+    )
     assert res.status_code == 400 and "不能取消自己的管理员角色" in res.text
     res = admin.post("/m/admin/staff/sales1", data={"csrf": token, "roles": [], "active": "1"})
     assert res.status_code == 400 and "至少需要一个角色" in res.text
@@ -315,7 +318,8 @@ def test_staff_edit_refuses_bad_input_and_self_lockout(
     assert res.status_code == 400 and "找不到该部门" in res.text
     session.expire_all()
     person = session.query(Staff).filter_by(userid="sales1").one()
-    assert person.roles == {"sales"} and person.active and person.department.name == "东区"
+    assert person.roles == {"sales"} and person.active
+    assert person.department is not None and person.department.name == "东区"
 
 
 def test_calendar_shows_the_month_as_the_scheduler_sees_it(admin: FlaskClient) -> None:

@@ -180,7 +180,10 @@ def test_sim_button_refuses_forged_and_unknown_runs(
     unknown = web.post("/sim/run", data={"csrf": csrf_of(html), "as": "sales1", "job": "rm -rf"})
     assert unknown.status_code == 400
     _drain(rt)
-    assert session.query(OutboxMessage).filter(OutboxMessage.idempotency_key.like("digest%")).count() == 0
+    assert (
+        session.query(OutboxMessage).filter(OutboxMessage.idempotency_key.like("digest%")).count()
+        == 0
+    )
     remote = web.post(
         "/sim/run",
         data={"csrf": csrf_of(html), "job": "outbox.sweep"},

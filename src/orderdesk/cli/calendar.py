@@ -54,7 +54,9 @@ def month_lines(settings: Settings, year: int, month: int) -> list[str]:
             mark = ("班" if cell.day.weekday() >= 5 else " ") if cell.working else "休"
             cells.append(f"{cell.day.day:>2}{mark} ")
             if cell.special:
-                notes.append(f"{cell.day.isoformat()} {'上班' if cell.working else '休息'}({cell.why})")
+                notes.append(
+                    f"{cell.day.isoformat()} {'上班' if cell.working else '休息'}({cell.why})"
+                )
         lines.append("".join(cells).rstrip())
     lines.append(f"工作日 {working_days} 天")
     lines.extend(notes)

@@ -137,7 +137,9 @@ def preview(session: Session, *, section: str, code: str | None, item: Any) -> P
     for path, message in found.items.items():
         problems.setdefault(path.removeprefix(prefix), message)
     after = dump_yaml(dict(item))
-    return Preview(section, str(new_code or code or ""), before, after, fingerprint(before), problems)
+    return Preview(
+        section, str(new_code or code or ""), before, after, fingerprint(before), problems
+    )
 
 
 def _exists(session: Session, section: str, code: str) -> bool:

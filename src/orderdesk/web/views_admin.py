@@ -144,9 +144,9 @@ def admin_save(pg: Page, section: str, code: str) -> ResponseReturnValue:
         # Nothing of a refused save may stay: undo, then show why.
         pg.session.rollback()
         status = 409 if isinstance(exc, Conflict) else 400
-        return render_template("web/error.html", code=status, title="未保存", message=exc.message), (
-            status
-        )
+        return render_template(
+            "web/error.html", code=status, title="未保存", message=exc.message
+        ), (status)
     except DomainError:
         raise
     saved = item.get("code") if isinstance(item, dict) else code

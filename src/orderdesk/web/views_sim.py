@@ -108,5 +108,7 @@ def sim_run() -> ResponseReturnValue:
         _manual_runs().run(name)
     except KeyError:
         abort(400, "未知的定时任务")
-    args = {"as": userid, "ran": name} | ({"group": chat_id} if chat_id else {})
+    args: dict[str, Any] = {"as": userid, "ran": name}
+    if chat_id:
+        args["group"] = chat_id
     return redirect(url_for("web.sim_page", **args))

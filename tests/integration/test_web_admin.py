@@ -84,6 +84,9 @@ def test_admin_sees_every_page_and_the_nav_entry(admin: FlaskClient) -> None:
         html = page(admin, path)
         assert "<script>" not in html and "style=" not in html
         assert len(html.encode()) < 100_000, path
+    flow = page(admin, "/m/admin/config/approval_flows/std")
+    assert "部门负责人" in flow and "部门经理" in flow  # the steps in words, above the YAML
+    assert "需求调研" in page(admin, "/m/admin/config/project_templates/impl")
     assert page(admin, "/m/admin/config/nothing", 404)
     assert page(admin, "/m/admin/config/order_types/nosuch", 404)
     assert page(admin, "/m/admin/staff/nobody", 404)

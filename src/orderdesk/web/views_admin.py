@@ -14,10 +14,13 @@ from typing import Any
 from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from orderdesk.approvals.flows import describe_approvers
 from orderdesk.config import edits
 from orderdesk.config.fields import FIELD_TYPES, TYPE_NAMES_ZH
 from orderdesk.config.yaml_io import export_record
 from orderdesk.core.errors import Conflict, DomainError, ValidationFailed
+from orderdesk.models import ApprovalStep
+from orderdesk.models.staff import ROLE_NAMES_ZH
 from orderdesk.web import bp
 from orderdesk.web.auth import Page, login_required
 
@@ -72,7 +75,20 @@ def admin_record(pg: Page, section: str, code: str) -> ResponseReturnValue:
         text=text,
         saved=request.args.get("saved") == "1",
         field_types=[(t, TYPE_NAMES_ZH[t]) for t in FIELD_TYPES],
+        approvers=_approvers(item) if section == "approval_flows" else [],
+        role_zh=ROLE_NAMES_ZH,
     )
+
+
+def _approvers(item: dict[str, Any] | None) -> list[str]:
+    """Who approves each step, in words (the flows' own wording; unsaved steps, never added)."""
+    steps = (item or {}).get("steps") or []
+    return [
+        describe_approvers(
+            ApprovalStep(approver_kind=s["approver_kind"], approver_value=s["approver_value"])
+        )
+        for s in steps
+    ]
 
 
 def _edited_code(code: str) -> str | None:

@@ -12,8 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from orderdesk.config.edits import fingerprint, record_yaml
 from orderdesk.config.yaml_io import export_record, export_yaml
-from orderdesk.models import ApprovalFlow, Department, OrderType, Staff
+from orderdesk.models import Activity, ApprovalFlow, Department, OrderType, Staff
 from tests.api_world import World, build
 from tests.web_support import csrf_of, page, web_login
 
@@ -143,6 +144,8 @@ def test_add_a_custom_field_previews_the_diff_then_saves_on_confirm(
         }
     ]
     assert "已保存" in page(admin, confirm.headers["Location"])
+    audit = session.query(Activity).filter_by(kind="updated").all()
+    assert any("修改了订单类型与自定义字段 impl" in a.body for a in audit)
     # The order form now shows the field (draft order o2, managed by the admin).
     order = page(admin, f"/m/orders/{world.o2.number}")
     assert 'name="cf_site"' in order and "实施地点" in order
@@ -164,8 +167,6 @@ def test_invalid_field_is_refused_in_chinese_and_nothing_is_saved(
     assert "确认保存" not in text
     # Forging the confirm step with the invalid record changes nothing either.
     bad = "code: impl\nname: 实施项目\nfields:\n- key: x\n  label: X\n  type: nosuch\n"
-    from orderdesk.config.edits import fingerprint, record_yaml
-
     token = fingerprint(record_yaml(session, "order_types", "impl"))
     forged = admin.post(
         "/m/admin/config/order_types/impl/save",

@@ -30,7 +30,9 @@ from orderdesk.config.yaml_io import (
     validate_config,
 )
 from orderdesk.core.errors import Conflict, NotFound, ValidationFailed
+from orderdesk.core.locks import lock_row, take_write_lock
 from orderdesk.models import Staff
+from orderdesk.orders import timeline
 
 # The sections an admin edits on screen, with their Chinese names.
 SECTIONS_ZH = {
@@ -153,12 +155,33 @@ def save(
     """Save a previewed record, in the caller's transaction. Refuses (and writes nothing) when
     the record changed since the preview or the record is invalid."""
     require_admin(actor)
+    _lock(session, section, code)
     result = preview(session, section=section, code=code, item=item)
     if result.token != token:
         raise Conflict("配置已被他人修改,请重新预览后再保存")
     if result.problems:
         raise ValidationFailed(_listing(result.problems), fields=result.problems)
-    return import_config(session, {"version": FORMAT_VERSION, section: [dict(item)]})
+    imported = import_config(session, {"version": FORMAT_VERSION, section: [dict(item)]})
+    # Who changed the configuration, and how: the diff the admin confirmed.
+    timeline.record(
+        session,
+        kind="updated",
+        actor=actor,
+        body=f"{actor.name} 修改了{SECTIONS_ZH[section]} {result.code}",
+        data={"config": section, "code": result.code, "diff": result.diff},
+    )
+    return imported
+
+
+def _lock(session: Session, section: str, code: str | None) -> None:
+    """Lock the record (or, for a new one, the table on SQLite) so two confirms of the same
+    record are serialised and the second one sees the first one's save (then refuses)."""
+    model = MODELS[section]
+    row_id = session.scalar(select(model.id).where(model.code == code)) if code else None
+    if row_id is None:
+        take_write_lock(session, model)
+    else:
+        lock_row(session, model, row_id)
 
 
 def _listing(problems: Mapping[str, str]) -> str:

@@ -18,7 +18,7 @@ from orderdesk.approvals.flows import describe_approvers
 from orderdesk.config import edits
 from orderdesk.config.fields import FIELD_TYPES, TYPE_NAMES_ZH
 from orderdesk.config.yaml_io import export_record
-from orderdesk.core.errors import Conflict, DomainError, ValidationFailed
+from orderdesk.core.errors import Conflict, ValidationFailed
 from orderdesk.models import ApprovalStep
 from orderdesk.models.staff import ROLE_NAMES_ZH
 from orderdesk.web import bp
@@ -148,6 +148,9 @@ def admin_save(pg: Page, section: str, code: str) -> ResponseReturnValue:
     edits.check_section(section)
     try:
         item = edits.parse_record((request.form.get("yaml") or "")[:MAX_YAML])
+    except ValidationFailed as exc:
+        return _yaml_problem(section, code, exc)
+    try:
         edits.save(
             pg.session,
             actor=pg.actor,
@@ -156,14 +159,12 @@ def admin_save(pg: Page, section: str, code: str) -> ResponseReturnValue:
             item=item,
             token=request.form.get("token") or "",
         )
-    except (ValidationFailed, Conflict) as exc:
-        # Nothing of a refused save may stay: undo, then show why.
+    except ValidationFailed:
+        # Nothing of a refused save may stay: undo, then show every problem again.
         pg.session.rollback()
-        status = 409 if isinstance(exc, Conflict) else 400
-        return render_template(
-            "web/error.html", code=status, title="未保存", message=exc.message
-        ), (status)
-    except DomainError:
-        raise
+        return _render_preview(pg, section, code, item)
+    except Conflict as exc:
+        pg.session.rollback()
+        return render_template("web/error.html", code=409, title="未保存", message=exc.message), 409
     saved = item.get("code") if isinstance(item, dict) else code
     return redirect(url_for("web.admin_record", section=section, code=saved, saved=1))

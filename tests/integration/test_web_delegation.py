@@ -190,3 +190,29 @@ def test_sim_button_refuses_forged_and_unknown_runs(
         environ_base={"REMOTE_ADDR": "203.0.113.9"},
     )
     assert remote.status_code == 404
+
+
+def test_after_submit_only_the_fields_marked_editable_have_inputs(
+    web: FlaskClient, world: World, session: Session
+) -> None:
+    impl = session.query(OrderType).filter_by(code="impl").one()
+    impl.field_schema = [
+        {"key": "site", "label": "实施地点", "type": "string"},
+        {"key": "contact", "label": "现场联系人", "type": "string", "editable_in": ["in_progress"]},
+    ]
+    o1 = session.get(Order, world.o1.id)
+    assert o1 is not None
+    o1.custom_fields = {"site": "上海"}
+    session.commit()
+    web_login(web, "sales1")  # o1 is sales1's, in progress
+    html = page(web, f"/m/orders/{world.o1.number}")
+    assert 'name="cf_contact"' in html and 'name="cf_site"' not in html
+    assert "已提交,不可修改" in html
+    res = web.post(
+        f"/m/orders/{world.o1.number}/fields",
+        data={"csrf": csrf_of(html), "cf_contact": "王工", "cf_site": "北京"},
+    )
+    assert res.status_code == 302
+    session.expire_all()
+    o1 = session.get(Order, world.o1.id)
+    assert o1 is not None and o1.custom_fields == {"site": "上海", "contact": "王工"}

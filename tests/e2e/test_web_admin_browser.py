@@ -85,6 +85,9 @@ def test_admin_adds_a_custom_field_and_sees_it_on_the_order_form(
     order = session.query(Order).filter_by(number=number).one()
     assert order.custom_fields == {"site": "北京"}
     assert "北京" in tab.page.inner_text("body")
+    assert tab.go("/m/admin/calendar?month=2026-10") == 200
+    assert "法定假日" in tab.page.inner_text("body")
+    tab.page.screenshot(path=str(screens / f"admin-calendar-{viewport['width']}.png"))
     assert tab.errors == []
     tab.close()
 

@@ -5,6 +5,8 @@ preview and a confirm step, invalid configuration refused with nothing saved."""
 from __future__ import annotations
 
 import re
+import threading
+from collections import Counter
 from html import unescape
 
 import pytest
@@ -12,9 +14,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from orderdesk.config.edits import fingerprint, record_yaml
+from orderdesk.config.edits import fingerprint, record_yaml, save
 from orderdesk.config.yaml_io import export_record, export_yaml
+from orderdesk.core.errors import Conflict
 from orderdesk.models import Activity, ApprovalFlow, Department, OrderType, Staff
+from orderdesk.runtime import Runtime
 from tests.api_world import World, build
 from tests.web_support import csrf_of, page, web_login
 
@@ -334,3 +338,36 @@ def test_calendar_shows_the_month_as_the_scheduler_sees_it(admin: FlaskClient) -
     assert "工作日 " in html
     assert page(admin, "/m/admin/calendar?month=2026-13", 400)
     assert page(admin, "/m/admin/calendar?month=soon", 400)
+
+
+def test_parallel_confirms_of_one_preview_save_once(rt: Runtime, world: World) -> None:
+    """Two admins confirm different changes made from the same preview at the same moment:
+    one is saved, the other is refused as changed by someone else (never a silent overwrite)."""
+    with rt.db.transaction() as s:
+        token = fingerprint(record_yaml(s, "project_templates", "impl"))
+    barrier = threading.Barrier(4)
+    outcomes: Counter[str] = Counter()
+    guard = threading.Lock()
+
+    def confirm(name: str) -> None:
+        barrier.wait(timeout=10)
+        try:
+            with rt.db.transaction() as s:
+                admin = s.query(Staff).filter_by(userid="admin").one()
+                item = {"code": "impl", "name": name}
+                save(
+                    s, actor=admin, section="project_templates", code="impl", item=item, token=token
+                )
+            outcome = "saved"
+        except Conflict:
+            outcome = "conflict"
+        with guard:
+            outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=confirm, args=(f"模板{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    assert outcomes == Counter({"saved": 1, "conflict": 3})

@@ -58,9 +58,14 @@ SKELETONS: dict[str, dict[str, Any]] = {
 }
 
 
+def is_admin(actor: Staff) -> bool:
+    """Configuration (and staff) is the admin's to change."""
+    return actor.has_role("admin")
+
+
 def require_admin(actor: Staff) -> None:
-    """Configuration is the admin's: to anyone else these screens do not exist."""
-    if not actor.has_role("admin"):
+    """To anyone but an admin the configuration screens do not exist."""
+    if not is_admin(actor):
         raise NotFound("页面不存在")
 
 
@@ -236,6 +241,7 @@ __all__ = [
     "Preview",
     "field_from_form",
     "fingerprint",
+    "is_admin",
     "list_records",
     "parse_record",
     "preview",

@@ -40,6 +40,11 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+@bp.context_processor
+def _admin_helpers() -> dict[str, Any]:
+    return {"is_admin": edits.is_admin}  # the nav shows 管理 to admins only
+
+
 @bp.get("/m/admin")
 @admin_required
 def admin_home(pg: Page) -> ResponseReturnValue:

@@ -68,6 +68,12 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(web_bp)
 
+    # The simulator's "run now" buttons start scheduled jobs through the scheduler's own
+    # enqueue path; web/ may not import jobs/ (sibling entry points), so the app hands it over.
+    from orderdesk.jobs.scheduler import ManualRuns
+
+    app.extensions["orderdesk.manual_runs"] = ManualRuns(runtime_of(app))
+
 
 def _register_request_id(app: Flask) -> None:
     """Every log line of a request carries its id; the response names it (X-Request-Id), and

@@ -111,3 +111,20 @@ def substitutes_of(session: Session, staff: Staff, on: date | None = None) -> li
             .order_by(Staff.userid)
         )
     )
+
+
+def delegations_of(session: Session, staff: Staff, on: date | None = None) -> list[Delegation]:
+    """`staff`'s windows that are active and not over by `on` (today in company time), the
+    running one first: what the "我不在时" page shows and can end early."""
+    on = on or clock.today(clock.company_tz(session))
+    return list(
+        session.scalars(
+            select(Delegation)
+            .where(
+                Delegation.staff_id == staff.id,
+                Delegation.active.is_(True),
+                Delegation.ends_on >= on,
+            )
+            .order_by(Delegation.starts_on, Delegation.id)
+        )
+    )

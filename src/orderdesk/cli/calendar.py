@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar as stdlib_calendar
 import re
 from datetime import date
 from typing import TYPE_CHECKING
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from orderdesk.cli.base import settings_from
-from orderdesk.core.workdays import WEEKDAY, WEEKEND, day_kind, official_workday
+from orderdesk.core.workdays import month_weeks, official_workday
 
 if TYPE_CHECKING:
     from orderdesk.settings import Settings
@@ -45,18 +44,19 @@ def month_lines(settings: Settings, year: int, month: int) -> list[str]:
     lines = [f"{year}-{month:02d}  工作日历({hours})", WEEK_HEAD]
     notes: list[str] = []
     working_days = 0
-    for week in stdlib_calendar.Calendar().monthdatescalendar(year, month):
+    for week in month_weeks(settings, year, month):
         cells = []
-        for day in week:
-            if day.month != month:
+        for cell in week:
+            if cell is None:
                 cells.append("    ")
                 continue
-            working, why = day_kind(day, settings)
-            working_days += working
-            mark = ("班" if day.weekday() >= 5 else " ") if working else "休"
-            cells.append(f"{day.day:>2}{mark} ")
-            if why not in (WEEKDAY, WEEKEND):
-                notes.append(f"{day.isoformat()} {'上班' if working else '休息'}({why})")
+            working_days += cell.working
+            mark = ("班" if cell.day.weekday() >= 5 else " ") if cell.working else "休"
+            cells.append(f"{cell.day.day:>2}{mark} ")
+            if cell.special:
+                notes.append(
+                    f"{cell.day.isoformat()} {'上班' if cell.working else '休息'}({cell.why})"
+                )
         lines.append("".join(cells).rstrip())
     lines.append(f"工作日 {working_days} 天")
     lines.extend(notes)

@@ -299,3 +299,10 @@ def import_config(session: Session, data: Any) -> ImportResult:
 
 def import_yaml(session: Session, text: str) -> ImportResult:
     return import_config(session, parse_yaml(text))
+
+
+def export_record(session: Session, section: str, code: str) -> dict[str, Any] | None:
+    """One record as `export_config` writes it (None when no record has that code)."""
+    model = MODELS[section]
+    row = session.scalar(select(model).where(model.code == code))
+    return None if row is None else _export_row(section, row, _Codes(session))

@@ -7,6 +7,8 @@ settings. Business hours (BUSINESS_HOURS, company time) apply on working days on
 
 from __future__ import annotations
 
+import calendar as stdlib_calendar
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
@@ -79,3 +81,29 @@ def in_business_hours(at: datetime, settings: Settings) -> bool:
     local = at.astimezone(settings.tz)
     start, end = business_hours(settings)
     return is_working_day(local.date(), settings) and start <= local.time() < end
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """One day of a month as the scheduler sees it (`why` names the rule that decided)."""
+
+    day: date
+    working: bool
+    why: str
+
+    @property
+    def special(self) -> bool:
+        """Not a plain weekday or weekend: a holiday, a make-up day or a company setting."""
+        return self.why not in (WEEKDAY, WEEKEND)
+
+
+def month_weeks(settings: Settings, year: int, month: int) -> list[list[CalendarDay | None]]:
+    """The month's weeks, Monday first; None pads the days of the neighbouring months. Both
+    `orderdesk calendar` and the admin calendar page draw this grid."""
+    weeks: list[list[CalendarDay | None]] = []
+    for week in stdlib_calendar.Calendar().monthdatescalendar(year, month):
+        row: list[CalendarDay | None] = []
+        for day in week:
+            row.append(None if day.month != month else CalendarDay(day, *day_kind(day, settings)))
+        weeks.append(row)
+    return weeks

@@ -148,6 +148,34 @@ def next_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
     return nxt.astimezone(UTC) if nxt is not None else None
 
 
+def enqueue_run(
+    rt: Runtime, spec: JobSpec, func: Callable[..., Any], scheduled: datetime, tag: str = ""
+) -> Any:
+    """Hand one run of `spec` to the job queue (RQ, or in-process without Redis): the one path
+    by which both the scheduler's `fire` and a manual run start a job."""
+    return rt.queue.enqueue(func, queue=spec.queue, job_id=rq_job_id(spec.name + tag, scheduled))
+
+
+@dataclass(frozen=True)
+class ManualRuns:
+    """Scheduled jobs started by hand (the sandbox simulator's buttons). They go through
+    `enqueue_run` like the scheduler's runs, but outside the run ledger: a manual run must not
+    stand in for the scheduled run it happens to be near."""
+
+    rt: Runtime
+
+    def listing(self) -> list[tuple[str, str]]:
+        return [(s.name, s.description) for s in job_specs(self.rt.settings)]
+
+    def run(self, name: str) -> Any:
+        """Start `name` now; KeyError for a job that is not in `job_specs`."""
+        spec = {s.name: s for s in job_specs(self.rt.settings)}[name]
+        func = spec.resolve()
+        if func is None:
+            raise KeyError(name)
+        return enqueue_run(self.rt, spec, func, clock.now(), tag=".manual")
+
+
 # --------------------------------------------------------------------------- coordination
 
 _RENEW = """
@@ -331,7 +359,7 @@ class SchedulerNode:
         if claim is None:
             return False
         try:
-            self.rt.queue.enqueue(func, queue=spec.queue, job_id=rq_job_id(name, scheduled))
+            enqueue_run(self.rt, spec, func, scheduled)
         except Exception:
             if self.rt.queue.inline:
                 raise  # the job itself ran and failed (JOBS_SYNC): retrying would loop on it

@@ -10,6 +10,8 @@ imported in `_load_views()`; its nav entry goes in templates/web/base.html.
 
 from __future__ import annotations
 
+import importlib
+
 from flask import Blueprint, Response
 
 bp = Blueprint(
@@ -52,6 +54,12 @@ def _load_views() -> None:
         views_orders,
         views_sim,
     )
+
+    # webadmin: admin pages, delegation, order custom fields
+    importlib.import_module("orderdesk.web.views_admin")
+    importlib.import_module("orderdesk.web.views_admin_staff")
+    importlib.import_module("orderdesk.web.views_delegation")
+    importlib.import_module("orderdesk.web.views_order_fields")
 
 
 _load_views()

@@ -6,7 +6,9 @@ real signed callback to /wecom/callback or /wecom/bot, like `orderdesk chat` / `
 
 from __future__ import annotations
 
-from flask import abort, make_response, render_template, request
+from typing import Any
+
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from orderdesk.directory.sessions import trusts_caller_word
@@ -30,6 +32,11 @@ def _choice() -> tuple[str, str | None]:
     return userid, chat_id
 
 
+def _manual_runs() -> Any:
+    # jobs.scheduler.ManualRuns, handed over by the app factory (web/ may not import jobs/).
+    return current_app.extensions["orderdesk.manual_runs"]
+
+
 def _render(userid: str, chat_id: str | None, sent: list[sim.Bubble]) -> ResponseReturnValue:
     rt = runtime()
     seed = pre_login_seed()
@@ -51,6 +58,8 @@ def _render(userid: str, chat_id: str | None, sent: list[sim.Bubble]) -> Respons
             feed=sim.feed(session, userid=userid, chat_id=chat_id),
             sent=sent,
             csrf=csrf_for(rt, seed),
+            jobs=_manual_runs().listing(),
+            ran=(request.args.get("ran") or "")[:64],
         )
     response = make_response(html)
     pre_login_seed(response)
@@ -86,3 +95,20 @@ def sim_send() -> ResponseReturnValue:
         mine = sim.Bubble("me", {"msgtype": "text", "text": {"content": f"[点击按钮 {key}]"}})
     reply = sim.send(s, req)
     return _render(userid, chat_id, [mine] + ([reply] if reply else []))
+
+
+@bp.post("/sim/run")
+def sim_run() -> ResponseReturnValue:
+    """Start a scheduled job now (reminders, digests, ...): its pushes then show in the chats."""
+    _guard()
+    check_csrf(runtime(), request.cookies.get(PRE_COOKIE))
+    userid, chat_id = _choice()
+    name = (request.form.get("job") or "").strip()[:64]
+    try:
+        _manual_runs().run(name)
+    except KeyError:
+        abort(400, "未知的定时任务")
+    args: dict[str, Any] = {"as": userid, "ran": name}
+    if chat_id:
+        args["group"] = chat_id
+    return redirect(url_for("web.sim_page", **args))

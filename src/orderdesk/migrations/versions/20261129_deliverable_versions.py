@@ -54,7 +54,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliverable_versions")),
         sa.UniqueConstraint(
-            "deliverable_id", "number", name=op.f("uq_deliverable_versions_deliverable_id")
+            "deliverable_id", "number", name=op.f("uq_deliverable_versions_deliverable_id_number")
         ),
     )
     op.create_index(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -34,7 +35,7 @@ from orderdesk.runtime import Runtime
 from tests.api_support import ApiClient
 from tests.api_world import World, build
 from tests.chat_world import Co, company  # noqa: F401 - provides the `co` fixture
-from tests.fakes.wecom_rules import check_appchat_send, check_message_send
+from tests.fakes.wecom_rules import check_appchat_send, check_message_send, check_webhook
 from tests.web_support import csrf_of, page, web_login
 
 PDF = b"%PDF-1.4 design "
@@ -351,3 +352,64 @@ def test_chat_lists_deliverables_with_current_versions(co: Co, rt: Runtime) -> N
     assert "找不到" in co.chat.app("sales2", "交付物 SO-2026-0002").text
     assert co.chat.bot("sales1", "绑定 SO-2026-0002", chat="grp-d").text.startswith("本群已绑定")
     assert "设计稿 当前 v2" in co.chat.bot("pm1", "交付物", chat="grp-d").text
+
+
+def test_parallel_uploads_number_versions_without_gaps_or_two_currents(
+    app: Flask, api: ApiClient, world: World, rt: Runtime
+) -> None:
+    """Eight uploads at the same moment, each in its own request and transaction: v1…v8, one
+    current (the deliverable's row lock), and the parallel answers of the client page agree."""
+    token = api.login("pm1")
+    did = _deliverable(api.as_(token), world)
+    clients = [ApiClient(app, app.test_client()).as_(token) for _ in range(8)]
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def run(n: int, c: ApiClient) -> None:
+        barrier.wait(timeout=20)
+        res = c.post(
+            f"/deliverables/{did}/versions",
+            data={"file": (io.BytesIO(PDF + bytes([n])), "p.pdf", "application/pdf")},
+            content_type="multipart/form-data",
+        )
+        statuses.append(res.status_code)
+
+    threads = [threading.Thread(target=run, args=(n, c)) for n, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert statuses == [201] * 8
+    with rt.db.transaction() as s:
+        rows = s.scalars(select(DeliverableVersion).order_by(DeliverableVersion.number)).all()
+        assert [v.number for v in rows] == list(range(1, 9))
+        assert [v.number for v in rows if v.superseded_at is None] == [8]
+
+
+def test_sending_through_the_customer_contact_task_or_copy_only(
+    api: ApiClient, world: World, session: Session
+) -> None:
+    session.add(ChatBinding(kind="webhook", chat_id="robot-key-1", order_id=world.o1.id))
+    session.commit()
+    pm = api.as_(api.login("pm1"))
+    did = _deliverable(pm, world)
+    vid = _upload(pm, did, 1)["id"]
+    card = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient == "robot-key-1")
+    ).one()
+    assert card.channel == "webhook" and card.payload["msgtype"] == "template_card"
+    assert card.payload["template_card"]["main_title"]["title"] == "设计稿 v1 已上传"
+    check_webhook(card.payload)
+
+    copy_only = pm.post(f"/deliverable-versions/{vid}/signoff-links", json={"send": True})
+    assert copy_only.status_code == 201 and copy_only.get_json()["sent"] is False
+    world.c1.external_userid = "wmEXT001"
+    session.commit()
+    sent = pm.post(f"/deliverable-versions/{vid}/signoff-links", json={"send": True}).get_json()
+    assert sent["sent"] is True
+    task = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.channel == "external_template")
+    ).one()
+    assert task.recipient == "pm1" and task.payload["sender"] == "pm1"
+    assert task.payload["external_userid"] == ["wmEXT001"]
+    assert sent["url"] in task.payload["text"]["content"]

@@ -69,7 +69,10 @@ def status_page(token: str) -> Response:
                 ip=request.remote_addr,
                 user_agent=request.headers.get("User-Agent"),
             )
-            awaiting = signoff.awaiting(session, order_number=status.number)
+            # No deliverables (most orders): no versions to wait for, no extra statement.
+            awaiting = (
+                signoff.awaiting(session, order_number=status.number) if status.deliverables else []
+            )
             html = render_template(
                 "client/status.html", s=status, tz=rt.settings.tz, awaiting=awaiting, token=token
             )

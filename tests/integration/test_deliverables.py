@@ -183,8 +183,12 @@ def test_refusals_read_like_not_found_and_superseded_cannot_be_signed(
     )
     assert no_comment.status_code == 422 and "请写明需要修改的地方" in no_comment.text
 
-    link_id = session.scalars(select(ClientLink.id).order_by(ClientLink.id.desc())).first()
-    assert pm.post(f"/status-links/{link_id}/revoke").status_code == 200
+    links = pm.get(f"/deliverable-versions/{v2['id']}/signoff-links").get_json()["items"]
+    assert [(i["version_id"], i["revoked_at"]) for i in links] == [(v2["id"], None)]
+    assert "url" not in links[0]
+    assert pm.post(f"/signoff-links/{links[0]['id']}/revoke").get_json()["revoked_at"]
+    status_link = pm.post(f"/orders/{world.o1.number}/status-links", json={}).get_json()
+    assert pm.post(f"/signoff-links/{status_link['id']}/revoke").status_code == 404
     revoked = client.get(path)
     guessed = client.get("/c/s/" + "A" * 43)
     as_status = client.get("/c" + path.removeprefix("/c/s"))  # a sign-off token is no status link

@@ -103,6 +103,24 @@ def create_link(
     return IssuedSignoff(issued=issued, url=url, sent=sent)
 
 
+def links_of(session: Session, *, actor: Staff, version_id: int) -> list[ClientLink]:
+    """The sign-off links of a version the actor may see (views, expiry, revocation)."""
+    version = deliverables.get_version(session, actor=actor, version_id=version_id)
+    return list(
+        session.scalars(
+            select(ClientLink).where(ClientLink.version_id == version.id).order_by(ClientLink.id)
+        )
+    )
+
+
+def revoke_link(session: Session, *, actor: Staff, link_id: int) -> ClientLink:
+    """Revoke a sign-off link (status_links' rules); a status link's id reads as missing here."""
+    link = session.get(ClientLink, link_id)
+    if link is None or link.version_id is None:
+        raise NotFound("找不到该确认链接")
+    return status_links.revoke_link(session, actor=actor, link_id=link_id)
+
+
 def signoff_url(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/c/s/{token}"
 

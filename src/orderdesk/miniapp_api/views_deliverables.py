@@ -18,7 +18,7 @@ from orderdesk.miniapp_api.errors import ApiError
 from orderdesk.miniapp_api.registry import Ctx, Reply, endpoint
 from orderdesk.miniapp_api.schemas import BOOL, ID, INT, NSTR, STR, array, nullable, obj, r
 from orderdesk.miniapp_api.views_delivery import LINK_FIELDS
-from orderdesk.models import Deliverable, DeliverableVersion
+from orderdesk.models import ClientLink, Deliverable, DeliverableVersion
 from orderdesk.orders.attachments import ALLOWED_TYPES, MAX_BYTES, Upload, download_of
 
 CODE = {
@@ -242,20 +242,47 @@ def create_signoff_link(ctx: Ctx, version_id: int) -> Reply:
         days=ctx.body.get("days"),
         send=bool(ctx.body.get("send")),
     )
-    link = made.issued.link
-    body = {
+    return {**_link(ctx, made.issued.link), "url": made.url, "sent": made.sent}, 201
+
+
+SIGNOFF_LINK = obj({**LINK_FIELDS, "version_id": INT})
+
+
+def _link(ctx: Ctx, link: ClientLink) -> dict[str, Any]:
+    return {
         "id": link.id,
         "order_number": link.order.number,
         "created_at": serialize.when(link.created_at, ctx.tz),
         "expires_at": serialize.when(link.expires_at, ctx.tz),
-        "revoked_at": None,
-        "views": 0,
-        "last_viewed_at": None,
-        "version_id": version_id,
-        "url": made.url,
-        "sent": made.sent,
+        "revoked_at": serialize.when(link.revoked_at, ctx.tz),
+        "views": link.views,
+        "last_viewed_at": serialize.when(link.last_viewed_at, ctx.tz),
+        "version_id": link.version_id,
     }
-    return body, 201
+
+
+@endpoint(
+    "GET",
+    "/deliverable-versions/<int:version_id>/signoff-links",
+    tag="deliverables",
+    summary="某个版本的客户确认链接(查看次数、是否撤销;不含链接本身)",
+    responses={200: obj({"items": array(SIGNOFF_LINK)})},
+)
+def list_signoff_links(ctx: Ctx, version_id: int) -> Reply:
+    links = signoff.links_of(ctx.session, actor=ctx.actor, version_id=version_id)
+    return {"items": [_link(ctx, link) for link in links]}
+
+
+@endpoint(
+    "POST",
+    "/signoff-links/<int:link_id>/revoke",
+    tag="deliverables",
+    summary="撤销客户确认链接",
+    responses={200: SIGNOFF_LINK},
+    errors=(403,),
+)
+def revoke_signoff_link(ctx: Ctx, link_id: int) -> Reply:
+    return _link(ctx, signoff.revoke_link(ctx.session, actor=ctx.actor, link_id=link_id))
 
 
 @endpoint(

@@ -31,6 +31,7 @@ from orderdesk.models import (
 )
 from orderdesk.money.ledger import check_ledger
 from orderdesk.orders.attachments import Upload
+from orderdesk.projects.service import create_from_order
 from orderdesk.runtime import Runtime
 from tests.api_support import ApiClient
 from tests.api_world import World, build
@@ -417,3 +418,49 @@ def test_sending_through_the_customer_contact_task_or_copy_only(
     assert task.recipient == "pm1" and task.payload["sender"] == "pm1"
     assert task.payload["external_userid"] == ["wmEXT001"]
     assert sent["url"] in task.payload["text"]["content"]
+
+
+def test_the_status_page_leads_to_the_signoff_page_while_a_live_link_exists(
+    api: ApiClient, world: World, client: FlaskClient, session: Session
+) -> None:
+    pm = api.as_(api.login("pm1"))
+    did = _deliverable(pm, world)
+    vid = _upload(pm, did, 1)["id"]
+    status = pm.post(f"/orders/{world.o1.number}/status-links", json={}).get_json()
+    status_path = re.search(r"/c/[A-Za-z0-9_-]+", status["url"]).group(0)  # type: ignore[union-attr]
+    via_status = f"{status_path}/v/{vid}"
+    assert client.get(via_status).status_code == 404  # no sign-off asked for yet
+    made = pm.post(f"/deliverable-versions/{vid}/signoff-links", json={}).get_json()
+    html = client.get(via_status)
+    assert html.status_code == 200 and "设计稿 v1" in html.text
+    download = client.get(f"{via_status}/file")
+    assert download.status_code == 200 and download.data == PDF + b"\x01"
+    download.close()
+
+    assert client.get(f"{status_path}/v/{int(vid) + 1000}").status_code == 404  # no such version
+    # A version of another order, with a live sign-off link, is not reachable from this one.
+    world.o2.status = "in_progress"
+    create_from_order(session, world.o2)
+    session.commit()
+    sales2 = api.as_(api.login("sales2"))
+    other = sales2.post(f"/projects/{world.o2.number}/deliverables", json={"name": "别家"})
+    other_vid = _upload(sales2, other.get_json()["id"], 9)["id"]
+    _signoff_path(sales2, other_vid)
+    assert client.get(f"{status_path}/v/{other_vid}").status_code == 404
+
+    assert pm.post(f"/signoff-links/{made['id']}/revoke").status_code == 200
+    assert client.get(via_status).status_code == 404
+    listed = client.get(status_path).text
+    assert "待您确认的交付物" in listed and "请联系项目经理获取确认链接" in listed
+    assert via_status not in listed
+
+    pm.post(f"/deliverable-versions/{vid}/signoff-links", json={})
+    token = _form_token(client.get(via_status).text)
+    answer = client.post(
+        via_status, data={"form_token": token, "decision": "changes", "comment": "颜色再调整"}
+    )
+    assert answer.status_code == 200 and "颜色再调整" in answer.text
+    session.expire_all()
+    version = session.get(DeliverableVersion, vid)
+    assert version is not None and version.signoff_status == "changes"
+    assert version.deliverable.status == "rejected"

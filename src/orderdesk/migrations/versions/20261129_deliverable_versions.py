@@ -67,7 +67,9 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("requires_signoff", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
-    with op.batch_alter_table("client_links") as batch:
+    # `copy_from`: SQLite's batch mode then needs no reflection, so `orderdesk db downgrade`
+    # can preview the SQL offline (and upgrade works the same either way).
+    with op.batch_alter_table("client_links", copy_from=_client_links(False)) as batch:
         batch.add_column(sa.Column("version_id", sa.Integer(), nullable=True))
         batch.create_index(batch.f("ix_client_links_version_id"), ["version_id"], unique=False)
         batch.create_foreign_key(
@@ -77,17 +79,60 @@ def upgrade() -> None:
             ["id"],
         )
 
-
 def downgrade() -> None:
-    with op.batch_alter_table("client_links") as batch:
+    with op.batch_alter_table("client_links", copy_from=_client_links(True)) as batch:
         batch.drop_constraint(
             batch.f("fk_client_links_version_id_deliverable_versions"), type_="foreignkey"
         )
         batch.drop_index(batch.f("ix_client_links_version_id"))
         batch.drop_column("version_id")
-    with op.batch_alter_table("milestones") as batch:
-        batch.drop_column("requires_signoff")
+    # Plain DROP COLUMN (SQLite >= 3.35 has it): no reflection needed for an offline preview.
+    op.drop_column("milestones", "requires_signoff")
     op.drop_index(
         op.f("ix_deliverable_versions_deliverable_id"), table_name="deliverable_versions"
     )
     op.drop_table("deliverable_versions")
+
+
+def _client_links(with_version: bool) -> sa.Table:
+    """client_links as 20261129_client_links made it (and with this revision's column)."""
+    meta = sa.MetaData()
+    sa.Table("orders", meta, sa.Column("id", sa.Integer(), primary_key=True))
+    sa.Table("staff", meta, sa.Column("id", sa.Integer(), primary_key=True))
+    sa.Table("deliverable_versions", meta, sa.Column("id", sa.Integer(), primary_key=True))
+    extra: list[sa.SchemaItem] = []
+    if with_version:
+        extra = [
+            sa.Column("version_id", sa.Integer(), nullable=True),
+            sa.ForeignKeyConstraint(
+                ["version_id"],
+                ["deliverable_versions.id"],
+                name="fk_client_links_version_id_deliverable_versions",
+            ),
+            sa.Index("ix_client_links_version_id", "version_id"),
+        ]
+    return sa.Table(
+        "client_links",
+        meta,
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("order_id", sa.Integer(), nullable=False),
+        sa.Column("token_digest", sa.String(length=64), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", mtypes.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", mtypes.UTCDateTime(), nullable=False),
+        sa.Column("revoked_at", mtypes.UTCDateTime(), nullable=True),
+        sa.Column("revoked_by_id", sa.Integer(), nullable=True),
+        sa.Column("views", sa.Integer(), nullable=False),
+        sa.Column("last_viewed_at", mtypes.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["staff.id"], name="fk_client_links_created_by_id_staff"
+        ),
+        sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name="fk_client_links_order_id_orders"),
+        sa.ForeignKeyConstraint(
+            ["revoked_by_id"], ["staff.id"], name="fk_client_links_revoked_by_id_staff"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_client_links"),
+        sa.UniqueConstraint("token_digest", name="uq_client_links_token_digest"),
+        sa.Index("ix_client_links_order_id", "order_id"),
+        *extra,
+    )

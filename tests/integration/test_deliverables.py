@@ -233,6 +233,8 @@ def test_milestone_waits_for_the_clients_signoff(
         json={"required": True},
     )
     assert set_flag.status_code == 200 and set_flag.get_json()["requires_signoff"] is True
+    shown = pm.get(f"/projects/{code}").get_json()["milestones"]
+    assert [m["requires_signoff"] for m in shown if m["id"] == milestone.id] == [True]
     accept = f"/projects/{code}/milestones/{milestone.id}/accept"
     assert pm.post(accept).status_code == 409  # no deliverable yet
 

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, make_response, render_templa
 
 from orderdesk.core.errors import NotFound
 from orderdesk.core.ratelimit import LoginLimiter
-from orderdesk.delivery import status_links
+from orderdesk.delivery import signoff, status_links
 from orderdesk.runtime import Runtime
 
 bp = Blueprint("client_web", __name__, url_prefix="/c", template_folder="templates")
@@ -69,7 +69,13 @@ def status_page(token: str) -> Response:
                 ip=request.remote_addr,
                 user_agent=request.headers.get("User-Agent"),
             )
-            html = render_template("client/status.html", s=status, tz=rt.settings.tz)
+            # No deliverables (most orders): no versions to wait for, no extra statement.
+            awaiting = (
+                signoff.awaiting(session, order_number=status.number) if status.deliverables else []
+            )
+            html = render_template(
+                "client/status.html", s=status, tz=rt.settings.tz, awaiting=awaiting, token=token
+            )
     except NotFound:
         return _not_found()
     return _page(html, 200)
@@ -78,3 +84,7 @@ def status_page(token: str) -> Response:
 def _not_found() -> Response:
     """One page for every refused token: it names no order and says nothing about why."""
     return _page(render_template("client/refused.html", message=status_links.LINK_NOT_FOUND), 404)
+
+
+# The sign-off pages (issue 15) register on the same blueprint.
+from orderdesk.client_web import signoff_pages  # noqa: E402,F401

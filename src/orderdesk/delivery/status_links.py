@@ -12,6 +12,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -28,6 +29,7 @@ from orderdesk.orders.queries import get_order
 DEFAULT_DAYS = 30
 MAX_DAYS = 180
 LINK_NOT_FOUND = "链接无效或已过期"
+_KIND_ZH = {True: "客户进度链接", False: "交付物确认链接"}
 
 
 def digest(token: str, secret: str) -> str:
@@ -56,6 +58,30 @@ def create_link(
     order = get_order(session, actor=actor, number=number)
     if not can_manage(actor, order):
         raise PermissionDenied("只有订单负责人、项目经理或其上级可以生成客户进度链接")
+    issued = issue_link(session, order=order, actor=actor, secret=secret, days=days)
+    link = issued.link
+    timeline.record(
+        session,
+        kind="client_link",
+        actor=actor,
+        body=messages.link_created(actor, link, clock.company_tz(session)),
+        order=order,
+        data={"link_id": link.id, "event": "created"},
+    )
+    return issued
+
+
+def issue_link(
+    session: Session,
+    *,
+    order: Order,
+    actor: Staff,
+    secret: str,
+    days: int,
+    version_id: int | None = None,
+) -> IssuedLink:
+    """The one token scheme for client links: 256 random bits, only the keyed digest stored.
+    `version_id` makes it a sign-off link for that deliverable version (delivery.signoff)."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
     link = ClientLink(
@@ -65,18 +91,51 @@ def create_link(
         created_at=now,
         expires_at=now + timedelta(days=days),
         views=0,
+        version_id=version_id,
     )
     session.add(link)
     session.flush()
+    return IssuedLink(link=link, token=token)
+
+
+def live_link(
+    session: Session, *, token: str, secret: str, signoff: bool, options: tuple[Any, ...] = ()
+) -> ClientLink:
+    """The link behind a token if it is of the asked kind and neither revoked nor expired;
+    every other case is the same NotFound (a status token never opens a sign-off page, and
+    the other way round)."""
+    kind = ClientLink.version_id.is_not(None) if signoff else ClientLink.version_id.is_(None)
+    link = session.scalar(
+        select(ClientLink)
+        .where(ClientLink.token_digest == digest(token, secret), kind)
+        .options(*options)
+    )
+    if link is None or link.revoked_at is not None or link.expires_at <= clock.now():
+        raise NotFound(LINK_NOT_FOUND)
+    return link
+
+
+def count_view(
+    session: Session, link: ClientLink, *, body: str, ip: str | None, user_agent: str | None
+) -> None:
+    """Count a view (an atomic increment: two clients opening at once both count) and log it
+    on the order's timeline."""
+    session.execute(
+        update(ClientLink)
+        .where(ClientLink.id == link.id)
+        .values(views=ClientLink.views + 1, last_viewed_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
     timeline.record(
         session,
-        kind="client_link",
-        actor=actor,
-        body=messages.link_created(actor, link, clock.company_tz(session)),
-        order=order,
-        data={"link_id": link.id, "event": "created"},
+        kind="client_view",
+        actor=None,
+        body=body,
+        order=link.order,
+        data={"link_id": link.id, "event": "viewed"},
+        ip=ip,
+        user_agent=user_agent,
     )
-    return IssuedLink(link=link, token=token)
 
 
 def revoke_link(session: Session, *, actor: Staff, link_id: int) -> ClientLink:
@@ -95,7 +154,7 @@ def revoke_link(session: Session, *, actor: Staff, link_id: int) -> ClientLink:
             session,
             kind="client_link",
             actor=actor,
-            body=f"{actor.name} 撤销了客户进度链接 #{link.id}",
+            body=f"{actor.name} 撤销了{_KIND_ZH[link.version_id is None]} #{link.id}",
             order=order,
             data={"link_id": link.id, "event": "revoked"},
         )
@@ -106,7 +165,9 @@ def links_of(session: Session, *, actor: Staff, number: str) -> list[ClientLink]
     order = get_order(session, actor=actor, number=number)
     return list(
         session.scalars(
-            select(ClientLink).where(ClientLink.order_id == order.id).order_by(ClientLink.id)
+            select(ClientLink)
+            .where(ClientLink.order_id == order.id, ClientLink.version_id.is_(None))
+            .order_by(ClientLink.id)
         )
     )
 
@@ -160,33 +221,10 @@ def open_link(
     session: Session, *, token: str, secret: str, ip: str | None, user_agent: str | None
 ) -> ClientStatus:
     """The status behind a token, counting the view and logging it on the order's timeline."""
-    now = clock.now()
-    link = session.scalar(
-        select(ClientLink)
-        .where(ClientLink.token_digest == digest(token, secret))
-        .options(*_PAGE_LOADS)
-    )
-    if link is None or link.revoked_at is not None or link.expires_at <= now:
-        raise NotFound(LINK_NOT_FOUND)
-    # An atomic increment: two clients opening the page at once both count.
-    session.execute(
-        update(ClientLink)
-        .where(ClientLink.id == link.id)
-        .values(views=ClientLink.views + 1, last_viewed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    order = link.order
-    timeline.record(
-        session,
-        kind="client_view",
-        actor=None,
-        body=f"客户查看了进度链接 #{link.id}",
-        order=order,
-        data={"link_id": link.id, "event": "viewed"},
-        ip=ip,
-        user_agent=user_agent,
-    )
-    return _status_of(order, link, clock.company_tz(session))
+    link = live_link(session, token=token, secret=secret, signoff=False, options=_PAGE_LOADS)
+    body = f"客户查看了进度链接 #{link.id}"
+    count_view(session, link, body=body, ip=ip, user_agent=user_agent)
+    return _status_of(link.order, link, clock.company_tz(session))
 
 
 def _milestone(m: Milestone, tz_date: date | None) -> MilestoneView:

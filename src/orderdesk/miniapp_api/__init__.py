@@ -22,6 +22,7 @@ from orderdesk.miniapp_api import (  # noqa: E402
     views_auth,  # noqa: F401
     views_contracts,  # noqa: F401
     views_customers,  # noqa: F401
+    views_deliverables,  # noqa: F401  (issue 15: deliverable versions, client sign-off)
     views_delivery,  # noqa: F401  (issue 15: client status links)
     views_opportunities,  # noqa: F401
     views_orders,  # noqa: F401

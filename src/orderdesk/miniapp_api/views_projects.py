@@ -42,6 +42,7 @@ MILESTONE = obj(
         "status": STR,
         "due_date": r("DateOrNull"),
         "accepted_at": r("DateTimeOrNull"),
+        "requires_signoff": {"type": "boolean", "description": "验收前需客户确认交付物"},
     }
 )
 PROJECT = obj(
@@ -91,6 +92,7 @@ def _milestone(ctx: Ctx, m: Milestone) -> dict[str, object]:
         "status": m.status,
         "due_date": serialize.day(m.due_date),
         "accepted_at": serialize.when(m.accepted_at, ctx.tz),
+        "requires_signoff": m.requires_signoff,
     }
 
 

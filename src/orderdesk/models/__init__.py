@@ -25,6 +25,7 @@ from orderdesk.models.money import (
 from orderdesk.models.order import Order, OrderLine
 from orderdesk.models.project import (
     Deliverable,
+    DeliverableVersion,
     Milestone,
     Project,
     ProjectTemplate,
@@ -54,6 +55,7 @@ __all__ = [
     "Customer",
     "Delegation",
     "Deliverable",
+    "DeliverableVersion",
     "Department",
     "InboundEvent",
     "Installment",

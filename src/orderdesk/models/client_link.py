@@ -12,6 +12,7 @@ from orderdesk.models.base import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from orderdesk.models.order import Order
+    from orderdesk.models.project import DeliverableVersion
     from orderdesk.models.staff import Staff
 
 
@@ -31,6 +32,12 @@ class ClientLink(Base):
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     views: Mapped[int] = mapped_column(default=0)
     last_viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set: a sign-off link for this one deliverable version (opens /c/s/<token>, never the
+    # status page); unset: a status link. One token scheme for both.
+    version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliverable_versions.id"), index=True
+    )
 
     order: Mapped[Order] = relationship()
     created_by: Mapped[Staff] = relationship(foreign_keys=[created_by_id])
+    version: Mapped[DeliverableVersion | None] = relationship()

@@ -6,10 +6,21 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from orderdesk.models.base import Base, Money, TimestampMixin, UTCDateTime
+from orderdesk.models.base import Base, Money, TimestampMixin, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from orderdesk.models.activity import Attachment
@@ -88,6 +99,8 @@ class Milestone(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # Accepting is refused until the client signed off every deliverable's current version.
+    requires_signoff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     project: Mapped[Project] = relationship(back_populates="milestones")
     deliverables: Mapped[list[Deliverable]] = relationship(back_populates="milestone")
@@ -110,6 +123,11 @@ class Deliverable(TimestampMixin, Base):
     project: Mapped[Project] = relationship(back_populates="deliverables")
     milestone: Mapped[Milestone | None] = relationship(back_populates="deliverables")
     attachment: Mapped[Attachment | None] = relationship()
+    versions: Mapped[list[DeliverableVersion]] = relationship(
+        back_populates="deliverable",
+        cascade="all, delete-orphan",
+        order_by="DeliverableVersion.number",
+    )
 
 
 class TimeEntry(TimestampMixin, Base):
@@ -131,3 +149,44 @@ class TimeEntry(TimestampMixin, Base):
     staff: Mapped[Staff] = relationship()
     project: Mapped[Project] = relationship(back_populates="time_entries")
     task: Mapped[Task | None] = relationship()
+
+
+SIGNOFF_STATES = ("requested", "approved", "changes")
+
+
+class DeliverableVersion(Base):
+    """One uploaded version (v1, v2 …) of a deliverable. The current one is the version without
+    `superseded_at`; older ones stay downloadable. The client's sign-off is on the version."""
+
+    __tablename__ = "deliverable_versions"
+    __table_args__ = (
+        UniqueConstraint("deliverable_id", "number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deliverable_id: Mapped[int] = mapped_column(
+        ForeignKey("deliverables.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int]
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # None until staff ask for it; then requested -> approved | changes (the client's answer).
+    signoff_status: Mapped[str | None] = mapped_column(String(16))
+    signoff_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    signoff_comment: Mapped[str | None] = mapped_column(Text)
+
+    deliverable: Mapped[Deliverable] = relationship(back_populates="versions")
+    attachment: Mapped[Attachment] = relationship()
+    uploaded_by: Mapped[Staff] = relationship()
+
+    @property
+    def label(self) -> str:
+        return f"v{self.number}"
+
+    @property
+    def current(self) -> bool:
+        return self.superseded_at is None

@@ -233,3 +233,20 @@ def _store_checked(
 def open_path(rt_settings: Settings, attachment: Attachment) -> Path:
     """Where an attachment's bytes live (for download endpoints)."""
     return rt_settings.storage_path / attachment.storage_path
+
+
+@dataclass(frozen=True)
+class Download:
+    """What a download endpoint sends: the file, its original name and type."""
+
+    path: Path
+    name: str
+    content_type: str
+
+
+def download_of(rt_settings: Settings, attachment: Attachment) -> Download:
+    return Download(
+        path=open_path(rt_settings, attachment),
+        name=attachment.name,
+        content_type=attachment.content_type,
+    )

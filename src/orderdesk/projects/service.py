@@ -11,7 +11,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
-from orderdesk.core.errors import AlreadyDecided, NotFound, PermissionDenied, ValidationFailed
+from orderdesk.core.errors import (
+    AlreadyDecided,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from orderdesk.core.locks import lock_row
 from orderdesk.core.parsing import parse_decimal
 from orderdesk.directory.staff import staff_with_role
@@ -292,6 +298,7 @@ def accept_milestone(
         who = milestone_acceptor(session, milestone)
         local = milestone.accepted_at.astimezone(clock.company_tz(session))
         raise AlreadyDecided(f"里程碑「{milestone.name}」已由 {who} 于 {local:%m-%d %H:%M} 验收")
+    require_signoffs(milestone)
     milestone.status = "accepted"
     milestone.accepted_at = clock.now()
     milestone.accepted_by_id = actor.id
@@ -308,6 +315,24 @@ def accept_milestone(
     if hook is not None:
         hook(session, milestone)
     return milestone
+
+
+def require_signoffs(milestone: Milestone) -> None:
+    """A milestone that requires the client's sign-off is accepted only when every one of its
+    deliverables has a current version the client confirmed (issue 15)."""
+    if not milestone.requires_signoff:
+        return
+    if not milestone.deliverables:
+        raise Conflict(f"里程碑「{milestone.name}」需客户确认交付物,但还没有交付物")
+    waiting = [
+        d.name
+        for d in milestone.deliverables
+        if not any(v.superseded_at is None and v.signoff_status == "approved" for v in d.versions)
+    ]
+    if waiting:
+        raise Conflict(
+            f"里程碑「{milestone.name}」需客户确认交付物后才能验收,尚未确认:{'、'.join(waiting)}"
+        )
 
 
 def milestone_acceptor(session: Session, milestone: Milestone) -> str:

@@ -121,6 +121,7 @@ class Select:
 LINK_PAGES: dict[str, tuple[str, str, str]] = {
     "order": ("pages/order/detail", "no", "orders"),
     "approval": ("pages/approval/detail", "id", "approvals"),
+    "deliverable": ("pages/deliverable/detail", "id", "deliverables"),
 }
 
 
@@ -132,13 +133,18 @@ def link_target(settings: Settings, kind: str, key: str | int) -> dict[str, Any]
     Without it: type 1, the H5 page `/m/orders/<no>` (`/m/approvals/<id>`) under
     ORDERDESK_PUBLIC_URL (default http://127.0.0.1:8000).
     """
-    page, param, h5 = LINK_PAGES[kind]
+    page, param, _h5 = LINK_PAGES[kind]
     if settings.miniapp_appid:
         pagepath = f"{page}?{urlencode({param: key})}"
         return {"type": 2, "appid": settings.miniapp_appid, "pagepath": pagepath}
+    return {"type": 1, "url": h5_url(settings, kind, key)}
+
+
+def h5_url(settings: Settings, kind: str, key: str | int) -> str:
+    """The H5 page of `link_target` (for a message that can only carry a URL: textcard)."""
+    h5 = LINK_PAGES[kind][2]
     base = settings.extra.get("ORDERDESK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
-    url = f"{base}/m/{h5}/{quote(str(key), safe='')}"
-    return {"type": 1, "url": url[:URL_MAX]}
+    return f"{base}/m/{h5}/{quote(str(key), safe='')}"[:URL_MAX]
 
 
 def order_jump(settings: Settings, number: str) -> dict[str, Any]:
@@ -333,6 +339,19 @@ def app_text(content: str) -> dict[str, Any]:
 
 def app_markdown(content: str) -> dict[str, Any]:
     return {"msgtype": "markdown", "markdown": {"content": truncate_bytes(content, TEXT_MAX)}}
+
+
+def textcard(*, title: str, description: str, url: str, btntxt: str = "详情") -> dict[str, Any]:
+    """`textcard` (message/send and appchat/send; appchat cannot carry a template_card)."""
+    return {
+        "msgtype": "textcard",
+        "textcard": {
+            "title": truncate_bytes(title, 128),
+            "description": truncate_bytes(description, 512),
+            "url": url[:URL_MAX],
+            "btntxt": truncate_bytes(btntxt, 4 * 3),
+        },
+    }
 
 
 def app_template_card(card: Mapping[str, Any]) -> dict[str, Any]:

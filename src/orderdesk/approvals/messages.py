@@ -19,6 +19,7 @@ from orderdesk.core.formatting import money
 from orderdesk.models import (
     ApprovalAssignment,
     ApprovalRequest,
+    ChangeRequest,
     Order,
     OutboxMessage,
     Project,
@@ -66,15 +67,17 @@ def approval_card_body(
     """The approval template_card (the 待审批 command re-sends it with its own task id)."""
     step = request.steps_snapshot[assignment.step_sequence - 1]
     total = len(request.steps_snapshot)
-    fields = order_fields(order)
-    if order.discount_rate:
+    title, desc, fields = f"订单审批 {order.number}", order.title or None, order_fields(order)
+    if request.kind == "change" and request.change_request is not None:
+        title, desc, fields = _change_heading(order, request.change_request)
+    elif order.discount_rate:
         fields.append(("折扣", f"{order.discount_rate * 100:.1f}%"))
     fields.append(("审批步骤", f"{assignment.step_sequence}/{total} {step['name']}"))
     detail = cards.approval_jump(settings, request.id)
     return cards.button_interaction(
         task_id=assignment.card_task_id or f"appr-{assignment.id}",
-        title=f"订单审批 {order.number}",
-        desc=order.title or None,
+        title=title,
+        desc=desc,
         fields=fields,
         action=detail,
         jumps=[("详情", detail)],
@@ -83,6 +86,22 @@ def approval_card_body(
             cards.Button("驳回", f"reject:{request.id}", cards.STYLE_DANGER),
         ],
     )
+
+
+def _change_heading(
+    order: Order, change: ChangeRequest
+) -> tuple[str, str | None, list[tuple[str, str]]]:
+    """A change request's card: what changes, by how much, and the order after it."""
+    delta = change.amount_delta
+    sign = "+" if delta >= 0 else "-"
+    days = change.schedule_days
+    fields = [
+        ("客户", order.customer.name),
+        ("变更金额", f"{sign}{money(abs(delta))}"),
+        ("变更后金额", money(order.amount + delta)),
+        ("工期", "不变" if days == 0 else (f"延期{days}天" if days > 0 else f"提前{-days}天")),
+    ]
+    return f"变更审批 {change.number}", (change.scope or None), fields
 
 
 def approval_card(

@@ -1,0 +1,311 @@
+"""Change requests (变更单) end to end on the services: approved (order, lines, plan, amendment,
+schedule, versions, group notice) and rejected / withdrawn (nothing changes); plans asserted
+installment by installment; the books hold after each; parallel approval vs receipt."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orderdesk.approvals import service as approvals
+from orderdesk.core import clock
+from orderdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
+from orderdesk.directory.staff import get_active_staff
+from orderdesk.models import (
+    ApprovalAssignment,
+    ApprovalFlow,
+    ApprovalRequest,
+    ApprovalStep,
+    ChangeRequest,
+    ChatBinding,
+    ContractAmendment,
+    Installment,
+    Milestone,
+    Order,
+    OutboxMessage,
+    PaymentPlan,
+    Project,
+    Staff,
+    Task,
+)
+from orderdesk.money.ledger import check_ledger
+from orderdesk.money.receipts import record_receipt
+from orderdesk.orders.changes.service import (
+    ChangeInput,
+    create_change,
+    get_change,
+    withdraw_change,
+)
+from orderdesk.orders.changes.versions import versions_of
+from orderdesk.runtime import Runtime
+from tests.approvals_world import build, make_order, person
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2026-03-02 09:00 in Shanghai
+NO = "SO-2026-0001"
+
+
+def change_flows(session: Session) -> None:
+    """Zero-amount changes: the PM's manager; others: the sales manager, + finance >= 50k."""
+    zero = ApprovalFlow(
+        code="chg0",
+        name="变更审批(工期)",
+        max_amount=Decimal("0.01"),
+        conditions={"kind": "change"},
+        steps=[ApprovalStep(sequence=1, name="项目经理上级", approver_kind="pm_manager")],
+    )
+    money_flow = ApprovalFlow(
+        code="chg",
+        name="变更审批",
+        min_amount=Decimal("0.01"),
+        conditions={"kind": "change"},
+        steps=[
+            ApprovalStep(sequence=1, name="销售经理", approver_kind="owner_manager"),
+            ApprovalStep(
+                sequence=2,
+                name="财务",
+                approver_kind="role",
+                approver_value="finance",
+                min_amount=Decimal("50000"),
+            ),
+        ],
+    )
+    session.add_all([zero, money_flow])
+
+
+def running_order(rt: Runtime) -> None:
+    """SO-2026-0001 for 30,000 approved (plan 首付款 9,000 / 验收款 21,000, project with
+    milestones 上线 03-23 and 验收 04-16), the first installment paid, a bound project group."""
+    with clock.frozen(T0), rt.db.transaction() as s:
+        w = build(s)
+        change_flows(s)
+        make_order(s, w, amount="30000.00")
+        approvals.submit(s, actor=w["sales1"], number=NO)
+    with clock.frozen(T0), rt.db.transaction() as s:
+        approvals.decide(s, actor=_who(s, "mgr1"), number=NO, decision="approve")
+    with clock.frozen(T0), rt.db.transaction() as s:
+        record_receipt(s, actor=_who(s, "fin1"), number=NO, amount="9000.00")
+
+
+def _who(s: Session, userid: str) -> Staff:
+    return get_active_staff(s, userid)
+
+
+def _plan(rt: Runtime) -> list[tuple[str, Decimal, Decimal, Decimal, date | None]]:
+    with rt.db.transaction() as s:
+        rows = s.scalars(
+            select(Installment)
+            .join(PaymentPlan, PaymentPlan.id == Installment.plan_id)
+            .order_by(Installment.sequence)
+        )
+        return [(i.name, i.amount, i.paid_amount, i.invoiced_amount, i.due_date) for i in rows]
+
+
+def _raise(rt: Runtime, who: str, delta: str, days: int = 0, scope: str = "增加移动端") -> str:
+    with clock.frozen(T0), rt.db.transaction() as s:
+        data = ChangeInput(scope=scope, amount_delta=delta, schedule_days=days, reason="客户要求")
+        return create_change(s, actor=_who(s, who), number=NO, data=data, submit=True).number
+
+
+def _decide(rt: Runtime, who: str, decision: str, comment: str | None = None) -> str:
+    with clock.frozen(T0), rt.db.transaction() as s:
+        result = approvals.decide(
+            s, actor=_who(s, who), number=NO, decision=decision, comment=comment
+        )
+        return result.message
+
+
+def _books_hold(rt: Runtime) -> None:
+    with rt.db.transaction() as s:
+        assert [v.line() for v in check_ledger(s)] == []
+
+
+def _milestones(rt: Runtime) -> dict[str, date | None]:
+    with rt.db.transaction() as s:
+        return {m.name: m.due_date for m in s.scalars(select(Milestone))}
+
+
+def test_approved_change_amends_order_plan_schedule_and_history(rt: Runtime) -> None:
+    running_order(rt)
+    before = _plan(rt)
+    assert before == [
+        ("首付款", Decimal("9000.00"), Decimal("9000.00"), Decimal("0.00"), date(2026, 3, 8)),
+        ("验收款", Decimal("21000.00"), Decimal("0.00"), Decimal("0.00"), None),
+    ]
+    milestones = _milestones(rt)
+    with clock.frozen(T0), rt.db.transaction() as s:
+        s.add(
+            ChatBinding(
+                chat_id="grp1",
+                kind="appchat",
+                audience="internal",
+                project_id=s.scalar(select(Project.id)),
+            )
+        )
+    number = _raise(rt, "pm1", "+30000", 14)
+    assert number == "SO-2026-0001-C1"
+    with rt.db.transaction() as s:
+        request = s.scalar(select(ApprovalRequest).where(ApprovalRequest.kind == "change"))
+        assert request is not None and request.change_request is not None
+        assert [a.approver.userid for a in request.assignments] == ["mgr1"]
+        card = s.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.idempotency_key == f"approval-card:{request.assignments[0].id}"
+            )
+        )
+        assert card is not None and "变更审批 SO-2026-0001-C1" in str(card.payload)
+        assert s.scalar(select(Order.amount)) == Decimal("30000.00")  # nothing yet
+    assert _decide(rt, "mgr1", "同意") == "变更单 SO-2026-0001-C1 审批通过"
+    assert _plan(rt) == [
+        ("首付款", Decimal("9000.00"), Decimal("9000.00"), Decimal("0.00"), date(2026, 3, 8)),
+        ("验收款", Decimal("51000.00"), Decimal("0.00"), Decimal("0.00"), None),
+    ]
+    moved = _milestones(rt)
+    for name, due in milestones.items():
+        assert due is not None and moved[name] == date.fromordinal(due.toordinal() + 14)
+    with rt.db.transaction() as s:
+        order = s.scalar(select(Order))
+        assert order is not None and order.amount == Decimal("60000.00")
+        assert order.lines[-1].amount == Decimal("30000.00")
+        assert order.lines[-1].description.startswith("变更 SO-2026-0001-C1")
+        assert order.contract is not None and order.contract.amount == Decimal("60000.00")
+        amendment = s.scalar(select(ContractAmendment))
+        assert amendment is not None and amendment.number == "HT-SO-2026-0001-补1"
+        assert (amendment.amount_before, amendment.amount_after) == (
+            Decimal("30000.00"),
+            Decimal("60000.00"),
+        )
+        change = s.scalar(select(ChangeRequest))
+        assert change is not None and change.status == "approved"
+        versions = versions_of(s, order)
+        assert [(v.version, v.amount, v.change_number) for v in versions] == [
+            (1, Decimal("30000.00"), None),
+            (2, Decimal("60000.00"), "SO-2026-0001-C1"),
+        ]
+        assert versions[0].snapshot["installments"][1]["amount"] == "21000.00"
+        assert versions[1].snapshot["installments"][1]["amount"] == "51000.00"
+        told = s.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "grp1"))
+        assert told is not None and "SO-2026-0001-C1 已批准" in str(told.payload)
+        assert "30,000" not in str(told.payload)  # no figures in the project group
+        tasks = [t.due_date for t in s.scalars(select(Task).order_by(Task.id))]
+        assert tasks == [date(2026, 3, 23), date(2026, 4, 5), date(2026, 4, 15)]
+    _books_hold(rt)
+    # a second change: the amendment numbering continues per contract
+    _raise(rt, "sales1", "+1.2万")
+    _decide(rt, "mgr1", "approve")
+    with rt.db.transaction() as s:
+        numbers = s.scalars(select(ContractAmendment.number).order_by(ContractAmendment.id))
+        assert list(numbers) == ["HT-SO-2026-0001-补1", "HT-SO-2026-0001-补2"]
+    assert [row[1] for row in _plan(rt)] == [Decimal("9000.00"), Decimal("63000.00")]
+    _books_hold(rt)
+
+
+def test_rejected_and_withdrawn_change_nothing(rt: Runtime) -> None:
+    running_order(rt)
+    before, milestones = _plan(rt), _milestones(rt)
+    _raise(rt, "sales1", "-5000", 7)
+    with pytest.raises(ValidationFailed):
+        _decide(rt, "mgr1", "reject")  # a rejection needs a reason
+    assert _decide(rt, "mgr1", "驳回", "预算不够") == "已驳回变更单 SO-2026-0001-C1"
+    number = _raise(rt, "pm1", "+0", 3, scope="延期三天")
+    with rt.db.transaction() as s:
+        # zero amount: only the PM's manager
+        request = s.scalar(select(ApprovalRequest).order_by(ApprovalRequest.id.desc()))
+        assert request is not None
+        assert [a.approver.userid for a in request.assignments] == ["boss"]
+    with clock.frozen(T0), rt.db.transaction() as s:
+        withdraw_change(
+            s, actor=_who(s, "pm1"), change=get_change(s, actor=_who(s, "pm1"), number=number)
+        )
+    with rt.db.transaction() as s:
+        statuses = list(s.scalars(select(ChangeRequest.status).order_by(ChangeRequest.id)))
+        assert statuses == ["rejected", "withdrawn"]
+        assert s.scalar(select(Order.amount)) == Decimal("30000.00")
+        assert all(
+            a.status == "cancelled"
+            for a in s.scalars(
+                select(ApprovalAssignment).where(
+                    ApprovalAssignment.approver_id == _who(s, "boss").id
+                )
+            )
+        )
+    assert _plan(rt) == before
+    assert _milestones(rt) == milestones
+    _books_hold(rt)
+
+
+def test_a_change_below_what_is_paid_is_refused(rt: Runtime) -> None:
+    running_order(rt)
+    with pytest.raises(ValidationFailed, match="已收款/已开票"):
+        _raise(rt, "sales1", "-25000")
+    number = _raise(rt, "sales1", "-20000")  # 10,000 left >= 9,000 paid: allowed to ask
+    with clock.frozen(T0), rt.db.transaction() as s:
+        record_receipt(s, actor=_who(s, "fin1"), number=NO, amount="5000.00")
+    before = _plan(rt)
+    with pytest.raises(ValidationFailed, match="低于已收款/已开票"):
+        _decide(rt, "mgr1", "approve")  # the 验收款 now holds money: 30,000 is kept
+    assert _plan(rt) == before
+    with rt.db.transaction() as s:
+        assert get_change(s, actor=_who(s, "sales1"), number=number).status == "pending"
+        assert s.scalar(select(Order.amount)) == Decimal("30000.00")
+    _books_hold(rt)
+
+
+def test_scope_and_permissions(rt: Runtime) -> None:
+    running_order(rt)
+    number = _raise(rt, "sales1", "+1000")
+    with rt.db.transaction() as s:
+        with pytest.raises(NotFound):
+            get_change(s, actor=_who(s, "sales2"), number=number)
+        with pytest.raises(NotFound):
+            create_change(s, actor=_who(s, "sales2"), number=NO, data=ChangeInput("x", "+1"))
+        with pytest.raises(PermissionDenied):
+            create_change(s, actor=_who(s, "mgr1"), number=NO, data=ChangeInput("x", "+1"))
+        with pytest.raises(PermissionDenied):
+            approvals.decide(s, actor=_who(s, "sales1"), number=NO, decision="approve")
+
+
+def _together(calls: list[Callable[[], Any]]) -> list[Any]:
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait(timeout=20)
+        try:
+            results[i] = calls[i]()
+        except Exception as exc:  # the test decides which errors are expected
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    return results
+
+
+def test_parallel_approval_and_receipt(rt: Runtime, backend: str) -> None:
+    """The change's approval and a receipt race: whichever goes second sees the first."""
+    if backend != "postgres":
+        pytest.skip("row locks are what is raced here: PostgreSQL only")
+    running_order(rt)
+    _raise(rt, "sales1", "-10000")
+
+    def receipt() -> None:
+        with clock.frozen(T0), rt.db.transaction() as s:
+            record_receipt(s, actor=_who(s, "fin1"), number=NO, amount="3000.00")
+
+    results = _together([lambda: _decide(rt, "mgr1", "approve"), receipt])
+    assert [r for r in results if isinstance(r, Exception)] == []
+    insts = _plan(rt)
+    assert sum((i[1] for i in insts), Decimal(0)) == Decimal("20000.00")
+    assert sum((i[2] for i in insts), Decimal(0)) == Decimal("12000.00")
+    assert insts[1][1] == Decimal("11000.00")
+    _books_hold(rt)

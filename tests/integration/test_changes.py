@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -45,7 +46,8 @@ from orderdesk.orders.changes.service import (
 )
 from orderdesk.orders.changes.versions import versions_of
 from orderdesk.runtime import Runtime
-from tests.approvals_world import build, make_order, person
+from tests.api_support import ApiClient
+from tests.approvals_world import build, make_order
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2026-03-02 09:00 in Shanghai
 NO = "SO-2026-0001"
@@ -309,3 +311,60 @@ def test_parallel_approval_and_receipt(rt: Runtime, backend: str) -> None:
     assert sum((i[2] for i in insts), Decimal(0)) == Decimal("12000.00")
     assert insts[1][1] == Decimal("11000.00")
     _books_hold(rt)
+
+
+def test_api_create_decide_versions_and_scope(app: Flask, rt: Runtime) -> None:
+    running_order(rt)
+    api = ApiClient(app, app.test_client())
+    pm = api.as_(api.login("pm1"))
+    res = pm.post(
+        f"/orders/{NO}/changes",
+        json={"scope": "增加移动端", "amount_delta": "+30000", "schedule_days": 14, "submit": True},
+    )
+    assert res.status_code == 201, res.get_json()
+    change = res.get_json()
+    assert change["number"] == "SO-2026-0001-C1" and change["status"] == "pending"
+    assert change["amount_delta"] == "30000.00"  # the raiser sees the figure they typed
+    assert (
+        pm.post(f"/orders/{NO}/changes", json={"scope": "x", "amount_delta": "3万"}).status_code
+        == 422
+    )
+    outsider = api.as_(api.login("sales2"))
+    assert outsider.get(f"/changes/{change['number']}").status_code == 404
+    assert outsider.get(f"/orders/{NO}/changes").status_code == 404
+    assert outsider.get(f"/orders/{NO}/versions").status_code == 404
+    assert outsider.post(f"/changes/{change['number']}/withdraw").status_code == 404
+    manager = api.as_(api.login("mgr1"))
+    listed = manager.get("/approvals").get_json()["items"]
+    assert [(a["request_id"], a["change_number"]) for a in listed] == [
+        (change["approval_request_id"], change["number"])
+    ]
+    done = manager.post(f"/approvals/{change['approval_request_id']}/approve", json={})
+    assert done.status_code == 200, done.get_json()
+    detail = manager.get(f"/changes/{change['number']}").get_json()
+    assert (detail["status"], detail["amount_before"], detail["amount_after"]) == (
+        "approved",
+        "30000.00",
+        "60000.00",
+    )
+    versions = manager.get(f"/orders/{NO}/versions").get_json()["items"]
+    assert [(v["version"], v["amount"], v["change_number"]) for v in versions] == [
+        (1, "30000.00", None),
+        (2, "60000.00", "SO-2026-0001-C1"),
+    ]
+    assert [i["amount"] for i in versions[1]["installments"]] == ["9000.00", "51000.00"]
+    assert pm.post(f"/changes/{change['number']}/withdraw").status_code == 409
+    _books_hold(rt)
+
+
+def test_ledger_check_catches_an_order_out_of_step_with_its_plan(rt: Runtime) -> None:
+    running_order(rt)
+    _raise(rt, "sales1", "+1000")
+    _decide(rt, "mgr1", "approve")
+    _books_hold(rt)
+    with rt.db.transaction() as s:
+        order = s.scalar(select(Order))
+        assert order is not None
+        order.amount = Decimal("1.00")
+    with rt.db.transaction() as s:
+        assert [v.rule for v in check_ledger(s)] == ["order_plan_total"]

@@ -37,6 +37,7 @@ __all__ = [
     "decide",
     "pending_for",
     "set_delegation",
+    "step_label",
     "submit",
     "withdraw",
 ]
@@ -142,7 +143,12 @@ def withdraw(
 def current_step_label(session: Session, order: Order) -> str | None:
     """ "第2/3步 财务(等待:王五、赵六)" for an order in approval, else None."""
     request = pending_request(session, order)
-    if request is None:
+    return step_label(session, request) if request is not None else None
+
+
+def step_label(session: Session, request: ApprovalRequest) -> str | None:
+    """The same label for one request (an order's or a change request's), None once decided."""
+    if request.status != "pending":
         return None
     step = request.steps_snapshot[request.current_step - 1]
     waiting = session.scalars(

@@ -21,9 +21,7 @@ from orderdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from orderdesk.directory.staff import get_active_staff
 from orderdesk.models import (
     ApprovalAssignment,
-    ApprovalFlow,
     ApprovalRequest,
-    ApprovalStep,
     ChangeRequest,
     ChatBinding,
     ContractAmendment,
@@ -48,37 +46,10 @@ from orderdesk.orders.changes.versions import versions_of
 from orderdesk.runtime import Runtime
 from tests.api_support import ApiClient
 from tests.approvals_world import build, make_order
+from tests.changes_world import change_flows
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2026-03-02 09:00 in Shanghai
 NO = "SO-2026-0001"
-
-
-def change_flows(session: Session) -> None:
-    """Zero-amount changes: the PM's manager; others: the sales manager, + finance >= 50k."""
-    zero = ApprovalFlow(
-        code="chg0",
-        name="变更审批(工期)",
-        max_amount=Decimal("0.01"),
-        conditions={"kind": "change"},
-        steps=[ApprovalStep(sequence=1, name="项目经理上级", approver_kind="pm_manager")],
-    )
-    money_flow = ApprovalFlow(
-        code="chg",
-        name="变更审批",
-        min_amount=Decimal("0.01"),
-        conditions={"kind": "change"},
-        steps=[
-            ApprovalStep(sequence=1, name="销售经理", approver_kind="owner_manager"),
-            ApprovalStep(
-                sequence=2,
-                name="财务",
-                approver_kind="role",
-                approver_value="finance",
-                min_amount=Decimal("50000"),
-            ),
-        ],
-    )
-    session.add_all([zero, money_flow])
 
 
 def running_order(rt: Runtime) -> None:

@@ -3,6 +3,7 @@
 from orderdesk.bot.handlers import (
     approvals,
     bindings,
+    changes,
     customers,
     delivery,
     help,
@@ -16,6 +17,7 @@ from orderdesk.bot.handlers import (
 __all__ = [
     "approvals",
     "bindings",
+    "changes",
     "customers",
     "delivery",
     "help",

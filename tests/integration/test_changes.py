@@ -47,6 +47,7 @@ from orderdesk.runtime import Runtime
 from tests.api_support import ApiClient
 from tests.approvals_world import build, make_order
 from tests.changes_world import change_flows
+from tests.web_support import csrf_of, page, web_login
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2026-03-02 09:00 in Shanghai
 NO = "SO-2026-0001"
@@ -339,3 +340,38 @@ def test_ledger_check_catches_an_order_out_of_step_with_its_plan(rt: Runtime) ->
         order.amount = Decimal("1.00")
     with rt.db.transaction() as s:
         assert [v.rule for v in check_ledger(s)] == ["order_plan_total"]
+
+
+def test_h5_version_history_and_change_form(app: Flask, rt: Runtime) -> None:
+    running_order(rt)
+    web = app.test_client()
+    web_login(web, "pm1")
+    html = page(web, f"/m/orders/{NO}")
+    assert "版本历史" in html and "v1" in html and "原始订单" in html
+    assert "发起变更" in html and "30,000" not in html  # the PM sees no money
+    refused = web.post(
+        f"/m/orders/{NO}/changes",
+        data={"scope": "加功能", "amount_delta": "abc", "csrf": csrf_of(html)},
+    )
+    assert refused.status_code == 400 and "变更金额无效" in refused.text
+    done = web.post(
+        f"/m/orders/{NO}/changes",
+        data={
+            "scope": "增加移动端",
+            "amount_delta": "+30000",
+            "schedule_days": "14",
+            "csrf": csrf_of(html),
+        },
+    )
+    assert done.status_code == 302
+    _decide(rt, "mgr1", "approve")
+    owner = app.test_client()
+    web_login(owner, "sales1")
+    html = page(owner, f"/m/orders/{NO}")
+    assert "v2" in html and "SO-2026-0001-C1" in html and "¥60,000.00" in html
+    outsider = app.test_client()
+    web_login(outsider, "sales2")
+    page(outsider, f"/m/orders/{NO}", status=404)
+    assert outsider.post(f"/m/orders/{NO}/changes", data={"scope": "x"}).status_code in (400, 404)
+    with rt.db.transaction() as s:
+        assert len(list(s.scalars(select(ChangeRequest)))) == 1

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderdesk.approvals import service as approvals
+from orderdesk.approvals.escalation import remind_and_escalate
 from orderdesk.core import clock
 from orderdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from orderdesk.directory.staff import get_active_staff
@@ -375,3 +376,32 @@ def test_h5_version_history_and_change_form(app: Flask, rt: Runtime) -> None:
     assert outsider.post(f"/m/orders/{NO}/changes", data={"scope": "x"}).status_code in (400, 404)
     with rt.db.transaction() as s:
         assert len(list(s.scalars(select(ChangeRequest)))) == 1
+
+
+def test_reminders_escalation_and_the_approval_page_work_for_changes(
+    app: Flask, rt: Runtime
+) -> None:
+    running_order(rt)
+    number = _raise(rt, "sales1", "+2000", 5)
+    later = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)  # 49 hours on, Wednesday 10:00 in Shanghai
+    with clock.frozen(later), rt.db.transaction() as s:
+        swept = remind_and_escalate(s, now=later)
+        assert (swept.closed, swept.escalated) == (0, 1)  # the order is not "in approval"
+    with rt.db.transaction() as s:
+        change = get_change(s, actor=_who(s, "sales1"), number=number)
+        assert change.status == "pending"
+        notice = s.scalar(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key.like("approval-escalate:%"))
+        )
+        assert notice is not None and notice.recipient == "boss"
+        assert f"变更单 {number}" in str(notice.payload)
+        request_id = s.scalar(select(ApprovalRequest.id).where(ApprovalRequest.kind == "change"))
+    web = app.test_client()
+    web_login(web, "boss")
+    html = page(web, f"/m/approvals/{request_id}")
+    assert "变更内容" in html and "增加移动端" in html and "+¥2,000.00" in html
+    with clock.frozen(later), rt.db.transaction() as s:
+        approvals.decide(s, actor=_who(s, "boss"), request_id=request_id, decision="approve")
+    with rt.db.transaction() as s:
+        assert s.scalar(select(Order.amount)) == Decimal("32000.00")
+    _books_hold(rt)

@@ -198,7 +198,7 @@ def approval_reminders(
         request = items[0].request
         order = request.order
         text = (
-            f"【审批提醒】订单 {order.number}({order.customer.name},{money(order.amount)})"
+            f"【审批提醒】{_subject(request)}({order.customer.name},{money(order.amount)})"
             f"已等待您审批 {_hours(at, request)} 小时,请尽快处理。"
         )
     else:
@@ -206,7 +206,7 @@ def approval_reminders(
         for a in items:
             order = a.request.order
             lines.append(
-                f"· {order.number} {order.customer.name} {money(order.amount)},"
+                f"· {_subject(a.request, bare=True)} {order.customer.name} {money(order.amount)},"
                 f"已等 {_hours(at, a.request)} 小时"
             )
         lines.append("发送「待审批」查看列表并逐条处理。")
@@ -227,14 +227,13 @@ def escalation_notices(
     if not late:
         return None
     if len(late) == 1:
-        order = late[0].request.order
         text = (
-            f"【审批升级】订单 {order.number} 等待 {late[0].approver.name} 审批已超时,"
+            f"【审批升级】{_subject(late[0].request)} 等待 {late[0].approver.name} 审批已超时,"
             "已升级给您,请在审批卡片中处理。"
         )
     else:
         lines = [f"【审批升级】{len(late)} 个订单的审批已超时,已升级给您:"]
-        lines += [f"· {a.request.order.number}(原审批人 {a.approver.name})" for a in late]
+        lines += [f"· {_subject(a.request, bare=True)}(原审批人 {a.approver.name})" for a in late]
         lines.append("发送「待审批」查看列表并逐条处理。")
         text = "\n".join(lines)
     return app_text(
@@ -244,6 +243,14 @@ def escalation_notices(
         text=text,
         order_id=late[0].request.order_id if len(late) == 1 else None,
     )
+
+
+def _subject(request: ApprovalRequest, *, bare: bool = False) -> str:
+    """ "订单 SO-…" or, for a change request, "变更单 SO-…-C1" (`bare`: the number alone)."""
+    change = request.change_request
+    if request.kind == "change" and change is not None:
+        return change.number if bare else f"变更单 {change.number}"
+    return request.order.number if bare else f"订单 {request.order.number}"
 
 
 def _hours(at: datetime, request: ApprovalRequest) -> int:

@@ -167,12 +167,13 @@ def step_label(session: Session, request: ApprovalRequest) -> str | None:
     return label
 
 
-def requests_of(session: Session, order: Order) -> list[ApprovalRequest]:
-    """Every request of the order, newest first (the approval history)."""
+def requests_of(session: Session, order: Order, kind: str = "order") -> list[ApprovalRequest]:
+    """Every request of the order, newest first (the approval history); change requests'
+    approvals (kind="change") have their own history on the change."""
     return list(
         session.scalars(
             select(ApprovalRequest)
-            .where(ApprovalRequest.order_id == order.id)
+            .where(ApprovalRequest.order_id == order.id, ApprovalRequest.kind == kind)
             .order_by(ApprovalRequest.id.desc())
         )
     )

@@ -23,6 +23,7 @@ from orderdesk.directory.staff import get_active_staff
 from orderdesk.models import (
     ApprovalAssignment,
     ApprovalRequest,
+    Attachment,
     ChangeRequest,
     ChatBinding,
     ContractAmendment,
@@ -405,3 +406,29 @@ def test_reminders_escalation_and_the_approval_page_work_for_changes(
     with rt.db.transaction() as s:
         assert s.scalar(select(Order.amount)) == Decimal("32000.00")
     _books_hold(rt)
+
+
+def test_attachments_must_belong_to_the_order(rt: Runtime) -> None:
+    running_order(rt)
+    with rt.db.transaction() as s:
+        order_id = s.scalar(select(Order.id))
+        mine = Attachment(
+            name="需求说明.pdf", size=10, sha256="a" * 64, storage_path="x/a", order_id=order_id
+        )
+        stray = Attachment(name="别的.pdf", size=10, sha256="b" * 64, storage_path="x/b")
+        s.add_all([mine, stray])
+        s.flush()
+        ids = (mine.id, stray.id)
+    with (
+        pytest.raises(ValidationFailed, match="附件不属于该订单"),
+        clock.frozen(T0),
+        rt.db.transaction() as s,
+    ):
+        create_change(
+            s, actor=_who(s, "sales1"), number=NO, data=ChangeInput("x", "+1", 0, None, ids)
+        )
+    with clock.frozen(T0), rt.db.transaction() as s:
+        data = ChangeInput("加需求", "+1000", 0, "客户邮件", ids[:1])
+        change = create_change(s, actor=_who(s, "sales1"), number=NO, data=data)
+        assert change.status == "draft"
+        assert [a.name for a in change.attachments] == ["需求说明.pdf"]

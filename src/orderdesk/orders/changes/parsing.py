@@ -18,6 +18,7 @@ AMOUNT_RE = re.compile(r"^([+\-＋－])\s*(\d+(?:\.\d+)?)\s*(万|w|W|元|k|K)?$"
 SCHEDULE_RE = re.compile(
     r"^(延期|推迟|顺延|提前|delay|advance)\s*(\d{1,4})\s*(周|天|日|w|d)?$", re.I
 )
+SCHEDULE_WORD_RE = re.compile(r"^(延期|推迟|顺延|提前|delay|advance)$", re.I)
 UNITS = {"万": Decimal("10000"), "w": Decimal("10000"), "k": Decimal("1000")}
 
 
@@ -55,14 +56,20 @@ def parse_words(words: list[str]) -> ChangeWords:
     amount: Decimal | None = None
     days: int | None = None
     scope: list[str] = []
-    for word in words:
+    queue = list(words)
+    while queue:
+        word = queue.pop(0)
         value = amount_token(word)
         if value is not None and amount is None:
             amount = value
             continue
-        shift = schedule_token(word)
+        # "delay 2w" / "延期 2周" typed as two words reads as one schedule
+        joined = f"{word}{queue[0]}" if queue and SCHEDULE_WORD_RE.match(word) else word
+        shift = schedule_token(joined)
         if shift is not None and days is None:
             days = shift
+            if joined != word:
+                queue.pop(0)
             continue
         scope.append(word)
     return ChangeWords(" ".join(scope).strip(), amount or Decimal("0"), days or 0)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from orderdesk.approvals import service as approvals
 from orderdesk.approvals.escalation import remind_and_escalate
 from orderdesk.core import clock
-from orderdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
+from orderdesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from orderdesk.directory.staff import get_active_staff
 from orderdesk.models import (
     ApprovalAssignment,
@@ -432,3 +432,21 @@ def test_attachments_must_belong_to_the_order(rt: Runtime) -> None:
         change = create_change(s, actor=_who(s, "sales1"), number=NO, data=data)
         assert change.status == "draft"
         assert [a.name for a in change.attachments] == ["需求说明.pdf"]
+
+
+def test_a_change_on_an_order_cancelled_meanwhile_is_not_applied(rt: Runtime) -> None:
+    running_order(rt)
+    number = _raise(rt, "sales1", "+1000", 3)
+    with rt.db.transaction() as s:
+        order = s.scalar(select(Order))
+        assert order is not None
+        order.status = "cancelled"
+    with pytest.raises(Conflict, match="变更单已失效"):
+        _decide(rt, "mgr1", "approve")
+    with clock.frozen(T0), rt.db.transaction() as s:
+        withdraw_change(
+            s, actor=_who(s, "sales1"), change=get_change(s, actor=_who(s, "sales1"), number=number)
+        )
+    with rt.db.transaction() as s:
+        assert s.scalar(select(Order.amount)) == Decimal("30000.00")
+        assert s.scalar(select(ChangeRequest.status)) == "withdrawn"

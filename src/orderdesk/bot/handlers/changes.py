@@ -33,7 +33,10 @@ def change_command(ctx: Context) -> Reply:
         scope=parsed.scope, amount_delta=parsed.amount_delta, schedule_days=parsed.schedule_days
     )
     change = create_change(ctx.session, actor=ctx.actor, number=number, data=data, submit=True)
+    # A group reads the reply: the figure only where the order's money may be shown.
+    shown = describe(change, with_money=ctx.view.shows_money(change.order))
+    said = f"({shown})" if shown else ""
     return TextReply(
-        f"已发起变更单 {change.number}:{change.scope}({describe(change)}),已提交审批,"
+        f"已发起变更单 {change.number}:{change.scope}{said},已提交审批,"
         "审批通过后订单金额、付款计划和项目计划会自动调整"
     )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from orderdesk.approvals import messages as notify
 from orderdesk.core import clock
-from orderdesk.core.errors import ValidationFailed
+from orderdesk.core.errors import Conflict, ValidationFailed
 from orderdesk.core.formatting import money
 from orderdesk.core.locks import lock_row
 from orderdesk.models import (
@@ -34,7 +34,7 @@ from orderdesk.money.collections import plan_of
 from orderdesk.money.plan_amend import PlanAmendment, amend_total
 from orderdesk.money.receipts import group_message, project_groups
 from orderdesk.orders import timeline
-from orderdesk.orders.changes.service import describe
+from orderdesk.orders.changes.service import OPEN_STATUSES, describe
 from orderdesk.orders.changes.versions import ensure_original, record_version
 from orderdesk.orders.common import flush_or_conflict
 from orderdesk.wecom import outbox
@@ -139,6 +139,9 @@ def on_change_approved(session: Session, request: ApprovalRequest, *, actor: Sta
     change = _locked_change(session, request)
     order = lock_row(session, Order, change.order_id)
     assert order is not None
+    if order.status not in OPEN_STATUSES:
+        # The order was closed or cancelled meanwhile: nothing to amend any more.
+        raise Conflict(f"订单 {order.number} 当前为「{order.status_zh}」,变更单已失效,请撤回")
     before = order.amount
     after = before + change.amount_delta
     if after < 0:

@@ -50,10 +50,11 @@ def may_raise(actor: Staff, order: Order) -> bool:
     return order.owner_id == actor.id or (project is not None and project.pm_id == actor.id)
 
 
-def describe(change: ChangeRequest) -> str:
-    """ "+¥30,000.00,延期14天" as the change reads in replies and on the timeline."""
+def describe(change: ChangeRequest, *, with_money: bool = True) -> str:
+    """ "+¥30,000.00,延期14天" as the change reads in replies and on the timeline
+    (`with_money=False`: the schedule only, for readers who may not see the order's money)."""
     delta = change.amount_delta
-    parts = [f"{'+' if delta >= 0 else '-'}{money(abs(delta))}"]
+    parts = [f"{'+' if delta >= 0 else '-'}{money(abs(delta))}"] if with_money else []
     days = change.schedule_days
     if days:
         parts.append(f"延期{days}天" if days > 0 else f"提前{-days}天")

@@ -81,7 +81,7 @@ def test_change_in_a_bound_group_approved_by_card(co: Co) -> None:
     assert said.startswith("已发起变更单 SO-2026-0002-C1:增加移动端(延期14天),已提交审批")
     task, request_id = _card_task(co, "SO-2026-0002-C1")
     pending = co.chat.app("mgr1", "待审批").text
-    assert "SO-2026-0002" in pending
+    assert "SO-2026-0002-C1" in pending and "SO-2026-0001" in pending  # both kinds wait
     clicked = co.chat.click("mgr1", f"approve:{request_id}", task_id=task)
     assert clicked.kind == "update_button"
     assert re.fullmatch(r"已同意 · 张经理 · \d{2}:\d{2}", clicked.text)

@@ -450,3 +450,27 @@ def test_a_change_on_an_order_cancelled_meanwhile_is_not_applied(rt: Runtime) ->
     with rt.db.transaction() as s:
         assert s.scalar(select(Order.amount)) == Decimal("30000.00")
         assert s.scalar(select(ChangeRequest.status)) == "withdrawn"
+
+
+def test_a_substitute_decides_a_change_on_behalf(rt: Runtime) -> None:
+    running_order(rt)
+    with clock.frozen(T0), rt.db.transaction() as s:
+        approvals.set_delegation(
+            s,
+            actor=_who(s, "mgr1"),
+            substitute_userid="fin1",
+            starts_on=date(2026, 3, 1),
+            ends_on=date(2026, 3, 10),
+        )
+    _raise(rt, "sales1", "+1000")
+    with rt.db.transaction() as s:
+        card = s.scalar(
+            select(OutboxMessage)
+            .where(OutboxMessage.idempotency_key.like("approval-card:%"))
+            .order_by(OutboxMessage.id.desc())
+        )
+        assert card is not None and card.recipient == "mgr1|fin1"
+    assert _decide(rt, "fin1", "同意") == "变更单 SO-2026-0001-C1 审批通过(代 张经理 审批)"
+    with rt.db.transaction() as s:
+        assert s.scalar(select(Order.amount)) == Decimal("31000.00")
+    _books_hold(rt)

@@ -84,14 +84,15 @@ class ApprovalRequest(TimestampMixin, Base):
     version: Mapped[int] = mapped_column(default=1, nullable=False)
     # 20261129_change_requests
     kind: Mapped[str] = mapped_column(String(16), default="order", server_default="order")
-    change_request_id: Mapped[int | None] = mapped_column(
-        ForeignKey("change_requests.id"), index=True
-    )
+    # No foreign key (see the migration: it would rebuild the table on SQLite).
+    change_request_id: Mapped[int | None] = mapped_column(index=True)
 
     __mapper_args__ = {"version_id_col": version}
 
     order: Mapped[Order] = relationship(back_populates="approval_requests")
-    change_request: Mapped[ChangeRequest | None] = relationship()
+    change_request: Mapped[ChangeRequest | None] = relationship(
+        primaryjoin="foreign(ApprovalRequest.change_request_id) == ChangeRequest.id"
+    )
     flow: Mapped[ApprovalFlow] = relationship()
     submitted_by: Mapped[Staff] = relationship()
     assignments: Mapped[list[ApprovalAssignment]] = relationship(

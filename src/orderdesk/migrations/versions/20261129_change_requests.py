@@ -133,26 +133,23 @@ def _amendments_and_versions() -> None:
 def upgrade() -> None:
     _change_requests()
     _amendments_and_versions()
-    with op.batch_alter_table("approval_requests") as batch:
-        batch.add_column(sa.Column("kind", sa.String(16), nullable=False, server_default="order"))
-        batch.add_column(sa.Column("change_request_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key(
-            op.f("fk_approval_requests_change_request_id_change_requests"),
-            "change_requests",
-            ["change_request_id"],
-            ["id"],
-        )
-        batch.create_index(op.f("ix_approval_requests_change_request_id"), ["change_request_id"])
+    # Plain ADD COLUMN on both databases; no foreign key on change_request_id, because adding
+    # one to an existing SQLite table means rebuilding it (and breaks `db downgrade` planning,
+    # which runs offline). The model says the same (models.approval).
+    op.add_column(
+        "approval_requests",
+        sa.Column("kind", sa.String(16), nullable=False, server_default="order"),
+    )
+    op.add_column("approval_requests", sa.Column("change_request_id", sa.Integer(), nullable=True))
+    op.create_index(
+        op.f("ix_approval_requests_change_request_id"), "approval_requests", ["change_request_id"]
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("approval_requests") as batch:
-        batch.drop_index(op.f("ix_approval_requests_change_request_id"))
-        batch.drop_constraint(
-            op.f("fk_approval_requests_change_request_id_change_requests"), type_="foreignkey"
-        )
-        batch.drop_column("change_request_id")
-        batch.drop_column("kind")
+    op.drop_index(op.f("ix_approval_requests_change_request_id"), "approval_requests")
+    op.drop_column("approval_requests", "change_request_id")
+    op.drop_column("approval_requests", "kind")
     op.drop_index(op.f("ix_order_versions_order_id"), "order_versions")
     op.drop_table("order_versions")
     op.drop_index(op.f("ix_contract_amendments_contract_id"), "contract_amendments")

@@ -25,6 +25,7 @@ from orderdesk.approvals.requests import (
     latest_request,
     lock_request,
     pending_request,
+    subject_label,
 )
 from orderdesk.core import clock
 from orderdesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -32,6 +33,7 @@ from orderdesk.directory.permissions import can_see_order
 from orderdesk.models import ApprovalAction, ApprovalAssignment, ApprovalRequest, Order, Staff
 from orderdesk.orders import timeline
 from orderdesk.orders.automation import on_order_approved
+from orderdesk.orders.changes.outcome import on_change_approved, on_change_rejected
 from orderdesk.orders.common import flush_or_conflict
 from orderdesk.orders.states import apply_status
 
@@ -108,7 +110,11 @@ def _request_for(
     order = session.scalar(select(Order).where(Order.number == typed))
     request = None
     if order is not None:
-        request = pending_request(session, order) or latest_request(session, order)
+        request = (
+            pending_request(session, order)
+            or pending_request(session, order, "change")
+            or latest_request(session, order)
+        )
     visible = request is not None and visible_request(session, actor=actor, request_id=request.id)
     if order is None or (not visible and not can_see_order(actor, order)):
         raise NotFound(f"找不到订单 {typed}")
@@ -186,14 +192,17 @@ def _reject(
     _close_others(session, [a for a in every if a not in current], "cancelled", now)
     request.status = "rejected"
     request.decided_at = now
-    apply_status(session, order, "draft", actor, reason=comment)
-    if request.submitted_by_id != order.owner_id:
+    if request.kind == "change":
+        on_change_rejected(session, request, actor=actor, comment=comment)
+    else:
+        apply_status(session, order, "draft", actor, reason=comment)
+    if request.submitted_by_id != order.owner_id or request.kind == "change":
         # The owner hears about it from the status change; a submitting manager does not.
         notify.app_text(
             session,
             key=f"approval-rejected:{request.id}",
             to=[request.submitted_by],
-            text=f"【审批驳回】订单 {order.number} 被 {who} 驳回:{comment}",
+            text=f"【审批驳回】{subject_label(request)} 被 {who} 驳回:{comment}",
             order_id=order.id,
         )
     return greyed
@@ -232,8 +241,11 @@ def _approve(
         return closed, True, False
     request.status = "approved"
     request.decided_at = now
-    apply_status(session, order, "approved", actor)
-    on_order_approved(session, order=order, actor=actor)
+    if request.kind == "change":
+        on_change_approved(session, request, actor=actor)
+    else:
+        apply_status(session, order, "approved", actor)
+        on_order_approved(session, order=order, actor=actor)
     return closed, True, True
 
 
@@ -326,7 +338,10 @@ def _open_assignment(
     if order.owner_id == actor.id:
         # Whatever the route (an owner changed after submit, a stale card): never one's own.
         raise PermissionDenied("不能审批自己负责的订单")
-    if order.status != "pending_approval":
+    change = request.change_request
+    if request.kind == "change" and change is not None and change.status != "pending":
+        raise Conflict(f"变更单 {change.number} 当前为「{change.status_zh}」,该审批已失效")
+    if request.kind == "order" and order.status != "pending_approval":
         # The order left approval another way (e.g. cancelled); the sweep closes the request.
         raise Conflict(f"订单 {order.number} 当前为「{order.status_zh}」,该审批已失效")
     return request, assignment
@@ -380,6 +395,8 @@ def _record_action(
     verb = "同意" if decision == "approve" else "驳回"
     who = f"{actor.name} 代 {principal.name} 审批" if on_behalf else actor.name
     body = f"{who}:{verb}(第{request.current_step}步 {step['name']})"
+    if request.kind == "change":
+        body = f"{subject_label(request)} {body}"
     if comment:
         body += f",意见:{comment}"
     timeline.record(
@@ -406,13 +423,13 @@ def _outcome_message(
     on_behalf: Staff | None,
 ) -> str:
     """The decider's reply: what their decision did to the order."""
-    number = request.order.number
+    subject = subject_label(request)
     if request_finished:
-        message = f"已驳回订单 {number}" if decision == "reject" else f"订单 {number} 审批通过"
+        message = f"已驳回{subject}" if decision == "reject" else f"{subject} 审批通过"
     elif step_finished:
-        message = f"已同意,订单 {number} 进入第{request.current_step}步审批"
+        message = f"已同意,{subject} 进入第{request.current_step}步审批"
     else:
-        message = f"已同意,等待同一步骤的其他审批人(订单 {number})"
+        message = f"已同意,等待同一步骤的其他审批人({subject})"
     if on_behalf:
         message = f"{message}(代 {on_behalf.name} 审批)"
     return message

@@ -44,6 +44,15 @@ def _close_stale(request: ApprovalRequest, now: datetime) -> None:
             a.decided_at = now
 
 
+def _left_approval(request: ApprovalRequest) -> bool:
+    """The subject moved on without a decision: the order left approval, or the change request
+    is no longer pending."""
+    if request.kind == "change":
+        change = request.change_request
+        return change is None or change.status != "pending"
+    return request.order.status != "pending_approval"
+
+
 def _escalate(
     session: Session, request: ApprovalRequest, late: ApprovalAssignment, now: datetime
 ) -> Staff | None:
@@ -98,7 +107,7 @@ def remind_and_escalate(session: Session, *, now: datetime | None = None) -> Swe
     reminders: dict[int, list[ApprovalAssignment]] = defaultdict(list)
     escalations: dict[int, list[tuple[Staff, ApprovalAssignment]]] = defaultdict(list)
     for request in requests:
-        if request.order.status != "pending_approval":
+        if _left_approval(request):
             _close_stale(request, now)
             result.closed += 1
         elif not quiet:

@@ -27,9 +27,14 @@ def _decimal(raw: Any) -> Decimal | None:
         return None
 
 
-def conditions_match(conditions: dict[str, Any] | None, order: Order) -> bool:
-    """The flag conditions a flow or a step may carry; every given condition must hold."""
+def conditions_match(
+    conditions: dict[str, Any] | None, order: Order, amount: Decimal | None = None
+) -> bool:
+    """The flag conditions a flow or a step may carry; every given condition must hold.
+
+    `amount` is what the thresholds compare: the order amount, or |delta| for a change."""
     conditions = conditions or {}
+    amount = order.amount if amount is None else amount
     codes = conditions.get("order_types")
     if codes and order.order_type.code not in codes:
         return False
@@ -41,23 +46,31 @@ def conditions_match(conditions: dict[str, Any] | None, order: Order) -> bool:
     if limit is not None and not (order.discount_rate or Decimal("0")) > limit:
         return False
     min_amount = _decimal(conditions.get("min_amount"))
-    if min_amount is not None and order.amount < min_amount:
+    if min_amount is not None and amount < min_amount:
         return False
     max_amount = _decimal(conditions.get("max_amount"))
-    return not (max_amount is not None and order.amount >= max_amount)
+    return not (max_amount is not None and amount >= max_amount)
 
 
-def flow_matches(flow: ApprovalFlow, order: Order) -> bool:
-    if not flow.active:
+def flow_kind(flow: ApprovalFlow) -> str:
+    """ "change" for a change-request flow (conditions {"kind": "change"}), else "order"."""
+    return "change" if (flow.conditions or {}).get("kind") == "change" else "order"
+
+
+def flow_matches(
+    flow: ApprovalFlow, order: Order, amount: Decimal | None = None, kind: str = "order"
+) -> bool:
+    if not flow.active or flow_kind(flow) != kind:
         return False
+    amount = order.amount if amount is None else amount
     if flow.business_line_id is not None and flow.business_line_id != order.business_line_id:
         return False
     # Amount bands are half-open [min, max) so 50k falls in exactly one of "<50k" and "50k-500k".
-    if flow.min_amount is not None and order.amount < flow.min_amount:
+    if flow.min_amount is not None and amount < flow.min_amount:
         return False
-    if flow.max_amount is not None and order.amount >= flow.max_amount:
+    if flow.max_amount is not None and amount >= flow.max_amount:
         return False
-    return conditions_match(flow.conditions, order)
+    return conditions_match(flow.conditions, order, amount)
 
 
 def _specificity(flow: ApprovalFlow) -> int:
@@ -67,16 +80,24 @@ def _specificity(flow: ApprovalFlow) -> int:
     )
 
 
-def select_flow(session: Session, order: Order) -> ApprovalFlow:
+def select_flow(
+    session: Session, order: Order, *, kind: str = "order", amount: Decimal | None = None
+) -> ApprovalFlow:
     """The flow for this order: highest priority, then the most specific, then the oldest.
 
     An order type that names its flow explicitly uses it (when active) before any rule.
+    A change request (kind="change") uses the change flows (conditions {"kind": "change"},
+    usually per order type) with thresholds on |amount delta|.
     """
     named = order.order_type.approval_flow
-    if named is not None and named.active:
+    if kind == "order" and named is not None and named.active:
         return named
     flows = session.scalars(select(ApprovalFlow).where(ApprovalFlow.active.is_(True))).all()
-    matching = [f for f in flows if flow_matches(f, order)]
+    matching = [f for f in flows if flow_matches(f, order, amount, kind)]
+    if not matching and kind == "change":
+        raise ValidationFailed(
+            f"没有适用于订单 {order.number} 变更的审批流程(类型/变更金额不匹配),请联系管理员配置"
+        )
     if not matching:
         raise ValidationFailed(
             f"没有适用于订单 {order.number} 的审批流程(业务线/类型/金额不匹配),请联系管理员配置"
@@ -85,10 +106,19 @@ def select_flow(session: Session, order: Order) -> ApprovalFlow:
     return matching[0]
 
 
-def step_applies(step: ApprovalStep, order: Order) -> bool:
-    if step.min_amount is not None and order.amount < step.min_amount:
+def step_applies(step: ApprovalStep, order: Order, amount: Decimal | None = None) -> bool:
+    amount = order.amount if amount is None else amount
+    if step.min_amount is not None and amount < step.min_amount:
         return False
-    return conditions_match(step.conditions, order)
+    return conditions_match(step.conditions, order, amount)
+
+
+def _pm_manager(order: Order) -> list[Staff]:
+    """The manager of the order's project manager (a schedule-only change is theirs to judge)."""
+    project = order.project
+    pm = project.pm if project is not None else None
+    manager = pm.manager if pm is not None else None
+    return [manager] if manager is not None and manager.active else []
 
 
 def _department_head(session: Session, order: Order) -> list[Staff]:
@@ -124,6 +154,8 @@ def resolve_approvers(session: Session, step: ApprovalStep, order: Order) -> lis
     elif kind == "owner_manager":
         manager = order.owner.manager
         found = [manager] if manager is not None and manager.active else []
+    elif kind == "pm_manager":
+        found = _pm_manager(order)
     elif kind == "users":
         userids = [u.strip() for u in value.replace("|", ",").split(",") if u.strip()]
         found = list(
@@ -150,16 +182,19 @@ def describe_approvers(step: ApprovalStep) -> str:
     return {
         "department_head": "部门负责人",
         "owner_manager": "直属上级",
+        "pm_manager": "项目经理的上级",
         "users": f"指定人员({step.approver_value})",
     }.get(step.approver_kind, step.approver_kind)
 
 
-def snapshot_steps(session: Session, flow: ApprovalFlow, order: Order) -> list[dict[str, Any]]:
+def snapshot_steps(
+    session: Session, flow: ApprovalFlow, order: Order, amount: Decimal | None = None
+) -> list[dict[str, Any]]:
     """The applicable steps with their approvers, renumbered 1..n; ValidationFailed when a step
     has nobody who could approve it (better said at submission than discovered mid-flow)."""
     snapshot: list[dict[str, Any]] = []
     for step in flow.steps:
-        if not step_applies(step, order):
+        if not step_applies(step, order, amount):
             continue
         approvers = resolve_approvers(session, step, order)
         if not approvers:

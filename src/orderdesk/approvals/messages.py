@@ -19,6 +19,7 @@ from orderdesk.core.formatting import money
 from orderdesk.models import (
     ApprovalAssignment,
     ApprovalRequest,
+    ChangeRequest,
     Order,
     OutboxMessage,
     Project,
@@ -66,15 +67,17 @@ def approval_card_body(
     """The approval template_card (the 待审批 command re-sends it with its own task id)."""
     step = request.steps_snapshot[assignment.step_sequence - 1]
     total = len(request.steps_snapshot)
-    fields = order_fields(order)
-    if order.discount_rate:
+    title, desc, fields = f"订单审批 {order.number}", order.title or None, order_fields(order)
+    if request.kind == "change" and request.change_request is not None:
+        title, desc, fields = _change_heading(order, request.change_request)
+    elif order.discount_rate:
         fields.append(("折扣", f"{order.discount_rate * 100:.1f}%"))
     fields.append(("审批步骤", f"{assignment.step_sequence}/{total} {step['name']}"))
     detail = cards.approval_jump(settings, request.id)
     return cards.button_interaction(
         task_id=assignment.card_task_id or f"appr-{assignment.id}",
-        title=f"订单审批 {order.number}",
-        desc=order.title or None,
+        title=title,
+        desc=desc,
         fields=fields,
         action=detail,
         jumps=[("详情", detail)],
@@ -83,6 +86,22 @@ def approval_card_body(
             cards.Button("驳回", f"reject:{request.id}", cards.STYLE_DANGER),
         ],
     )
+
+
+def _change_heading(
+    order: Order, change: ChangeRequest
+) -> tuple[str, str | None, list[tuple[str, str]]]:
+    """A change request's card: what changes, by how much, and the order after it."""
+    delta = change.amount_delta
+    sign = "+" if delta >= 0 else "-"
+    days = change.schedule_days
+    fields = [
+        ("客户", order.customer.name),
+        ("变更金额", f"{sign}{money(abs(delta))}"),
+        ("变更后金额", money(order.amount + delta)),
+        ("工期", "不变" if days == 0 else (f"延期{days}天" if days > 0 else f"提前{-days}天")),
+    ]
+    return f"变更审批 {change.number}", (change.scope or None), fields
 
 
 def approval_card(
@@ -179,7 +198,7 @@ def approval_reminders(
         request = items[0].request
         order = request.order
         text = (
-            f"【审批提醒】订单 {order.number}({order.customer.name},{money(order.amount)})"
+            f"【审批提醒】{_subject(request)}({order.customer.name},{money(order.amount)})"
             f"已等待您审批 {_hours(at, request)} 小时,请尽快处理。"
         )
     else:
@@ -187,7 +206,7 @@ def approval_reminders(
         for a in items:
             order = a.request.order
             lines.append(
-                f"· {order.number} {order.customer.name} {money(order.amount)},"
+                f"· {_subject(a.request, bare=True)} {order.customer.name} {money(order.amount)},"
                 f"已等 {_hours(at, a.request)} 小时"
             )
         lines.append("发送「待审批」查看列表并逐条处理。")
@@ -208,14 +227,13 @@ def escalation_notices(
     if not late:
         return None
     if len(late) == 1:
-        order = late[0].request.order
         text = (
-            f"【审批升级】订单 {order.number} 等待 {late[0].approver.name} 审批已超时,"
+            f"【审批升级】{_subject(late[0].request)} 等待 {late[0].approver.name} 审批已超时,"
             "已升级给您,请在审批卡片中处理。"
         )
     else:
         lines = [f"【审批升级】{len(late)} 个订单的审批已超时,已升级给您:"]
-        lines += [f"· {a.request.order.number}(原审批人 {a.approver.name})" for a in late]
+        lines += [f"· {_subject(a.request, bare=True)}(原审批人 {a.approver.name})" for a in late]
         lines.append("发送「待审批」查看列表并逐条处理。")
         text = "\n".join(lines)
     return app_text(
@@ -225,6 +243,14 @@ def escalation_notices(
         text=text,
         order_id=late[0].request.order_id if len(late) == 1 else None,
     )
+
+
+def _subject(request: ApprovalRequest, *, bare: bool = False) -> str:
+    """ "订单 SO-…" or, for a change request, "变更单 SO-…-C1" (`bare`: the number alone)."""
+    change = request.change_request
+    if request.kind == "change" and change is not None:
+        return change.number if bare else f"变更单 {change.number}"
+    return request.order.number if bare else f"订单 {request.order.number}"
 
 
 def _hours(at: datetime, request: ApprovalRequest) -> int:

@@ -24,20 +24,46 @@ def lock_request(session: Session, request_id: int) -> ApprovalRequest:
     return request
 
 
-def pending_request(session: Session, order: Order) -> ApprovalRequest | None:
+def pending_request(session: Session, order: Order, kind: str = "order") -> ApprovalRequest | None:
     return session.scalar(
         select(ApprovalRequest)
-        .where(ApprovalRequest.order_id == order.id, ApprovalRequest.status == "pending")
+        .where(
+            ApprovalRequest.order_id == order.id,
+            ApprovalRequest.status == "pending",
+            ApprovalRequest.kind == kind,
+        )
         .order_by(ApprovalRequest.id.desc())
     )
 
 
-def latest_request(session: Session, order: Order) -> ApprovalRequest | None:
+def latest_request(session: Session, order: Order, kind: str = "order") -> ApprovalRequest | None:
     return session.scalar(
         select(ApprovalRequest)
-        .where(ApprovalRequest.order_id == order.id)
+        .where(ApprovalRequest.order_id == order.id, ApprovalRequest.kind == kind)
         .order_by(ApprovalRequest.id.desc())
     )
+
+
+def subject_label(request: ApprovalRequest) -> str:
+    """What the request approves, as people read it: "订单 SO-…" or "变更单 SO-…-C1"."""
+    change = request.change_request
+    if request.kind == "change" and change is not None:
+        return f"变更单 {change.number}"
+    return f"订单 {request.order.number}"
+
+
+def cancel_open_assignments(
+    session: Session, request: ApprovalRequest, actor: Staff, now: datetime
+) -> None:
+    """Withdraw: every open slot is cancelled and its card greyed out ("已撤回 · 张三 · 10:32")."""
+    request.status = "withdrawn"
+    request.decided_at = now
+    text = notify.replace_name("withdraw", actor, now, clock.company_tz(session))
+    for a in request.assignments:
+        if a.status == "pending":
+            a.status = "cancelled"
+            a.decided_at = now
+            notify.card_update(session, a, text=text, order_id=request.order_id)
 
 
 def _decided_text(session: Session, who: str, at: datetime, verb: str = "审批") -> str:

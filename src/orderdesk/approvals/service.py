@@ -10,12 +10,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orderdesk.approvals import messages as notify
 from orderdesk.approvals.decisions import DecisionResult, decide
 from orderdesk.approvals.delegation import cancel_delegation, delegators_of, set_delegation
 from orderdesk.approvals.flows import select_flow, snapshot_steps
 from orderdesk.approvals.requests import (
     already_decided_error,
+    cancel_open_assignments,
     create_step_assignments,
     lock_request,
     pending_request,
@@ -37,6 +37,7 @@ __all__ = [
     "decide",
     "pending_for",
     "set_delegation",
+    "step_label",
     "submit",
     "withdraw",
 ]
@@ -95,7 +96,9 @@ def pending_for(session: Session, *, actor: Staff) -> list[ApprovalAssignment]:
             .join(ApprovalRequest, ApprovalRequest.id == ApprovalAssignment.request_id)
             .join(Order, Order.id == ApprovalRequest.order_id)
             .where(
-                Order.status == "pending_approval",
+                # an order request waits while its order is in approval; a change request
+                # while the change itself is pending (the engine closes it otherwise)
+                (Order.status == "pending_approval") | (ApprovalRequest.kind == "change"),
                 ApprovalAssignment.approver_id.in_(people),
                 ApprovalAssignment.status == "pending",
                 ApprovalRequest.status == "pending",
@@ -122,15 +125,7 @@ def withdraw(
         raise already_decided_error(session, request)
     if actor.id not in (request.submitted_by_id, order.owner_id):
         raise PermissionDenied("只有提交人可以撤回审批")
-    now = clock.now()
-    request.status = "withdrawn"
-    request.decided_at = now
-    text = notify.replace_name("withdraw", actor, now, clock.company_tz(session))
-    for a in request.assignments:
-        if a.status == "pending":
-            a.status = "cancelled"
-            a.decided_at = now
-            notify.card_update(session, a, text=text, order_id=order.id)
+    cancel_open_assignments(session, request, actor, clock.now())
     why = (reason or "").strip() or f"{actor.name} 撤回审批"
     apply_status(session, order, "draft", actor, reason=why)
     timeline.record(
@@ -148,7 +143,12 @@ def withdraw(
 def current_step_label(session: Session, order: Order) -> str | None:
     """ "第2/3步 财务(等待:王五、赵六)" for an order in approval, else None."""
     request = pending_request(session, order)
-    if request is None:
+    return step_label(session, request) if request is not None else None
+
+
+def step_label(session: Session, request: ApprovalRequest) -> str | None:
+    """The same label for one request (an order's or a change request's), None once decided."""
+    if request.status != "pending":
         return None
     step = request.steps_snapshot[request.current_step - 1]
     waiting = session.scalars(
@@ -167,12 +167,13 @@ def current_step_label(session: Session, order: Order) -> str | None:
     return label
 
 
-def requests_of(session: Session, order: Order) -> list[ApprovalRequest]:
-    """Every request of the order, newest first (the approval history)."""
+def requests_of(session: Session, order: Order, kind: str = "order") -> list[ApprovalRequest]:
+    """Every request of the order, newest first (the approval history); change requests'
+    approvals (kind="change") have their own history on the change."""
     return list(
         session.scalars(
             select(ApprovalRequest)
-            .where(ApprovalRequest.order_id == order.id)
+            .where(ApprovalRequest.order_id == order.id, ApprovalRequest.kind == kind)
             .order_by(ApprovalRequest.id.desc())
         )
     )

@@ -65,7 +65,7 @@ STEP_KEYS = frozenset(
     {"sequence", "name", "approver_kind", "approver_value", "mode", "min_amount", "conditions"}
 )
 CONDITION_KEYS = frozenset(
-    {"order_types", "new_customer", "discount_above", "min_amount", "max_amount"}
+    {"order_types", "new_customer", "discount_above", "min_amount", "max_amount", "kind"}
 )
 TASK_KEYS = frozenset({"title", "offset_days", "owner_role"})
 MILESTONE_KEYS = frozenset({"name", "offset_days"})
@@ -159,6 +159,8 @@ def _conditions(value: Any, path: str, p: Problems, known: dict[str, set[str]]) 
             missing = [t for t in types if t not in known.get("order_types", set())]
             if missing:
                 p.add(f"{path}.order_types", f"找不到订单类型 {', '.join(missing)}")
+    if value.get("kind", "order") not in ("order", "change"):
+        p.add(f"{path}.kind", "须为 order 或 change(变更单流程)")
     if "new_customer" in value and not isinstance(value["new_customer"], bool):
         p.add(f"{path}.new_customer", "须为 true 或 false")
     if "discount_above" in value:

@@ -21,6 +21,7 @@ from orderdesk import models
 from orderdesk.core import clock
 from orderdesk.core.errors import Conflict
 from orderdesk.demo import data
+from orderdesk.demo.changes import add_change_flows
 from orderdesk.demo.orders import build_orders
 from orderdesk.models import (
     ApprovalFlow,
@@ -110,6 +111,7 @@ def load_demo(session: Session, *, seed: int = 1, tz: ZoneInfo, force: bool = Fa
     world = DemoWorld(rng=random.Random(seed), session=session, tz=tz, today=clock.today(tz))
     _organisation(world)
     _catalogue(world)
+    add_change_flows(session)  # issue 15: change requests
     _customers(world)
     session.flush()
     build_orders(world)

@@ -20,6 +20,7 @@ from orderdesk.miniapp_api import (  # noqa: E402
     openapi,  # noqa: F401
     views_approvals,  # noqa: F401
     views_auth,  # noqa: F401
+    views_changes,  # noqa: F401  (issue 15: change requests)
     views_contracts,  # noqa: F401
     views_customers,  # noqa: F401
     views_deliverables,  # noqa: F401  (issue 15: deliverable versions, client sign-off)

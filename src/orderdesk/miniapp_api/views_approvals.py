@@ -10,6 +10,12 @@ from orderdesk.miniapp_api.registry import Ctx, Reply, endpoint
 from orderdesk.miniapp_api.schemas import NSTR, STR, array, nullable, obj, r
 from orderdesk.orders.lookups import decided_by, get_approval_request
 
+
+def _change_number(request: Any) -> str | None:
+    change = request.change_request
+    return change.number if request.kind == "change" and change is not None else None
+
+
 ITEM = obj(
     {
         "request_id": {"type": "integer"},
@@ -20,6 +26,8 @@ ITEM = obj(
         "on_behalf_of": nullable(r("StaffRef")),
         "comment": NSTR,
         "at": r("DateTime"),
+        # issue 15: set when the request approves a change request (变更单), not the order
+        "change_number": NSTR,
     }
 )
 DECISION_RESULT = obj(
@@ -55,13 +63,14 @@ def list_approvals(ctx: Ctx) -> Reply:
                     "request_id": req.id,
                     "assignment_id": a.id,
                     "state": "pending",
-                    "step": approvals.current_step_label(ctx.session, req.order),
+                    "step": approvals.step_label(ctx.session, req),
                     "order": serialize.order_summary(req.order, actor, tz),
                     "on_behalf_of": serialize.staff_ref(a.approver)
                     if a.approver_id != actor.id
                     else None,
                     "comment": None,
                     "at": serialize.when(a.created_at, tz),
+                    "change_number": _change_number(req),
                 }
             )
     else:
@@ -81,6 +90,7 @@ def list_approvals(ctx: Ctx) -> Reply:
                     "on_behalf_of": serialize.staff_ref(action.on_behalf_of),
                     "comment": action.comment,
                     "at": serialize.when(action.created_at, tz),
+                    "change_number": _change_number(req),
                 }
             )
     return {"items": items}
@@ -109,6 +119,7 @@ REQUEST_DETAIL = obj(
             )
         ),
         "can_decide": {"type": "boolean"},
+        "change_number": NSTR,
     }
 )
 
@@ -126,9 +137,8 @@ def approval_detail(ctx: Ctx, request_id: int) -> Reply:
     return {
         "request_id": req.id,
         "status": req.status,
-        "current_step": approvals.current_step_label(ctx.session, req.order)
-        if req.status == "pending"
-        else None,
+        "current_step": approvals.step_label(ctx.session, req),
+        "change_number": _change_number(req),
         "submitted_by": serialize.staff_ref(req.submitted_by),
         "submitted_at": serialize.when(req.created_at, ctx.tz),
         "decided_at": serialize.when(req.decided_at, ctx.tz),

@@ -11,6 +11,7 @@ from orderdesk.models.approval import (
 )
 from orderdesk.models.base import Base, Money, UTCDateTime, utcnow
 from orderdesk.models.catalog import OrderType, ServiceItem
+from orderdesk.models.change import ChangeRequest, ContractAmendment, OrderVersion
 from orderdesk.models.client_link import ClientLink
 from orderdesk.models.contract import Contract
 from orderdesk.models.customer import Contact, Customer, Opportunity
@@ -47,10 +48,12 @@ __all__ = [
     "Attachment",
     "Base",
     "BusinessLine",
+    "ChangeRequest",
     "ChatBinding",
     "ClientLink",
     "Contact",
     "Contract",
+    "ContractAmendment",
     "CreditApplication",
     "Customer",
     "Delegation",
@@ -66,6 +69,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderType",
+    "OrderVersion",
     "OutboxMessage",
     "PaymentPlan",
     "Project",

@@ -13,12 +13,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from orderdesk.models.base import Base, Money, TimestampMixin, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
+    from orderdesk.models.change import ChangeRequest
     from orderdesk.models.order import Order
     from orderdesk.models.staff import Staff
 
-APPROVER_KINDS = ("role", "department_head", "owner_manager", "users")
+APPROVER_KINDS = ("role", "department_head", "owner_manager", "users", "pm_manager")
 STEP_MODES = ("any", "all")
 REQUEST_STATUSES = ("pending", "approved", "rejected", "withdrawn")
+# What a request approves: the order itself, or a change request on it (models.change).
+REQUEST_KINDS = ("order", "change")
 
 
 class ApprovalFlow(TimestampMixin, Base):
@@ -79,10 +82,17 @@ class ApprovalRequest(TimestampMixin, Base):
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(default=1, nullable=False)
+    # 20261129_change_requests
+    kind: Mapped[str] = mapped_column(String(16), default="order", server_default="order")
+    # No foreign key (see the migration: it would rebuild the table on SQLite).
+    change_request_id: Mapped[int | None] = mapped_column(index=True)
 
     __mapper_args__ = {"version_id_col": version}
 
     order: Mapped[Order] = relationship(back_populates="approval_requests")
+    change_request: Mapped[ChangeRequest | None] = relationship(
+        primaryjoin="foreign(ApprovalRequest.change_request_id) == ChangeRequest.id"
+    )
     flow: Mapped[ApprovalFlow] = relationship()
     submitted_by: Mapped[Staff] = relationship()
     assignments: Mapped[list[ApprovalAssignment]] = relationship(

@@ -7,6 +7,9 @@
   amount, on its installment;
 - per receipt: amount = what it allocated + its credit (reversed ones too: reversal keeps both);
 - per plan: the sum of its (not cancelled) installments = the plan total;
+- per order with a change request approved (变更单, orders.changes): the order amount = its
+  plan total (a change moves both by the same delta; other orders may legitimately differ,
+  e.g. a contract edited before the order followed);
 - per customer: credit balance = credits of live receipts - live credit applications, never
   negative; per receipt: what was applied from it <= its credit, and a reversed receipt has no
   live application left;
@@ -28,6 +31,8 @@ from orderdesk.models import (
     CreditApplication,
     Installment,
     Invoice,
+    Order,
+    OrderVersion,
     PaymentPlan,
     Receipt,
     ReceiptAllocation,
@@ -181,6 +186,24 @@ def check_plans(session: Session) -> list[Violation]:
     ]
 
 
+def check_changed_orders(session: Session) -> list[Violation]:
+    changed = select(OrderVersion.order_id).where(OrderVersion.change_request_id.is_not(None))
+    rows = session.execute(
+        select(Order.id, Order.number, Order.amount, PaymentPlan.id, PaymentPlan.total)
+        .join(PaymentPlan, PaymentPlan.order_id == Order.id)
+        .where(Order.id.in_(changed), Order.amount != PaymentPlan.total)
+        .order_by(Order.id)
+    ).all()
+    return [
+        Violation(
+            "order_plan_total",
+            {"order": oid, "plan": pid},
+            f"变更后订单 {number} 金额 {amount} ≠ 付款计划合计 {total}",
+        )
+        for oid, number, amount, pid, total in rows
+    ]
+
+
 def _applied_per_receipt() -> Select:
     return (
         select(
@@ -276,6 +299,7 @@ def check_ledger(session: Session) -> list[Violation]:
         *check_installments(session),
         *check_receipts(session),
         *check_plans(session),
+        *check_changed_orders(session),
         *check_credit(session),
         *check_red_letters(session),
     ]

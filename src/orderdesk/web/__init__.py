@@ -50,6 +50,7 @@ def _load_views() -> None:
     from orderdesk.web import (  # noqa: F401  (routes register on import)
         views_approvals,
         views_auth,
+        views_changes,  # issue 15: change requests on the order page
         views_deliverables,  # issue 15: deliverable versions, client sign-off
         views_home,
         views_orders,

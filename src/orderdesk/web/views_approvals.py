@@ -33,9 +33,7 @@ def _render_detail(pg: Page, request_id: int, error: str | None = None) -> str:
         req=req,
         order=req.order,
         show_money=can_see_money(pg.actor, req.order),
-        step=approvals.current_step_label(pg.session, req.order)
-        if req.status == "pending"
-        else None,
+        step=approvals.step_label(pg.session, req),
         can_decide=req.id in mine,
         error=error,
     )

@@ -3,6 +3,7 @@
 from orderdesk.bot.handlers import (
     approvals,
     bindings,
+    changes,
     customers,
     deliverables,
     delivery,
@@ -17,6 +18,7 @@ from orderdesk.bot.handlers import (
 __all__ = [
     "approvals",
     "bindings",
+    "changes",
     "customers",
     "deliverables",
     "delivery",

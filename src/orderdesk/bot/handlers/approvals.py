@@ -64,10 +64,17 @@ def pending_command(ctx: Context) -> Reply:
     return CardReply(_pending_list_card(ctx, items, lines))
 
 
+def _number(assignment: ApprovalAssignment) -> str:
+    """The order's number, or the change request's (`SO-…-C1`) when that is what waits."""
+    request = assignment.request
+    change = request.change_request
+    return change.number if request.kind == "change" and change else request.order.number
+
+
 def _pending_line(ctx: Context, assignment: ApprovalAssignment) -> str:
     order = assignment.request.order
     amount = money(order.amount) if ctx.view.shows_money(order) else None
-    return pending_line(order.number, order.customer.name, None, amount)
+    return pending_line(_number(assignment), order.customer.name, None, amount)
 
 
 def _pending_list_card(
@@ -82,7 +89,7 @@ def _pending_list_card(
         task_id=cards.safe_task_id(f"pending-{ctx.actor.id}-{ctx.event.create_time}"),
         title=f"待审批 {len(items)} 条",
         sub_title="\n".join([*lines, hint]),
-        buttons=[(a.request.order.number, f"{OPEN_PREFIX}{a.id}") for a in shown],
+        buttons=[(_number(a), f"{OPEN_PREFIX}{a.id}") for a in shown],
     )
 
 

@@ -67,6 +67,7 @@ class Ticket(Base):
     reopen_count: Mapped[int] = mapped_column(default=0)
     # SLA, fixed from the priority's policy when the clock (re)starts.
     around_the_clock: Mapped[bool] = mapped_column(Boolean, default=False)
+    sla_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     first_response_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     resolution_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # The next SLA target still open (first response, else resolution) and what follows it.

@@ -77,6 +77,7 @@ def _ticket_columns() -> list[sa.Column[object]]:
         sa.Column("closed_at", when(), nullable=True),
         sa.Column("reopen_count", sa.Integer(), nullable=False),
         sa.Column("around_the_clock", sa.Boolean(), nullable=False),
+        sa.Column("sla_started_at", when(), nullable=False),
         sa.Column("first_response_due_at", when(), nullable=False),
         sa.Column("resolution_due_at", when(), nullable=False),
         sa.Column("remind_at", when(), nullable=True),

@@ -140,7 +140,7 @@ def test_two_workers_scanning_at_once_notify_once(
                 scan(s)
                 s.info.pop("outbox_dirty", None)
                 s.commit()
-            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            except BaseException as exc:  # reported by the assertion below
                 errors.append(exc)
             finally:
                 s.close()

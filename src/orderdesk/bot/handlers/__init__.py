@@ -10,6 +10,7 @@ from orderdesk.bot.handlers import (
     orders,
     reports,
     tasks,
+    tickets,
     work,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "orders",
     "reports",
     "tasks",
+    "tickets",
     "work",
 ]

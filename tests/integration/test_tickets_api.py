@@ -1,0 +1,104 @@
+"""Tickets over /api/v1: create, list with filters, detail with timeline, transition, assign,
+comment; out of scope reads exactly like a wrong number; refused steps change nothing."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orderdesk.models import Activity, Ticket
+from tests.api_support import ApiClient
+from tests.api_world import World, build
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    return build(session)
+
+
+@pytest.fixture
+def api(app: Flask, client: FlaskClient) -> ApiClient:
+    return ApiClient(app, client)
+
+
+def _create(api: ApiClient, number: str, **extra: str) -> dict[str, object]:
+    res = api.post("/tickets", json={"order_number": number, "title": "登录页报错", **extra})
+    assert res.status_code == 201, res.get_json()
+    body: dict[str, object] = res.get_json()
+    return body
+
+
+def test_ticket_lifecycle_through_the_api(api: ApiClient, world: World, session: Session) -> None:
+    sales = api.as_(api.login("sales1"))
+    made = _create(sales, world.o1.number, priority="P1", category="bug")
+    tk = str(made["number"])
+    assert made["assignee"] == {"userid": "pm1", "name": "pm1名"}  # the project's PM
+    assert made["status"] == "new" and made["events"][0]["kind"] == "created"  # type: ignore[index]
+    _create(sales, world.o1.number, priority="P4")
+
+    pm = api.as_(api.login("pm1"))
+    mine = pm.get("/tickets?assignee=me&priority=P1").get_json()["items"]
+    assert [t["number"] for t in mine] == [tk]
+    assert len(pm.get(f"/tickets?order={world.o1.number}&status=open").get_json()["items"]) == 2
+    assert pm.get("/tickets?order=SO-2099-0001").get_json()["items"] == []
+
+    res = pm.post(f"/tickets/{tk}/comments", json={"body": "正在排查"})
+    assert res.status_code == 201 and res.get_json()["first_response_at"] is not None
+    res = pm.post(f"/tickets/{tk}/assign", json={"assignee": "dev1"})
+    assert res.status_code == 200 and res.get_json()["assignee"]["userid"] == "dev1"
+    dev = api.as_(api.login("dev1"))
+    res = dev.post(f"/tickets/{tk}/transition", json={"to": "resolved"})
+    assert res.status_code == 200 and res.get_json()["status"] == "resolved"
+    refused = dev.post(f"/tickets/{tk}/transition", json={"to": "waiting_client"})
+    assert refused.status_code == 409
+    closed = sales.post(f"/tickets/{tk}/transition", json={"to": "closed"})
+    assert closed.status_code == 200
+    detail = sales.get(f"/tickets/{tk}").get_json()
+    assert [e["kind"] for e in detail["events"]] == [
+        "created",
+        "comment",
+        "assigned",
+        "status",
+        "status",
+    ]
+    order_lines = session.scalars(
+        select(Activity.body).where(Activity.order_id == world.o1.id, Activity.kind == "ticket")
+    ).all()
+    assert sum(tk in line for line in order_lines) == 5
+
+
+def test_out_of_scope_is_not_found_and_refusals_change_nothing(
+    api: ApiClient, world: World, session: Session
+) -> None:
+    tk = str(_create(api.as_(api.login("sales1")), world.o1.number)["number"])
+    outsider = api.as_(api.login("sales3"))  # another team
+    seen = outsider.get(f"/tickets/{tk}")
+    missing = outsider.get("/tickets/TK-2099-00001")
+    assert seen.status_code == missing.status_code == 404
+    assert seen.get_json()["error"]["code"] == missing.get_json()["error"]["code"]
+    for path, body in (
+        (f"/tickets/{tk}/transition", {"to": "resolved"}),
+        (f"/tickets/{tk}/assign", {"assignee": "sales3"}),
+        (f"/tickets/{tk}/comments", {"body": "x"}),
+    ):
+        assert outsider.post(path, json=body).status_code == 404
+    assert outsider.get("/tickets").get_json()["items"] == []
+    assert (
+        outsider.post("/tickets", json={"order_number": world.o1.number, "title": "x"}).status_code
+        == 404
+    )
+    # dev1 sees the order (task owner) but neither handles the ticket nor manages the order
+    dev = api.as_(api.login("dev1"))
+    assert dev.post(f"/tickets/{tk}/transition", json={"to": "resolved"}).status_code == 403
+    bad = api.as_(api.login("sales1")).post(
+        "/tickets", json={"order_number": world.o1.number, "title": " ", "priority": "P1"}
+    )
+    assert bad.status_code == 422
+    session.expire_all()
+    tickets = session.scalars(select(Ticket)).all()
+    assert [(t.status, t.assignee_id, t.first_response_at) for t in tickets] == [
+        ("new", world["pm1"].id, None)
+    ]

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, insert, select, true, update
+from sqlalchemy import ColumnElement, Row, insert, literal, select, true, update
 from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
 from orderdesk.core.workdays import in_business_hours
 from orderdesk.delivery import ticket_messages as texts
 from orderdesk.models import Department, Staff, StaffRole, Ticket, TicketEvent, TicketQueue
+from orderdesk.models.base import UTCDateTime
 from orderdesk.models.ticket import OPEN_TICKET_STATUSES
 from orderdesk.money.digests import queue_batch
 from orderdesk.wecom import cards
@@ -51,6 +52,18 @@ _RETURNED: tuple[Any, ...] = (
     Ticket.business_line_id,
     Ticket.order_id,
 )
+
+
+def _log(session: Session, level: int, *claimed: ColumnElement[bool], now: datetime) -> None:
+    """One timeline line per claimed ticket, written by the database (INSERT ... SELECT): a
+    round trip per ticket would cost more than the whole scan."""
+    body = f"SLA:{texts.LEVEL_ZH[level]}"
+    rows = select(
+        Ticket.id, literal("sla"), literal(body), literal(now, type_=UTCDateTime())
+    ).where(*claimed)
+    session.execute(
+        insert(TicketEvent).from_select(["ticket_id", "kind", "body", "created_at"], rows)
+    )
 
 
 def _claim(
@@ -83,6 +96,8 @@ def scan(session: Session, *, now: datetime | None = None) -> ScanResult:
         hours_ok,
     )
     result.reminded = len(claimed[0])
+    if claimed[0]:
+        _log(session, 0, Ticket.reminded_at == now, now=now)
     for level, column in STEP_COLUMNS.items():
         claimed[level] = _claim(
             session,
@@ -92,6 +107,15 @@ def scan(session: Session, *, now: datetime | None = None) -> ScanResult:
             hours_ok,
         )
         result.escalated[level] = len(claimed[level])
+        if claimed[level]:
+            # Before the next level's UPDATE: exactly the rows this one claimed.
+            _log(
+                session,
+                level,
+                Ticket.escalated_at == now,
+                Ticket.escalation_level == level,
+                now=now,
+            )
     if any(claimed.values()):
         result.messages = _notify(session, claimed, now)
     return result
@@ -151,24 +175,13 @@ class _People:
 def _notify(session: Session, claimed: dict[int, list[Row[Any]]], now: datetime) -> int:
     people = _People(session)
     messages: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
     stamp = now.strftime("%Y%m%dT%H%M%S")
     for level, rows in claimed.items():
         per_person: dict[str, list[Row[Any]]] = defaultdict(list)
         for row in rows:
             for userid in people.for_level(level, row[4], row[5]):
                 per_person[userid].append(row)
-            events.append(
-                {
-                    "ticket_id": row[0],
-                    "kind": "sla",
-                    "body": f"SLA:{texts.LEVEL_ZH[level]}",
-                    "created_at": now,
-                }
-            )
         messages += _messages(level, per_person, stamp)
-    if events:
-        session.execute(insert(TicketEvent), events)
     return len(queue_batch(session, messages, not_before=now))
 
 

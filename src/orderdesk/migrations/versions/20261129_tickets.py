@@ -105,6 +105,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tickets")),
         sa.UniqueConstraint("number", name=op.f("uq_tickets_number")),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        # The SLA scan updates columns no index covers: room on each page lets PostgreSQL
+        # update in place (HOT) instead of adding an entry to all seven indexes per row.
+        op.execute("ALTER TABLE tickets SET (fillfactor = 70)")
     op.create_index("ix_tickets_assignee_status", "tickets", ["assignee_id", "status"])
     op.create_index("ix_tickets_status_breach", "tickets", ["status", "breach_at"])
     op.create_index("ix_tickets_status_remind", "tickets", ["status", "remind_at"])

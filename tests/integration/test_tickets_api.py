@@ -3,15 +3,21 @@ comment; out of scope reads exactly like a wrong number; refused steps change no
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orderdesk.core import clock
 from orderdesk.models import Activity, Ticket
 from tests.api_support import ApiClient
 from tests.api_world import World, build
+
+CST = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -102,3 +108,35 @@ def test_out_of_scope_is_not_found_and_refusals_change_nothing(
     assert [(t.status, t.assignee_id, t.first_response_at) for t in tickets] == [
         ("new", world["pm1"].id, None)
     ]
+
+
+def test_ticket_reports_age_buckets_and_sla_hit_rate(api: ApiClient, world: World) -> None:
+    start = datetime(2026, 12, 1, 10, 0, tzinfo=CST)
+    with clock.frozen(start) as advance:
+        sales, pm = api.as_(api.login("sales1")), api.as_(api.login("pm1"))
+        met = str(_create(sales, world.o1.number, priority="P1")["number"])
+        late = str(_create(sales, world.o1.number, priority="P1")["number"])
+        assert pm.post(f"/tickets/{met}/transition", json={"to": "resolved"}).status_code == 200
+        advance(timedelta(days=4))
+        sales, pm = api.as_(api.login("sales1")), api.as_(api.login("pm1"))  # a new day's login
+        still_open = str(_create(sales, world.o1.number, priority="P3")["number"])
+        assert pm.post(f"/tickets/{late}/transition", json={"to": "resolved"}).status_code == 200
+        advance(timedelta(days=2))  # the P3 is 2 days old, nothing else is open
+        sales = api.as_(api.login("sales1"))
+        aging = sales.get("/reports/ticket-aging").get_json()
+        sla = sales.get("/reports/ticket-sla?period=2026-12").get_json()
+        outsider = api.as_(api.login("sales3")).get("/reports/ticket-sla?period=2026-12")
+    assert "rows" in aging, aging
+    by_priority = {r["priority"]: r for r in aging["rows"]}
+    assert by_priority["P3"]["d1_3"] == 1 and by_priority["P3"]["total"] == 1
+    assert aging["totals"]["total"] == 1 and by_priority["P1"]["total"] == 0
+    [row] = sla["rows"]
+    assert (row["month"], row["tickets"], row["decided"], row["met"], row["breached"]) == (
+        "2026-12",
+        3,
+        2,
+        1,
+        1,
+    )
+    assert float(row["hit_rate"]) == 0.5 and still_open
+    assert outsider.get_json()["rows"] == []  # another team's tickets are not counted

@@ -140,3 +140,19 @@ def test_ticket_reports_age_buckets_and_sla_hit_rate(api: ApiClient, world: Worl
     )
     assert float(row["hit_rate"]) == 0.5 and still_open
     assert outsider.get_json()["rows"] == []  # another team's tickets are not counted
+
+
+def test_client_status_page_lists_open_tickets_without_internals(
+    api: ApiClient, world: World, client: FlaskClient
+) -> None:
+    sales = api.as_(api.login("sales1"))
+    _create(sales, world.o1.number, assignee="dev1", priority="P1")
+    closed = sales.post(
+        "/tickets", json={"order_number": world.o1.number, "title": "已修复的问题"}
+    ).get_json()["number"]
+    assert sales.post(f"/tickets/{closed}/transition", json={"to": "resolved"}).status_code == 200
+    url = sales.post(f"/orders/{world.o1.number}/status-links", json={}).get_json()["url"]
+    html = client.get(url[url.index("/c/") :]).get_data(as_text=True)
+    assert "处理中的售后问题" in html and "登录页报错" in html and "新建" in html
+    assert "已修复的问题" not in html  # only open tickets
+    assert "dev1名" not in html and "P1" not in html and "TK-" not in html

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 from orderdesk.core import clock
 from orderdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from orderdesk.delivery import messages
+from orderdesk.delivery.tickets import client_tickets
 from orderdesk.directory.permissions import can_manage, can_see_order
 from orderdesk.models import ClientLink, Milestone, Order, Project, Staff
 from orderdesk.orders import timeline
@@ -140,6 +141,8 @@ class ClientStatus:
     deliverables: list[tuple[str, str]]
     contacts: list[ContactView]
     expires_at: datetime
+    # Issue 15 tickets: the order's open tickets as the client sees them (title, status).
+    tickets: list[tuple[str, str]] = field(default_factory=list)
 
 
 # Everything the page reads, in one joined SELECT plus two for the project's lists (a view is
@@ -186,7 +189,8 @@ def open_link(
         ip=ip,
         user_agent=user_agent,
     )
-    return _status_of(order, link, clock.company_tz(session))
+    status = _status_of(order, link, clock.company_tz(session))
+    return replace(status, tickets=client_tickets(session, order.id))
 
 
 def _milestone(m: Milestone, tz_date: date | None) -> MilestoneView:

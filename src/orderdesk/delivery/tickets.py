@@ -24,6 +24,7 @@ from orderdesk.models.ticket import (
     OPEN_TICKET_STATUSES,
     PRIORITIES,
     TICKET_CATEGORIES,
+    TICKET_STATUS_ZH,
     TICKET_STATUSES,
 )
 from orderdesk.orders import timeline
@@ -259,3 +260,14 @@ def parse_status(raw: str) -> str:
     if raw not in TICKET_STATUSES:
         raise ValidationFailed(f"未知状态 {raw}", fields={"status": "unknown"})
     return raw
+
+
+def client_tickets(session: Session, order_id: int) -> list[tuple[str, str]]:
+    """The order's open tickets for its client's status page: title and status, nothing
+    internal (no handler, no SLA figures)."""
+    rows = session.execute(
+        select(Ticket.title, Ticket.status)
+        .where(Ticket.order_id == order_id, Ticket.status.in_(OPEN_TICKET_STATUSES))
+        .order_by(Ticket.id)
+    )
+    return [(title, TICKET_STATUS_ZH[status]) for title, status in rows]

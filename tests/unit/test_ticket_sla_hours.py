@@ -16,8 +16,8 @@ SETTINGS = load_settings(
 )
 
 
-def cst(*args: int) -> datetime:
-    return datetime(*args, tzinfo=CST)
+def cst(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=CST)
 
 
 def test_minutes_skip_the_night_the_weekend_and_a_holiday() -> None:

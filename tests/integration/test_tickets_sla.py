@@ -264,3 +264,34 @@ def test_reopen_within_the_window_restarts_the_resolution_clock(
         session.commit()
         assert ticket.status == "in_progress" and ticket.reopen_count == 1
         assert ticket.breach_at == clock.now() + timedelta(hours=8)
+
+
+def test_waiting_for_the_client_stops_the_clock(
+    rt: Runtime, session: Session, world: World
+) -> None:
+    tuesday = datetime(2026, 12, 8, 10, 0, tzinfo=CST)
+    with clock.frozen(tuesday) as advance:
+        ticket = create_ticket(
+            session,
+            actor=world["sales1"],
+            data=NewTicket(
+                world.o1.number, "需要客户提供日志", priority="P2", assignee_userid="dev1"
+            ),
+        )
+        session.commit()
+        # 11 business hours of 09:00-18:00: Tuesday 10-18 (8 h), Wednesday 09-12 (3 h)
+        assert ticket.resolution_due_at == datetime(2026, 12, 9, 12, 0, tzinfo=CST)
+        advance(timedelta(minutes=30))
+        ticket_flow.transition(
+            session, actor=world["dev1"], number=ticket.number, to="waiting_client"
+        )
+        session.commit()
+        advance(timedelta(hours=27))  # Wednesday 13:30: past the old due time
+        _scan(rt)
+        assert _keys(session) == []
+        advance(timedelta(hours=20, minutes=30))  # Thursday 10:00, the client answered
+        ticket_flow.transition(session, actor=world["dev1"], number=ticket.number, to="in_progress")
+        session.commit()
+    # paused 7.5 + 9 + 1 = 17.5 business hours: Wednesday 12:00 moves to Friday 11:30
+    assert ticket.resolution_due_at == datetime(2026, 12, 11, 11, 30, tzinfo=CST)
+    assert ticket.breach_at == ticket.resolution_due_at and ticket.paused_at is None

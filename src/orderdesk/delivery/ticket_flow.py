@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from orderdesk.core import clock
 from orderdesk.core.errors import IllegalTransition, PermissionDenied, ValidationFailed
 from orderdesk.core.locks import lock_row
-from orderdesk.delivery.ticket_sla import arm, policy_for, start_clock
+from orderdesk.delivery.ticket_sla import arm, pause, policy_for, resume, start_clock
 from orderdesk.delivery.tickets import active_staff, get_ticket, handlers_of, queue_of, record
 from orderdesk.directory.permissions import can_manage, can_see_order
 from orderdesk.models import Staff, Ticket
@@ -77,12 +77,18 @@ def transition(session: Session, *, actor: Staff, number: str, to: str) -> Ticke
     now = clock.now()
     if to == "resolved":
         ticket.resolved_at = now
-        ticket.breached = ticket.breached or now > ticket.resolution_due_at
     if to == "closed":
         ticket.closed_at = now
     before = ticket.status_zh
+    settings = clock.settings_of(session)
+    if ticket.status == "waiting_client":
+        resume(ticket, now, settings)
+    if to == "resolved":
+        ticket.breached = ticket.breached or now > ticket.resolution_due_at
     ticket.status, ticket.updated_at = to, now
-    arm(ticket, policy_for(session, ticket.priority), clock.settings_of(session))
+    if to == "waiting_client":
+        pause(ticket, now)
+    arm(ticket, policy_for(session, ticket.priority), settings)
     record(
         session,
         ticket,

@@ -75,6 +75,21 @@ def add_business_minutes(start: datetime, minutes: int, settings: Settings) -> d
     raise ValueError("no working day in ten years: check HOLIDAYS / BUSINESS_HOURS")
 
 
+def business_minutes_between(start: datetime, end: datetime, settings: Settings) -> int:
+    """Whole business minutes in [start, end) (working days, inside BUSINESS_HOURS)."""
+    tz = settings.tz
+    opens, closes = business_hours(settings)
+    total = timedelta(0)
+    day, stop = start.astimezone(tz).date(), end.astimezone(tz)
+    while day <= stop.date():
+        if is_working_day(day, settings):
+            begin = max(start.astimezone(tz), datetime.combine(day, opens, tz))
+            finish = min(stop, datetime.combine(day, closes, tz))
+            total += max(finish - begin, timedelta(0))
+        day += timedelta(days=1)
+    return int(total.total_seconds() // 60)
+
+
 def add_minutes(
     start: datetime, minutes: int, around_the_clock: bool, settings: Settings
 ) -> datetime:
@@ -96,10 +111,36 @@ def start_clock(ticket: Ticket, policy: Policy, start: datetime, settings: Setti
     arm(ticket, policy, settings)
 
 
+def pause(ticket: Ticket, now: datetime) -> None:
+    """Waiting for the client: the clock stops (the scan finds no moment to act on)."""
+    ticket.paused_at = now
+    ticket.remind_at = ticket.breach_at = ticket.escalate2_at = ticket.escalate3_at = None
+
+
+def resume(ticket: Ticket, now: datetime, settings: Settings) -> None:
+    """Back from waiting: every due time moves on by the time the clock stood still (business
+    minutes for a business-hours SLA). The caller re-arms the moments."""
+    if ticket.paused_at is None:
+        return
+    clock24 = ticket.around_the_clock
+    if clock24:
+        minutes = int((now - ticket.paused_at).total_seconds() // 60)
+    else:
+        minutes = business_minutes_between(ticket.paused_at, now, settings)
+    ticket.paused_at = None
+    if minutes <= 0:
+        return
+    ticket.sla_started_at = add_minutes(ticket.sla_started_at, minutes, clock24, settings)
+    ticket.first_response_due_at = add_minutes(
+        ticket.first_response_due_at, minutes, clock24, settings
+    )
+    ticket.resolution_due_at = add_minutes(ticket.resolution_due_at, minutes, clock24, settings)
+
+
 def arm(ticket: Ticket, policy: Policy, settings: Settings) -> None:
     """Point remind / breach / escalation moments at the next target still open: the first
     response, else the resolution; a closed or resolved ticket has none (the scan skips it)."""
-    if not ticket.is_open:
+    if not ticket.is_open or ticket.paused_at is not None:
         ticket.remind_at = ticket.breach_at = ticket.escalate2_at = ticket.escalate3_at = None
         return
     if ticket.first_response_at is None:

@@ -68,6 +68,8 @@ class Ticket(Base):
     # SLA, fixed from the priority's policy when the clock (re)starts.
     around_the_clock: Mapped[bool] = mapped_column(Boolean, default=False)
     sla_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # While waiting for the client the SLA clock stands still (set on entering waiting_client).
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_response_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     resolution_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # The next SLA target still open (first response, else resolution) and what follows it.

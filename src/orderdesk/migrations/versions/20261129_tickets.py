@@ -78,6 +78,7 @@ def _ticket_columns() -> list[sa.Column[object]]:
         sa.Column("reopen_count", sa.Integer(), nullable=False),
         sa.Column("around_the_clock", sa.Boolean(), nullable=False),
         sa.Column("sla_started_at", when(), nullable=False),
+        sa.Column("paused_at", when(), nullable=True),
         sa.Column("first_response_due_at", when(), nullable=False),
         sa.Column("resolution_due_at", when(), nullable=False),
         sa.Column("remind_at", when(), nullable=True),

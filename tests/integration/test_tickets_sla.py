@@ -17,7 +17,7 @@ from orderdesk.core import clock
 from orderdesk.core.errors import IllegalTransition, NotFound, PermissionDenied
 from orderdesk.delivery import ticket_flow
 from orderdesk.delivery.ticket_scan import scan
-from orderdesk.delivery.tickets import NewTicket, create_ticket, get_ticket
+from orderdesk.delivery.tickets import NewTicket, create_ticket, get_ticket, my_open_tickets
 from orderdesk.models import (
     BusinessLine,
     Department,
@@ -194,6 +194,8 @@ def test_queue_ticket_notifies_the_team_and_picking_it_up_is_the_first_response(
         select(OutboxMessage.recipient).where(OutboxMessage.idempotency_key.like("ticket-new:%"))
     ).all()
     assert new == ["dev1"]  # the queue's team
+    assert [t.number for t in my_open_tickets(session, actor=world["dev1"])] == [ticket.number]
+    assert my_open_tickets(session, actor=world["sales3"]) == []
     # dev1 sees the queue's ticket even without the order; sales3 (another team) does not
     taken = ticket_flow.transition(
         session, actor=world["dev1"], number=ticket.number, to="in_progress"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -105,9 +105,15 @@ def list_tickets(
 
 
 def my_open_tickets(session: Session, *, actor: Staff) -> list[Ticket]:
-    return list_tickets(
-        session, actor=actor, where=TicketFilter(status="open", assignee_id=actor.id), limit=200
-    )
+    """Open tickets assigned to me, and those waiting unassigned in my team's queue."""
+    mine: ColumnElement[bool] = Ticket.assignee_id == actor.id
+    if actor.department_id is not None:
+        lines = select(TicketQueue.business_line_id).where(
+            TicketQueue.department_id == actor.department_id
+        )
+        mine = or_(mine, and_(Ticket.assignee_id.is_(None), Ticket.business_line_id.in_(lines)))
+    stmt = select(Ticket).where(Ticket.status.in_(OPEN_TICKET_STATUSES), mine)
+    return list(session.scalars(stmt.order_by(Ticket.id.desc()).limit(200)))
 
 
 @dataclass(frozen=True)

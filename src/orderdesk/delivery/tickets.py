@@ -25,7 +25,6 @@ from orderdesk.models.ticket import (
     PRIORITIES,
     TICKET_CATEGORIES,
     TICKET_STATUS_ZH,
-    TICKET_STATUSES,
 )
 from orderdesk.orders import timeline
 from orderdesk.orders.queries import get_order
@@ -260,12 +259,6 @@ def _notify_new(session: Session, ticket: Ticket) -> None:
             payload=cards.app_markdown(text),
             order_id=ticket.order_id,
         )
-
-
-def parse_status(raw: str) -> str:
-    if raw not in TICKET_STATUSES:
-        raise ValidationFailed(f"未知状态 {raw}", fields={"status": "unknown"})
-    return raw
 
 
 def client_tickets(session: Session, order_id: int) -> list[tuple[str, str]]:

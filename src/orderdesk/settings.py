@@ -129,6 +129,8 @@ class Settings:
     redis_give_up_seconds: float = 600.0
     # Where clients reach this service: the base of client status links (e.g. https://od.example.com).
     public_url: str = ""
+    # After-sales tickets: a resolved or closed ticket may be reopened within this many days.
+    ticket_reopen_days: int = 7
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
@@ -296,6 +298,8 @@ def _validate(s: Settings) -> Settings:
         raise SettingsError("STORAGE_DIR: exists and is not a directory")
     if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("REDIS_URL: expected redis://host:port/db")
+    if s.ticket_reopen_days < 0:
+        raise SettingsError("TICKET_REOPEN_DAYS: must not be negative")
     if s.redis_give_up_seconds <= 0:
         raise SettingsError("REDIS_GIVE_UP_SECONDS: must be positive")
     if s.web_workers < 1:

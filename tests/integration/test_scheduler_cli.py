@@ -52,6 +52,7 @@ def test_list_prints_every_job_with_next_run(rt: Runtime) -> None:
         "projects.weekly_digest",
         "money.client_reminders",
         "approvals.remind_and_escalate",
+        "tickets.sla_scan",
         "outbox.sweep",
         "inbound.prune",
     ]

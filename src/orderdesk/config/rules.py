@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from orderdesk.config import ticket_config
 from orderdesk.config.fields import parse_decimal, validate_schema
 from orderdesk.core.errors import ValidationFailed
 from orderdesk.models.approval import APPROVER_KINDS, STEP_MODES
@@ -15,7 +16,14 @@ from orderdesk.models.staff import ROLES
 
 FORMAT_VERSION = 1
 # Dependency order: a later section may refer to codes of an earlier one.
-SECTIONS = ("business_lines", "project_templates", "approval_flows", "service_items", "order_types")
+SECTIONS: tuple[str, ...] = (
+    "business_lines",
+    "project_templates",
+    "approval_flows",
+    "service_items",
+    "order_types",
+)
+SECTIONS += ticket_config.SECTIONS  # issue 15: after-sales tickets
 CODE_RE = re.compile(r"[A-Za-z0-9_\-]{1,32}")
 KEYS: dict[str, frozenset[str]] = {
     "business_lines": frozenset({"code", "name"}),
@@ -60,6 +68,7 @@ KEYS: dict[str, frozenset[str]] = {
         }
     ),
 }
+KEYS.update(ticket_config.KEYS)
 NAME_MAX = {"service_items": 128}
 STEP_KEYS = frozenset(
     {"sequence", "name", "approver_kind", "approver_value", "mode", "min_amount", "conditions"}
@@ -254,6 +263,8 @@ def check_item(
         unit = item.get("unit")
         if unit is not None and (not isinstance(unit, str) or not 0 < len(unit) <= 16):
             p.add(f"{path}.unit", "单位须为 1-16 个字")
+    elif section in ticket_config.SECTIONS:
+        ticket_config.check(section, item, path, p)
     elif section == "order_types":
         if item.get("default_billing_method", "fixed") not in BILLING_METHODS:
             p.add(f"{path}.default_billing_method", f"须为 {', '.join(BILLING_METHODS)} 之一")

@@ -18,6 +18,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orderdesk.config import ticket_config
 from orderdesk.config.fields import parse_decimal
 from orderdesk.config.rules import CODE_RE, FORMAT_VERSION, SECTIONS, Problems, check_item
 from orderdesk.core.errors import ValidationFailed
@@ -37,6 +38,7 @@ MODELS: dict[str, Any] = {
     "service_items": ServiceItem,
     "order_types": OrderType,
 }
+MODELS.update(ticket_config.MODELS)  # issue 15: after-sales tickets
 STEP_KEYS = ("sequence", "name", "approver_kind", "approver_value", "mode", "min_amount")
 
 
@@ -71,6 +73,8 @@ class _Codes:
 
 
 def _export_row(section: str, row: Any, codes: _Codes) -> dict[str, Any]:
+    if section in ticket_config.SECTIONS:
+        return ticket_config.export_row(codes.session, section, row)
     if section == "business_lines":
         return {"code": row.code, "name": row.name}
     if section == "project_templates":
@@ -125,6 +129,9 @@ def _export_row(section: str, row: Any, codes: _Codes) -> dict[str, Any]:
 
 
 def _apply_row(section: str, row: Any, item: Mapping[str, Any], codes: _Codes) -> None:
+    if section in ticket_config.SECTIONS:
+        ticket_config.apply_row(codes.session, section, row, item)
+        return
     row.name = item["name"]
     if section == "project_templates":
         row.tasks = list(item.get("tasks") or [])

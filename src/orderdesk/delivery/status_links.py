@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 from orderdesk.core import clock
 from orderdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from orderdesk.delivery import messages
+from orderdesk.delivery.tickets import client_tickets
 from orderdesk.directory.permissions import can_manage, can_see_order
 from orderdesk.models import ClientLink, Milestone, Order, Project, Staff
 from orderdesk.orders import timeline
@@ -201,6 +202,8 @@ class ClientStatus:
     deliverables: list[tuple[str, str]]
     contacts: list[ContactView]
     expires_at: datetime
+    # Issue 15 tickets: the order's open tickets as the client sees them (title, status).
+    tickets: list[tuple[str, str]] = field(default_factory=list)
 
 
 # Everything the page reads, in one joined SELECT plus two for the project's lists (a view is
@@ -224,7 +227,8 @@ def open_link(
     link = live_link(session, token=token, secret=secret, signoff=False, options=_PAGE_LOADS)
     body = f"客户查看了进度链接 #{link.id}"
     count_view(session, link, body=body, ip=ip, user_agent=user_agent)
-    return _status_of(link.order, link, clock.company_tz(session))
+    status = _status_of(link.order, link, clock.company_tz(session))
+    return replace(status, tickets=client_tickets(session, link.order.id))
 
 
 def _milestone(m: Milestone, tz_date: date | None) -> MilestoneView:

@@ -38,6 +38,7 @@ from orderdesk.models import (
     ProjectTemplate,
     ServiceItem,
     Staff,
+    TicketQueue,
 )
 
 
@@ -110,6 +111,7 @@ def load_demo(session: Session, *, seed: int = 1, tz: ZoneInfo, force: bool = Fa
         wipe(session)
     world = DemoWorld(rng=random.Random(seed), session=session, tz=tz, today=clock.today(tz))
     _organisation(world)
+    _ticket_queues(world)  # issue 15: after-sales tickets
     _catalogue(world)
     add_change_flows(session)  # issue 15: change requests
     _customers(world)
@@ -142,6 +144,21 @@ def _organisation(w: DemoWorld) -> None:
         w.staff[userid].manager = w.staff[manager] if manager else None
     w.session.add_all([*w.lines.values(), *w.departments.values(), *w.staff.values()])
     w.session.flush()  # ids for the catalogue's business-line columns
+
+
+def _ticket_queues(w: DemoWorld) -> None:
+    """Each business line's after-sales queue is the delivery centre; its head takes the last
+    escalation (SLAs keep the built-in defaults: P1 around the clock)."""
+    for code, line in w.lines.items():
+        w.session.add(
+            TicketQueue(
+                code=code,
+                name=f"{line.name}售后",
+                business_line=line,
+                department=w.departments["delivery"],
+                head_userid="huangwei",
+            )
+        )
 
 
 def _catalogue(w: DemoWorld) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from orderdesk import runtime
 from orderdesk.core import clock
+from orderdesk.delivery.ticket_digest import open_ticket_sections
 from orderdesk.money import digests, reminders
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,11 @@ def morning_digest() -> dict[str, int]:
     """One digest per owner and per bound internal group (working days only)."""
     rt, now, today = _context()
     with rt.db.transaction() as session:
-        stats = digests.morning_digest(session, settings=rt.settings, today=today, now=now)
+        # Each assignee's open tickets join their one morning message as a section.
+        sections = open_ticket_sections(session)
+        stats = digests.morning_digest(
+            session, settings=rt.settings, today=today, now=now, sections=sections
+        )
     log.info("morning digest: %s messages (%s)", stats.messages, stats.skipped or "sent")
     return {"messages": stats.messages, "people": stats.people, "groups": stats.groups}
 

@@ -105,6 +105,13 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             "审批提醒与升级",
         ),
         JobSpec(
+            "tickets.sla_scan",
+            "orderdesk.jobs.tickets:sla_scan",
+            "default",
+            CronTrigger(minute="4,14,24,34,44,54", timezone=tz),
+            "工单 SLA 提醒与超时升级(每 10 分钟;非全天候工单仅在工作时间内)",
+        ),
+        JobSpec(
             "outbox.sweep",
             "orderdesk.jobs.outbox:sweep",
             "high",

@@ -30,6 +30,7 @@ from orderdesk.miniapp_api import (  # noqa: E402
     views_payments,  # noqa: F401
     views_projects,  # noqa: F401
     views_reports,  # noqa: F401  (issue 13)
+    views_tickets,  # noqa: F401  (issue 15: after-sales tickets)
 )
 
 registry.install(bp)

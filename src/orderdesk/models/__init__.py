@@ -35,6 +35,7 @@ from orderdesk.models.project import (
 )
 from orderdesk.models.session import ApiSession
 from orderdesk.models.staff import BusinessLine, Department, Staff, StaffRole
+from orderdesk.models.ticket import Ticket, TicketEvent, TicketQueue, TicketSla
 from orderdesk.models.wecom import ChatBinding, InboundEvent, OutboxMessage
 
 __all__ = [
@@ -80,6 +81,10 @@ __all__ = [
     "Staff",
     "StaffRole",
     "Task",
+    "Ticket",
+    "TicketEvent",
+    "TicketQueue",
+    "TicketSla",
     "TimeEntry",
     "UTCDateTime",
     "utcnow",

@@ -8,7 +8,7 @@ number of messages equals the number of recipients, never the number of installm
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -214,9 +214,18 @@ def _group_targets(session: Session) -> tuple[dict[int, ChatBinding], dict[str, 
 
 
 def morning_digest(
-    session: Session, *, settings: Settings, today: date, now: datetime
+    session: Session,
+    *,
+    settings: Settings,
+    today: date,
+    now: datetime,
+    sections: Mapping[str, str] | None = None,
 ) -> DigestStats:
-    """One message per owner listing all their overdue and soon-due items; one per group."""
+    """One message per owner listing all their overdue and soon-due items; one per group.
+
+    `sections`: more parts of the same personal message, by userid (the open tickets of each
+    assignee, built above this layer); a person with a section but no money items still gets
+    their one message."""
     stats = DigestStats()
     if not is_working_day(today, settings):
         stats.skipped = "非工作日"
@@ -238,8 +247,14 @@ def morning_digest(
             per_group[bid].append(item)
     messages: list[dict[str, Any]] = []
     day = today.isoformat()
-    for userid, mine in per_owner.items():
-        text = digest_text(f"早安,今日回款提醒({day})", mine, today)
+    extra = dict(sections or {})
+    for userid in [*per_owner, *(u for u in extra if u not in per_owner)]:
+        mine = per_owner.get(userid, [])
+        parts = [digest_text(f"早安,今日回款提醒({day})", mine, today)] if mine else []
+        parts += [extra[userid]] if userid in extra else []
+        if not mine:
+            parts.insert(0, f"**早安,今日待办({day})**")
+        text = "\n\n".join(parts)
         messages.append(
             {
                 "key": f"digest:{userid}:{day}",
@@ -261,7 +276,7 @@ def morning_digest(
                 "payload": payload,
             }
         )
-    stats.people, stats.groups = len(per_owner), len(per_group)
+    stats.people, stats.groups = len(set(per_owner) | set(extra)), len(per_group)
     stats.keys = queue_batch(session, messages, not_before=next_send_time(now, settings))
     stats.messages = len(stats.keys)
     return stats

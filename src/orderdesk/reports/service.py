@@ -14,8 +14,11 @@ from orderdesk.reports.aging import GROUPINGS, ar_aging
 from orderdesk.reports.months import parse_period
 from orderdesk.reports.revenue import revenue_by_month
 from orderdesk.reports.table import Table
+from orderdesk.reports.tickets import ticket_aging, ticket_sla
 
-REPORTS = ("ar-aging", "revenue")
+REPORTS: tuple[str, ...] = ("ar-aging", "revenue")
+# Issue 15: after-sales tickets (reports/tickets.py).
+REPORTS += ("ticket-aging", "ticket-sla")
 
 
 def run_report(
@@ -42,4 +45,18 @@ def run_report(
         return revenue_by_month(
             session, actor=actor, start=start, end=end, title=f"签约、开票与回款({text})"
         )
+    if name in ("ticket-aging", "ticket-sla"):
+        return _ticket_report(session, actor=actor, name=name, period=period, group_by=group_by)
     raise NotFound("没有这个报表")
+
+
+def _ticket_report(
+    session: Session, *, actor: Staff, name: str, period: str | None, group_by: str | None
+) -> Table:
+    if group_by is not None:
+        raise ValidationFailed("工单报表没有分组参数(ticket-sla 按 月份×业务线)")
+    if name == "ticket-aging":
+        return ticket_aging(session, actor=actor, now=clock.now())
+    text = period or clock.today(company_tz(session)).strftime("%Y-%m")
+    start, end = parse_period(text)
+    return ticket_sla(session, actor=actor, start=start, end=end, title=f"工单 SLA 达成率({text})")

@@ -55,6 +55,7 @@ def _load_views() -> None:
         views_home,
         views_orders,
         views_sim,
+        views_tickets,  # issue 15: after-sales tickets
     )
 
     # webadmin: admin pages, delegation, order custom fields

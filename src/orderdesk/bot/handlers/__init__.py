@@ -12,6 +12,7 @@ from orderdesk.bot.handlers import (
     orders,
     reports,
     tasks,
+    tickets,
     work,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "orders",
     "reports",
     "tasks",
+    "tickets",
     "work",
 ]

@@ -27,11 +27,13 @@ from orderdesk.models.project import (
     Deliverable,
     Milestone,
     Project,
+    ProjectExpense,
     ProjectTemplate,
     Task,
     TimeEntry,
 )
 from orderdesk.models.session import ApiSession
+from orderdesk.models.settings_store import CompanySetting
 from orderdesk.models.staff import BusinessLine, Department, Staff, StaffRole
 from orderdesk.models.wecom import ChatBinding, InboundEvent, OutboxMessage
 
@@ -48,6 +50,7 @@ __all__ = [
     "BusinessLine",
     "ChatBinding",
     "ClientLink",
+    "CompanySetting",
     "Contact",
     "Contract",
     "CreditApplication",
@@ -67,6 +70,7 @@ __all__ = [
     "OutboxMessage",
     "PaymentPlan",
     "Project",
+    "ProjectExpense",
     "ProjectTemplate",
     "Receipt",
     "ReceiptAllocation",

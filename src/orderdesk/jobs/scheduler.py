@@ -118,6 +118,22 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             CronTrigger(hour=3, minute=23, timezone=tz),
             "清理超过重试窗口的回调去重记录",
         ),
+        # reports (issue 13): each job fires daily and acts only on the first working day of
+        # the week / month (a holiday Monday moves the weekly report to Tuesday).
+        JobSpec(
+            "reports.weekly_management",
+            "orderdesk.jobs.reports:weekly_management_report",
+            "low",
+            CronTrigger(day_of_week="mon-fri", hour=9, minute=0, timezone=tz),
+            "管理周报(每周第一个工作日 09:00,发到管理群)",
+        ),
+        JobSpec(
+            "reports.monthly_finance_pack",
+            "orderdesk.jobs.reports:monthly_finance_pack",
+            "low",
+            CronTrigger(day="1-15", hour=9, minute=7, timezone=tz),
+            "财务月报工作簿(每月第一个工作日,发给财务)",
+        ),
     ]
 
 

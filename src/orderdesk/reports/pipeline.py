@@ -102,7 +102,9 @@ def leaderboard(session: Session, *, actor: Staff, start: date, end: date, label
     )
     booked, got = _per_owner(session, bookings), _per_owner(session, collected)
     ids = set(booked) | set(got)
-    names = dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(ids))).tuples().all())
+    names = dict(
+        session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(ids))).tuples().all()
+    )
     rows: list[dict[str, Any]] = [
         {"label": names[i], "bookings": booked.get(i, ZERO), "collected": got.get(i, ZERO)}
         for i in ids

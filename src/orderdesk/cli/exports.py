@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from orderdesk.cli.base import settings_from
 from orderdesk.core.errors import DomainError
-from orderdesk.exports.service import export
+from orderdesk.exports.service import KINDS, export
 from orderdesk.models import Staff
 from orderdesk.runtime import build_runtime, install
 
@@ -24,9 +24,7 @@ def register(main: click.Group) -> None:
 
 
 @click.command("export")
-@click.argument(
-    "kind", type=click.Choice(["orders", "receipts", "invoices", "ar-aging", "journal"])
-)
+@click.argument("kind", type=click.Choice(list(KINDS)))
 @click.option("--from", "date_from", required=True, type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--to", "date_to", required=True, type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--format", "fmt", default="xlsx", type=click.Choice(["xlsx", "csv"]))
@@ -42,7 +40,7 @@ def export_cmd(
     out: str | None,
     userid: str,
 ) -> None:
-    """Export a period's orders, receipts, invoices, AR aging or accounting journal."""
+    """Export a period's orders, receipts, invoices, timesheets, AR aging or accounting journal."""
 
     start, end = date_from.date(), date_to.date()
     path = Path(out or f"{kind}_{start:%Y%m%d}_{end:%Y%m%d}.{fmt}")

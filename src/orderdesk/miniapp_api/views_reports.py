@@ -131,7 +131,7 @@ EXPORT_TYPES = {"xlsx": XLSX, "csv": "text/csv"}
     "GET",
     "/exports/<kind>",
     tag="reports",
-    summary="导出(订单、回款、发票、账龄、记账凭证)",
+    summary="导出(订单、回款、发票、工时、账龄、记账凭证)",
     description="财务、总经理、管理员可用。期间 from..to 含首尾;CSV 为带 BOM 的 UTF-8。",
     path_schemas={"kind": {"type": "string", "enum": list(KINDS)}},
     query={

@@ -19,10 +19,11 @@ from orderdesk.cli import main
 from orderdesk.config.yaml_io import import_config
 from orderdesk.core import clock
 from orderdesk.exports.service import export
-from orderdesk.models import Installment, TimeEntry
+from orderdesk.models import ChatBinding, Installment, TimeEntry
 from orderdesk.money.invoices import issue_invoice
 from orderdesk.money.plans import generate_plan
 from orderdesk.money.receipts import record_receipt
+from orderdesk.reports.packs import management_groups
 from orderdesk.settings import Settings
 from tests.api_support import ApiClient
 from tests.money_world import contract_of, order_with_contract, project_for, staff
@@ -144,3 +145,22 @@ def test_journal_uses_the_configured_account_codes(session: Session, tmp_path: P
         ("100201", "银行存款"),
         ("112201", "应收账款"),
     ]
+
+
+def test_cli_binds_the_management_group(settings: Settings, session: Session) -> None:
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "REDIS_NAMESPACE": settings.redis_namespace,
+    }
+    args = ["reports", "bind-management", "webhook", "robot-key-9", "--name", "管理层"]
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "已设为管理群:管理层(webhook)" in result.output
+    again = CliRunner().invoke(main, args, env=env)  # binding twice changes nothing
+    assert again.exit_code == 0
+    [group] = management_groups(session)
+    assert (group.kind, group.chat_id, group.audience) == ("webhook", "robot-key-9", "management")
+    assert len(session.scalars(select(ChatBinding)).all()) == 1
+    bad = CliRunner().invoke(main, ["reports", "bind-management", "bot_group", "x"], env=env)
+    assert bad.exit_code != 0

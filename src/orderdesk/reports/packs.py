@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orderdesk.core.errors import ValidationFailed
 from orderdesk.core.formatting import money
 from orderdesk.core.workdays import is_working_day
 from orderdesk.directory.staff import staff_with_role
@@ -128,6 +129,29 @@ def _weekly_charts(session: Session, viewer: Staff, today: date) -> list[Table]:
         run_report(session, actor=viewer, name="revenue", period=quarter),
         run_report(session, actor=viewer, name="collection", period=quarter),
     ]
+
+
+def bind_management_group(
+    session: Session, *, kind: str, chat_id: str, name: str | None = None
+) -> ChatBinding:
+    """Make an app group chat (appchat chatid) or a group robot (webhook key) the management
+    group. The same chat bound before for something else becomes the management group."""
+    if kind not in PUSH_KINDS:
+        raise ValidationFailed("管理群只能是应用群聊(appchat)或群机器人(webhook)")
+    chat_id = (chat_id or "").strip()
+    if not chat_id or len(chat_id) > 128:
+        raise ValidationFailed("请提供群聊 chatid 或机器人 key(最多 128 个字符)")
+    binding = session.scalar(
+        select(ChatBinding).where(ChatBinding.kind == kind, ChatBinding.chat_id == chat_id)
+    )
+    if binding is None:
+        binding = ChatBinding(kind=kind, chat_id=chat_id)
+        session.add(binding)
+    binding.audience, binding.active = MANAGEMENT, True
+    binding.order_id = binding.customer_id = binding.project_id = None
+    binding.name = name or binding.name or "管理群"
+    session.flush()
+    return binding
 
 
 def management_groups(session: Session) -> list[ChatBinding]:

@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 import requests
+from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderdesk.bot.router import CLIENT_GROUP_REFUSAL
 from orderdesk.bot.router import router as global_router
 from orderdesk.core import clock
+from orderdesk.jobqueue import QUEUES
 from orderdesk.jobs import reports as report_jobs
 from orderdesk.models import ChatBinding, OutboxMessage, TimeEntry
 from orderdesk.money.plans import generate_plan
@@ -73,9 +75,17 @@ def live(rt: Runtime, fake: FakeWeCom) -> Iterator[Runtime]:
         yield live_rt
 
 
+def run_jobs(rt: Runtime) -> None:
+    """With Redis the chart job went to RQ: run what is queued, as a worker would."""
+    if rt.redis is not None:
+        queues = [rt.queue.rq_queue(q) for q in QUEUES]
+        SimpleWorker(queues, connection=rt.redis).work(burst=True)
+
+
 def say(rt: Runtime, user: str, content: str, group: str | None = None) -> str:
     with clock.frozen(NOW):
         answer = global_router.dispatch(text(user, content, group=group), rt)
+        run_jobs(rt)
     body = getattr(answer, "content", None)
     assert isinstance(body, str)
     return body

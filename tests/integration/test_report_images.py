@@ -26,6 +26,8 @@ from orderdesk.jobqueue import QUEUES
 from orderdesk.jobs import reports as report_jobs
 from orderdesk.models import ChatBinding, OutboxMessage, TimeEntry
 from orderdesk.money.plans import generate_plan
+from orderdesk.reports.sending import queue_chart
+from orderdesk.reports.table import Table
 from orderdesk.runtime import Runtime
 from orderdesk.wecom import delivery
 from tests.chat_world import bind, build_world, text
@@ -254,3 +256,25 @@ def test_fake_wecom_refuses_bad_media(fake: FakeWeCom) -> None:
         timeout=5,
     ).json()
     assert send["errcode"] == 40007
+
+
+@pytest.mark.usefixtures("world")
+def test_a_message_whose_media_is_gone_dies_instead_of_retrying(
+    rt: Runtime, session: Session
+) -> None:
+    table = Table("pipeline", "销售漏斗", [], [])
+    with clock.frozen(NOW):
+        row = queue_chart(
+            session,
+            settings=rt.settings,
+            table=table,
+            channel="app_message",
+            recipient="zhaoliu",
+            key="gone-1",
+        )
+    (rt.settings.storage_path / row.payload["media"]["path"]).unlink()
+    session.commit()
+    deliver(rt)
+    session.expire_all()
+    dead = session.get(OutboxMessage, row.id)
+    assert dead is not None and dead.status == "dead" and "missing" in (dead.last_error or "")

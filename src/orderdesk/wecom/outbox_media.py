@@ -99,7 +99,10 @@ def sandbox_copy(settings: Settings, ref: dict[str, Any], message_id: int) -> Pa
     folder = settings.storage_path.parent / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{message_id}-{ref['name']}"
-    shutil.copyfile(settings.storage_path / str(ref["path"]), target)
+    source = settings.storage_path / str(ref["path"])
+    if not source.is_file():
+        raise MediaMissing(f"outbox media {ref['path']} is missing")
+    shutil.copyfile(source, target)
     return target
 
 

@@ -87,4 +87,4 @@ def bind_management(ctx: click.Context, kind: str, chat_id: str, name: str | Non
         ctx.exit(1)
     finally:
         rt.close()
-    click.echo(f"已设为管理群:{label},每周第一个工作日 09:00 推送管理周报")
+    click.echo(f"已设为管理群:{label},每周第一个工作日 09:03 推送管理周报")

@@ -124,8 +124,9 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             "reports.weekly_management",
             "orderdesk.jobs.reports:weekly_management_report",
             "low",
-            CronTrigger(day_of_week="mon-fri", hour=9, minute=0, timezone=tz),
-            "管理周报(每周第一个工作日 09:00,发到管理群)",
+            # 09:03, not 09:00: the platform advises against sending at :00 and :30.
+            CronTrigger(day_of_week="mon-fri", hour=9, minute=3, timezone=tz),
+            "管理周报(每周第一个工作日 09:03,发到管理群)",
         ),
         JobSpec(
             "reports.monthly_finance_pack",

@@ -147,10 +147,11 @@ def test_profit_and_utilisation_commands(live: Runtime, fake: FakeWeCom, session
     assert "工时利用率(2026-06" in said and "周八 8.00 小时" in said
     assert "无法识别的期间" in say(live, "boss", "利用率 明年")
     assert "找不到项目" in say(live, "lisi", "项目利润 P-SO-9001")  # not lisi's order
+    assert "¥10,000.00" in say(live, "zhaoliu", "profit so-9001")  # by its order number
     deliver(live)
     assert fake.refusals == []
-    assert len(fake.calls_to("media/upload")) == 2
-    assert [c.body["msgtype"] for c in fake.calls_to("message/send") if c.body] == ["image"] * 2
+    assert len(fake.calls_to("media/upload")) == 3
+    assert [c.body["msgtype"] for c in fake.calls_to("message/send") if c.body] == ["image"] * 3
 
 
 @pytest.mark.usefixtures("world")

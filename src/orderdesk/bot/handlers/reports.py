@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from orderdesk.bot.parsing import BadArguments
+from orderdesk.bot.parsing import BadArguments, order_ref
 from orderdesk.bot.router import Context, router
 from orderdesk.core import clock
 from orderdesk.reports.messages import (
@@ -128,7 +128,7 @@ def collection_command(ctx: Context) -> Reply:
     internal_only=True,
 )
 def profit_command(ctx: Context) -> Reply:
-    ref = ctx.args.strip().upper() or None
+    ref = order_ref(ctx.args) if ctx.args.strip() else None  # so-2026-1 -> SO-2026-0001
     table = run_report(ctx.session, actor=ctx.actor, name="profitability", project=ref)
     if ref and not table.rows:
         raise BadArguments(f"找不到项目或订单 {ref}(或你无权查看它的金额)")

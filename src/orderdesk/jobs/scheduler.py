@@ -34,6 +34,8 @@ from orderdesk.jobs.outage import Outage
 from orderdesk.money.schedule import MoneyConfig
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from redis import Redis
 
     from orderdesk.runtime import Runtime
@@ -118,8 +120,14 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             CronTrigger(hour=3, minute=23, timezone=tz),
             "清理超过重试窗口的回调去重记录",
         ),
-        # reports (issue 13): each job fires daily and acts only on the first working day of
-        # the week / month (a holiday Monday moves the weekly report to Tuesday).
+        *report_specs(tz),  # reports (issue 13)
+    ]
+
+
+def report_specs(tz: ZoneInfo) -> list[JobSpec]:
+    """Reports (issue 13): each job fires daily and acts only on the first working day of the
+    week / month (a holiday Monday moves the weekly report to the next working day)."""
+    return [
         JobSpec(
             "reports.weekly_management",
             "orderdesk.jobs.reports:weekly_management_report",

@@ -1,11 +1,13 @@
-"""Reports at scale: AR aging and the monthly revenue report on PostgreSQL, plus one chart PNG.
+"""Reports at scale: AR aging, the monthly revenue report and a month of utilisation on
+PostgreSQL, plus one chart PNG.
 
 Seeds a private schema per size with bench/command.py's generator (every 5th order in progress
 with a contract and a 2-installment plan, the first installment 1-90 days overdue, a third of
-them paid), runs each report as the finance user `--runs` times and prints p50 / p95, the
-1M-to-10k p50 ratio and the chart time, then drops the schema. NOTE the shape: 2 installments
-per 5 orders (the issue's target shape is 3 per order, and 5 hour entries per order, not seeded
-here), so this measures fewer installment rows than the target names.
+them paid), then adds the issue's target shape on top: installments up to 3 per order (extra
+plans' rows: 13 more per 5 orders, due over the past year and the next months) and 5 hour
+entries per order (on the projects, by 200 delivery people, over January-June 2026). Runs each
+report as the finance user `--runs` times and prints p50 / p95, the 1M-to-10k p50 ratio and the
+chart time, then drops the schema.
 
     .venv/bin/python -m bench.reports --sizes 10000,1000000 --runs 30
 """
@@ -22,12 +24,61 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from bench.command import DEFAULT_URL, drop, load, percentile
+from bench.command import DEFAULT_URL, Loaded, drop, load, percentile
 from orderdesk.models import Staff
 from orderdesk.reports.charts import render
 from orderdesk.reports.service import run_report
 
 AS_OF = date(2026, 6, 1)
+DELIVERY = 200  # delivery people logging the hours
+
+
+def target_shape(loaded: Loaded) -> None:
+    """3 installments and 5 hour entries per order (the issue's shape), bulk-inserted."""
+    n = loaded.shape.orders
+    ts = "TIMESTAMPTZ '2026-05-01 00:00+00'"
+    with loaded.rt.db.engine.begin() as conn:
+        conn.execute(text("SET session_replication_role = replica"))
+        base = int(conn.execute(text("SELECT max(id) FROM staff")).scalar_one())
+        conn.execute(
+            text(
+                "INSERT INTO staff (id, userid, name, hourly_cost_rate, active, created_at,"
+                f" updated_at) SELECT {base} + g, 'd' || g, '交付' || g, 300, true, {ts}, {ts}"
+                f" FROM generate_series(1, {DELIVERY}) g"
+            )
+        )
+        conn.execute(
+            text(
+                f"INSERT INTO staff_roles (staff_id, role) SELECT {base} + g, 'delivery'"
+                f" FROM generate_series(1, {DELIVERY}) g"
+            )
+        )
+        # 13 more installments per plan (plans are every 5th order): 15 per 5 orders = 3 each.
+        conn.execute(
+            text(
+                "INSERT INTO installments (plan_id, sequence, name, trigger, trigger_days, amount,"
+                " due_date, status, paid_amount, invoiced_amount, created_at, updated_at)"
+                " SELECT k, 2 + s, '阶段款', 'on_date', 0, 1000,"
+                " DATE '2026-06-01' + ((k * 7 + s * 31) % 540 - 360),"
+                " CASE WHEN (k + s) % 4 = 0 THEN 'paid' ELSE 'due' END,"
+                f" CASE WHEN (k + s) % 4 = 0 THEN 1000 ELSE 0 END, 0, {ts}, {ts}"
+                f" FROM generate_series(5, {n}, 5) k, generate_series(1, 13) s"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO time_entries (staff_id, project_id, work_date, hours, billable,"
+                f" created_at, updated_at) SELECT {base} + 1 + (k * 5 + e) % {DELIVERY},"
+                " 5 * (1 + (k * 5 + e) % greatest(1, " + str(n // 5) + ")),"
+                " DATE '2026-01-01' + (k * 5 + e) % 181, 1 + (k + e) % 8, true, "
+                + ts
+                + ", "
+                + ts
+                + f" FROM generate_series(1, {n}) k, generate_series(1, 5) e"
+            )
+        )
+        for table in ("installments", "time_entries", "staff", "staff_roles"):
+            conn.execute(text(f"ANALYZE {table}"))
 
 
 def _time(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
@@ -43,8 +94,12 @@ def _time(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
 def measure(url: str, size: int, runs: int) -> dict[str, Any]:
     loaded = load(url, size)
     try:
+        started = time.perf_counter()
+        target_shape(loaded)
+        print(f"[{size:,}] target shape added in {time.perf_counter() - started:.0f}s")
         with loaded.rt.db.transaction() as session:
             installments = session.execute(text("SELECT count(*) FROM installments")).scalar_one()
+            hours = session.execute(text("SELECT count(*) FROM time_entries")).scalar_one()
             fin = session.scalars(select(Staff).where(Staff.userid == "fin")).one()
             sales = session.scalars(select(Staff).where(Staff.userid == "s1")).one()
 
@@ -57,7 +112,13 @@ def measure(url: str, size: int, runs: int) -> dict[str, Any]:
             def revenue() -> Any:
                 return run_report(session, actor=fin, name="revenue", period="2026-05")
 
-            out: dict[str, Any] = {"orders": size, "installments": installments}
+            def utilisation() -> Any:
+                return run_report(
+                    session, actor=fin, name="utilisation", period="2026-05", as_of=AS_OF
+                )
+
+            out: dict[str, Any] = {"orders": size, "installments": installments, "hours": hours}
+            out["utilisation"] = _time(utilisation, runs)
             out["aging"] = _time(aging, runs)
             out["aging_sales"] = _time(aging_own, runs)
             out["revenue"] = _time(revenue, runs)
@@ -78,21 +139,22 @@ def report(rows: list[dict[str, Any]], runs: int, loads: tuple[float, float]) ->
         f"Run {stamp}, {runs} timed runs per report, 1-min load average {loads[0]:.1f} at start,"
         f" {loads[1]:.1f} at end (2 cores shared with the other helpers' test runs):",
         "",
-        "| orders | installments | AR aging p50 / p95 (finance, all) | AR aging p50 / p95 (one"
-        " sales) | month revenue p50 / p95 | chart PNG p50 / p95 |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| orders | installments | hour entries | AR aging p50 / p95 (finance, all) | AR aging"
+        " p50 / p95 (one sales) | month revenue p50 / p95 | month utilisation p50 / p95 |"
+        " chart PNG p50 / p95 |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    keys = ("aging", "aging_sales", "revenue", "utilisation", "chart")
     for r in rows:
-        cells = [
-            f"{r[k][0]:.1f} / {r[k][1]:.1f} ms"
-            for k in ("aging", "aging_sales", "revenue", "chart")
-        ]
-        lines.append(f"| {r['orders']:,} | {r['installments']:,} | " + " | ".join(cells) + " |")
+        cells = [f"{r[k][0]:.1f} / {r[k][1]:.1f} ms" for k in keys]
+        lines.append(
+            f"| {r['orders']:,} | {r['installments']:,} | {r['hours']:,} | "
+            + " | ".join(cells)
+            + " |"
+        )
     if len(rows) > 1:
         big, small = rows[-1], rows[0]
-        ratios = ", ".join(
-            f"{k} {big[k][0] / small[k][0]:.2f}" for k in ("aging", "aging_sales", "revenue")
-        )
+        ratios = ", ".join(f"{k} {big[k][0] / small[k][0]:.2f}" for k in keys)
         lines += ["", f"p50 ratio {big['orders']:,} / {small['orders']:,}: {ratios}."]
     return "\n".join(lines)
 

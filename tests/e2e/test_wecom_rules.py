@@ -6,6 +6,8 @@ API rules are exercised over HTTP against the fake server; passive-reply rules t
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -328,6 +330,64 @@ def test_bot_passive_types_per_callback(settings: Settings) -> None:
     update_button = json.dumps({"response_type": "update_button", "button": {}})
     with pytest.raises(Refused, match="bot_passive_type"):
         check_passive(settings, click, _reply(settings, click, update_button))
+
+
+# -------------------------------------------------------------------------------- media (issue 13)
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _upload(fake: FakeWeCom, kind: str, name: str, content: bytes) -> dict[str, Any]:
+    token = requests.get(f"{fake.base}/gettoken", timeout=5).json()["access_token"]
+    url = f"{fake.base}/media/upload?access_token={token}&type={kind}"
+    return dict(requests.post(url, files={"media": (name, content)}, timeout=5).json())
+
+
+@rule("media_type")
+def test_media_upload_type_and_field(fake: FakeWeCom) -> None:
+    assert _upload(fake, "image", "a.png", PNG + b"x" * 10)["errcode"] == 0
+    assert _upload(fake, "sticker", "a.png", PNG + b"x")["errcode"] == RULES["media_type"].errcode
+
+
+@rule("media_size")
+def test_media_upload_size_and_format(fake: FakeWeCom) -> None:
+    code = RULES["media_size"].errcode
+    assert _upload(fake, "image", "a.gif", b"GIF89a" + b"x" * 10)["errcode"] == code  # not JPG/PNG
+    assert _upload(fake, "image", "a.png", PNG + b"x" * (2 * 1024 * 1024))["errcode"] == code
+    assert _upload(fake, "file", "a.txt", b"12345")["errcode"] == code  # 5 bytes or less
+    assert _upload(fake, "file", "a.txt", b"123456")["errcode"] == 0
+
+
+@rule("media_id")
+def test_image_message_needs_an_issued_media_id(fake: FakeWeCom) -> None:
+    _refused(
+        fake, "media_id", "message/send", _send({"msgtype": "image", "image": {"media_id": "x"}})
+    )
+    media_id = _upload(fake, "image", "a.png", PNG + b"x" * 10)["media_id"]
+    ok = _call(fake, "message/send", _send({"msgtype": "image", "image": {"media_id": media_id}}))
+    assert ok["errcode"] == 0
+    # An image's media_id is not a file's.
+    _refused(
+        fake, "media_id", "message/send", _send({"msgtype": "file", "file": {"media_id": media_id}})
+    )
+    fake.advance(3 * 86400 + 1)  # a media_id lives 3 days
+    try:
+        body = _send({"msgtype": "image", "image": {"media_id": media_id}})
+        _refused(fake, "media_id", "message/send", body)
+    finally:
+        fake.advance(-(3 * 86400 + 1))
+
+
+@rule("webhook_image")
+def test_webhook_image_is_base64_with_its_md5(fake: FakeWeCom) -> None:
+    raw = PNG + b"x" * 10
+    good = {"base64": base64.b64encode(raw).decode(), "md5": hashlib.md5(raw).hexdigest()}
+    url = f"{fake.base}/webhook/send?key=k1"
+    answer = requests.post(url, json={"msgtype": "image", "image": good}, timeout=5).json()
+    assert answer["errcode"] == 0
+    bad = {**good, "md5": "0" * 32}
+    answer = requests.post(url, json={"msgtype": "image", "image": bad}, timeout=5).json()
+    assert answer["errcode"] == RULES["webhook_image"].errcode
 
 
 def test_every_rule_has_a_test() -> None:

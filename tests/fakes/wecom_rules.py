@@ -13,6 +13,9 @@ Only limits the documentation states are encoded. The card texts' "建议不超�
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -97,6 +100,16 @@ RULES: dict[str, Rule] = {r.name: r for r in [
     # -- group robot webhook
     Rule("webhook_bytes", "D:91770", TOO_LONG,
          "webhook text <= 2048 bytes, markdown <= 4096 bytes"),
+    # -- media (images and files: uploaded first, sent by media_id)
+    Rule("media_type", "D:90253", INVALID_TYPE,
+         "media/upload type: image, voice, video, file; multipart field `media` with a filename"),
+    Rule("media_size", "D:90253", 40009,
+         "media larger than 5 bytes; image <= 2 MB (the stricter documented limit) as JPG/PNG; "
+         "file <= 20 MB"),
+    Rule("media_id", "D:90236", 40007,
+         "an image / file message names a media_id WeCom issued, within its 3 days"),
+    Rule("webhook_image", "D:91770", INVALID_PARAM,
+         "webhook image: base64 of a JPG/PNG <= 2 MB and its md5"),
     # -- customers
     Rule("msg_template_month", "D:92135", 0,
          "each customer receives at most 4 add_msg_template per natural month; "
@@ -195,6 +208,51 @@ def check_appchat_create(body: Mapping[str, Any]) -> None:
 
 def check_webhook(body: Mapping[str, Any]) -> None:
     check_text(body, markdown_max=4096, rule="webhook_bytes")
+    if body.get("msgtype") == "image":
+        check_webhook_image(body.get("image") or {})
+
+
+MEDIA_TYPES = frozenset({"image", "voice", "video", "file"})
+MEDIA_LIMITS = {
+    "image": 2 * 1024 * 1024,
+    "voice": 2 * 1024 * 1024,
+    "video": 10 * 1024 * 1024,
+    "file": 20 * 1024 * 1024,
+}
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+
+
+def check_media_upload(kind: str | None, filename: str | None, content: bytes | None) -> None:
+    if kind not in MEDIA_TYPES or content is None or not filename:
+        raise Refused("media_type", f"type {kind!r}, filename {filename!r}")
+    if len(content) <= 5 or len(content) > MEDIA_LIMITS[kind]:
+        raise Refused("media_size", f"{kind} of {len(content)} bytes")
+    if kind == "image" and not content.startswith(IMAGE_MAGIC):
+        raise Refused("media_size", "image is not JPG/PNG")
+
+
+def check_webhook_image(image: Mapping[str, Any]) -> None:
+    try:
+        raw = base64.b64decode(str(image.get("base64", "")), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise Refused("webhook_image", "base64 does not decode") from exc
+    if len(raw) > 2 * 1024 * 1024 or not raw.startswith(IMAGE_MAGIC):
+        raise Refused("webhook_image", f"{len(raw)} bytes, not a JPG/PNG <= 2 MB")
+    if hashlib.md5(raw).hexdigest() != image.get("md5"):
+        raise Refused("webhook_image", "md5 does not match")
+
+
+def media_id_of(body: Mapping[str, Any]) -> str | None:
+    """The media_id an image / file message names (None for other messages)."""
+    msgtype = body.get("msgtype")
+    if msgtype not in ("image", "file", "voice", "video"):
+        return None
+    part = body.get(msgtype)
+    if not isinstance(part, Mapping):
+        return ""
+    if "base64" in part:  # a webhook image travels inline (checked by check_webhook_image)
+        return None
+    return str(part.get("media_id") or "")
 
 
 def check_update_card(body: Mapping[str, Any]) -> None:

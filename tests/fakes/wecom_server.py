@@ -24,6 +24,8 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -34,6 +36,7 @@ from tests.fakes.wecom_rules import Refused
 RESPONSE_URL_TTL = 3600.0  # D:101138
 RESPONSE_CODE_TTL = 72 * 3600.0  # D:94888
 MSG_TEMPLATES_PER_MONTH = 4  # D:92135
+MEDIA_TTL = 3 * 86400.0  # D:90253: a media_id lives 3 days
 POLL_INTERVAL = 0.01  # serve_forever's shutdown poll (the default 0.5 s costs every test)
 
 
@@ -69,6 +72,7 @@ class FakeWeCom:
         self._response_codes: dict[str, tuple[float, bool]] = {}  # code: issued, used
         self._templates: dict[tuple[str, str], int] = defaultdict(int)  # (customer, month): n
         self._chats: set[str] = set()
+        self.media: dict[str, tuple[str, str, bytes, float]] = {}  # id: kind, name, bytes, at
         self.directory: dict[str, Any] = {
             "department": [{"id": 1, "name": "公司", "parentid": 0}],
             "userlist": [{"userid": "zhangsan", "name": "张三", "department": [1]}],
@@ -159,7 +163,10 @@ class FakeWeCom:
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         body = None
         length = int(req.headers.get("Content-Length") or 0)
-        if length:
+        ctype = req.headers.get("Content-Type") or ""
+        if length and ctype.startswith("multipart/form-data"):
+            body = _multipart(ctype, req.rfile.read(length))
+        elif length:
             body = json.loads(req.rfile.read(length).decode("utf-8"))
         with self._lock:
             self.calls.append(Call(method, path, query, body))
@@ -215,13 +222,21 @@ class FakeWeCom:
             if not query.get("key"):
                 return {"errcode": 93000, "errmsg": "invalid webhook url"}
             wecom_rules.check_body(path, body)
+            self._check_media_id(body or {})
             return self._deliver(path, body or {}, dedupe=False)
+        if path == "webhook/upload_media":
+            if not query.get("key"):
+                return {"errcode": 93000, "errmsg": "invalid webhook url"}
+            return self._upload(query.get("type"), body or {})
         if path.startswith("aibot/"):  # the bot's response_url: the URL itself is the credential
             self._use_response_url(query.get("response_code", ""), body or {})
             return self._deliver(path, body or {}, dedupe=False)
         if query.get("access_token") not in self.tokens:
             return {"errcode": 42001, "errmsg": "access_token expired"}
+        if path == "media/upload":
+            return self._upload(query.get("type"), body or {})
         wecom_rules.check_body(path, body)
+        self._check_media_id(body or {})
         if path == "message/send":
             return self._deliver(
                 path, body or {}, dedupe=bool((body or {}).get("enable_duplicate_check"))
@@ -277,6 +292,35 @@ class FakeWeCom:
 
     # ------------------------------------------------------------------ stateful rules
 
+    def _upload(self, kind: str | None, form: dict[str, Any]) -> dict[str, Any]:
+        media = form.get("media")
+        name, content = media if isinstance(media, tuple) else (None, None)
+        wecom_rules.check_media_upload(kind, name, content)
+        with self._lock:
+            self._n += 1
+            media_id = f"media-{self._n}"
+            self.media[media_id] = (str(kind), str(name), bytes(content or b""), self.now)
+        return {
+            "errcode": 0,
+            "errmsg": "ok",
+            "type": kind,
+            "media_id": media_id,
+            "created_at": str(int(self.now)),
+        }
+
+    def _check_media_id(self, body: dict[str, Any]) -> None:
+        media_id = wecom_rules.media_id_of(body)
+        if media_id is None:
+            return
+        with self._lock:
+            found = self.media.get(media_id)
+        if found is None or found[0] != body.get("msgtype"):
+            raise Refused(
+                "media_id", f"media_id {media_id!r} was not issued for a {body.get('msgtype')}"
+            )
+        if self.now - found[3] > MEDIA_TTL:
+            raise Refused("media_id", f"media_id {media_id!r} is older than 3 days")
+
     def _use_response_url(self, code: str, body: dict[str, Any]) -> None:
         with self._lock:
             issued = self._response_urls.get(code)
@@ -323,3 +367,18 @@ class FakeWeCom:
                     self._templates[(customer, month)] += 1
             self._n += 1
             return {"errcode": 0, "errmsg": "ok", "msgid": f"tmpl{self._n}", "fail_list": fail_list}
+
+
+def _multipart(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart/form-data body: fields as text, files as (filename, bytes)."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    form: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_filename()
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        form[str(name)] = (filename, data) if filename else data.decode("utf-8", "replace")
+    return form

@@ -73,4 +73,4 @@ def test_unknown_format_or_report_is_refused() -> None:
     with pytest.raises(ValidationFailed):
         charts.render(_aging_table(), "gif")
     with pytest.raises(ValidationFailed):
-        charts.render(Table("pipeline", "x", [], []))
+        charts.render(Table("planets", "x", [], []))

@@ -14,19 +14,19 @@ from sqlalchemy import select
 
 from orderdesk.cli.base import settings_from
 from orderdesk.core.errors import DomainError
-from orderdesk.exports.service import export
+from orderdesk.exports.service import KINDS, export
 from orderdesk.models import Staff
+from orderdesk.reports.packs import bind_management_group
 from orderdesk.runtime import build_runtime, install
 
 
 def register(main: click.Group) -> None:
     main.add_command(export_cmd)
+    main.add_command(reports_group)
 
 
 @click.command("export")
-@click.argument(
-    "kind", type=click.Choice(["orders", "receipts", "invoices", "ar-aging", "journal"])
-)
+@click.argument("kind", type=click.Choice(list(KINDS)))
 @click.option("--from", "date_from", required=True, type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--to", "date_to", required=True, type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--format", "fmt", default="xlsx", type=click.Choice(["xlsx", "csv"]))
@@ -42,7 +42,7 @@ def export_cmd(
     out: str | None,
     userid: str,
 ) -> None:
-    """Export a period's orders, receipts, invoices, AR aging or accounting journal."""
+    """Export a period's orders, receipts, invoices, timesheets, AR aging or accounting journal."""
 
     start, end = date_from.date(), date_to.date()
     path = Path(out or f"{kind}_{start:%Y%m%d}_{end:%Y%m%d}.{fmt}")
@@ -62,3 +62,29 @@ def export_cmd(
     finally:
         rt.close()
     click.echo(f"已导出 {count} 行到 {path}")
+
+
+@click.group("reports")
+def reports_group() -> None:
+    """Scheduled report packs: the management group (issue 13)."""
+
+
+@reports_group.command("bind-management")
+@click.argument("kind", type=click.Choice(["appchat", "webhook"]))
+@click.argument("chat_id")
+@click.option("--name", default=None, help="A name to recognise the group by.")
+@click.pass_context
+def bind_management(ctx: click.Context, kind: str, chat_id: str, name: str | None) -> None:
+    """Make an app group chat (chatid) or a group robot (webhook key) the management group that
+    receives the weekly management report."""
+    rt = install(build_runtime(settings_from(ctx)))
+    try:
+        with rt.db.transaction() as session:
+            binding = bind_management_group(session, kind=kind, chat_id=chat_id, name=name)
+            label = f"{binding.name}({kind})"
+    except DomainError as exc:
+        click.echo(f"错误 / error: {exc.message}", err=True)
+        ctx.exit(1)
+    finally:
+        rt.close()
+    click.echo(f"已设为管理群:{label},每周第一个工作日 09:03 推送管理周报")

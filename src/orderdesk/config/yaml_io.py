@@ -18,7 +18,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orderdesk.config import ticket_config
+from orderdesk.config import reporting, ticket_config
 from orderdesk.config.fields import parse_decimal
 from orderdesk.config.rules import CODE_RE, FORMAT_VERSION, SECTIONS, Problems, check_item
 from orderdesk.core.errors import ValidationFailed
@@ -196,6 +196,8 @@ def export_config(session: Session) -> dict[str, Any]:
     for section, model in MODELS.items():
         rows = session.scalars(select(model).order_by(model.code))
         data[section] = [_export_row(section, row, codes) for row in rows]
+    if (report_cfg := reporting.export_section(session)) is not None:
+        data[reporting.KEY] = report_cfg
     return data
 
 
@@ -239,7 +241,7 @@ def validate_config(session: Session, data: Any) -> Problems:
     if not isinstance(data, Mapping):
         problems.add("$", "配置文件顶层必须是映射(key: value)")
         return problems
-    unknown = sorted(set(map(str, data)) - {*SECTIONS, "version"})
+    unknown = sorted(set(map(str, data)) - {*SECTIONS, "version", reporting.KEY})
     if unknown:
         problems.add("$", f"未知部分 {', '.join(unknown)}")
     if data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
@@ -272,6 +274,8 @@ def validate_config(session: Session, data: Any) -> Problems:
             else:
                 seen.add(code)
             check_item(section, item, path, problems, known)
+    if reporting.KEY in data:
+        reporting.validate(data[reporting.KEY], problems)
     return problems
 
 
@@ -301,6 +305,10 @@ def import_config(session: Session, data: Any) -> ImportResult:
             else:
                 counts = result.unchanged
             counts[section] = counts.get(section, 0) + 1
+    if reporting.KEY in data:
+        changed = reporting.save(session, data[reporting.KEY])
+        counts = result.updated if changed else result.unchanged
+        counts[reporting.KEY] = 1
     return result
 
 

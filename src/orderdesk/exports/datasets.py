@@ -22,8 +22,10 @@ from orderdesk.models import (
     Invoice,
     Order,
     PaymentPlan,
+    Project,
     Receipt,
     Staff,
+    TimeEntry,
 )
 
 BATCH = 5000  # rows fetched per round trip; memory stays flat however long the period
@@ -118,3 +120,29 @@ def invoice_rows(date_from: date, date_to: date) -> Select[Any]:
 def invoices(session: Session, date_from: date, date_to: date) -> Dataset:
     header = ("发票号", "开票日期", "客户", "订单编号", "价税合计", "税率")
     return Dataset(header, _stream(session, invoice_rows(date_from, date_to)))
+
+
+def timesheets(session: Session, date_from: date, date_to: date) -> Dataset:
+    """Hour entries of the period (issue 13): who, which project and order, how long."""
+    stmt = (
+        select(
+            TimeEntry.work_date,
+            Staff.userid,
+            Staff.name,
+            Project.code,
+            Order.number,
+            Customer.name,
+            TimeEntry.hours,
+            TimeEntry.billable,
+            TimeEntry.note,
+        )
+        .join(Staff, Staff.id == TimeEntry.staff_id)
+        .join(Project, Project.id == TimeEntry.project_id)
+        .join(Order, Order.id == Project.order_id)
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(TimeEntry.work_date >= date_from, TimeEntry.work_date <= date_to)
+        .order_by(TimeEntry.work_date, TimeEntry.id)
+    )
+    header = ("日期", "员工账号", "员工", "项目编号", "订单编号", "客户", "工时", "计费", "内容")
+    rows = ((*r[:7], "是" if r[7] else "否", r[8]) for r in _stream(session, stmt))
+    return Dataset(header, rows)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orderdesk.config import reporting
 from orderdesk.exports.datasets import BATCH, Dataset, invoice_rows
 from orderdesk.models import Customer, Receipt
 
@@ -48,22 +49,31 @@ def split_tax(amount: Decimal, rate: Decimal) -> tuple[Decimal, Decimal]:
 
 
 def _line(
-    day: date, no: int, memo: str, account: str, debit: Decimal, credit: Decimal, customer: str
+    day: date,
+    no: int,
+    memo: str,
+    account: str,
+    debit: Decimal,
+    credit: Decimal,
+    customer: str,
+    codes: dict[str, str],
 ) -> tuple[Any, ...]:
-    code, name = DEFAULT_ACCOUNTS[account]
-    return (day, "记", no, memo, code, name, debit, credit, customer)
+    code = codes.get(account) or DEFAULT_ACCOUNTS[account][0]
+    return (day, "记", no, memo, code, DEFAULT_ACCOUNTS[account][1], debit, credit, customer)
 
 
 def _entries(session: Session, date_from: date, date_to: date) -> Iterator[Sequence[Any]]:
+    # Account codes from the `reporting` config (journal_accounts); the defaults otherwise.
+    codes = reporting.load(session).journal_accounts
     no = 0
     stmt = invoice_rows(date_from, date_to).execution_options(yield_per=BATCH)
     for number, day, customer, order_no, amount, rate in session.execute(stmt):
         no += 1
         net, tax = split_tax(amount, rate)
         memo = f"开票 {number} {order_no}"
-        yield _line(day, no, memo, "receivable", amount, ZERO, customer)
-        yield _line(day, no, memo, "revenue", ZERO, net, customer)
-        yield _line(day, no, memo, "output_vat", ZERO, tax, customer)
+        yield _line(day, no, memo, "receivable", amount, ZERO, customer, codes)
+        yield _line(day, no, memo, "revenue", ZERO, net, customer, codes)
+        yield _line(day, no, memo, "output_vat", ZERO, tax, customer, codes)
     receipts = (
         select(Receipt.number, Receipt.received_on, Customer.name, Receipt.amount)
         .join(Customer, Customer.id == Receipt.customer_id)
@@ -78,8 +88,8 @@ def _entries(session: Session, date_from: date, date_to: date) -> Iterator[Seque
     for number, day, customer, amount in session.execute(receipts):
         no += 1
         memo = f"回款 {number}"
-        yield _line(day, no, memo, "bank", amount, ZERO, customer)
-        yield _line(day, no, memo, "receivable", ZERO, amount, customer)
+        yield _line(day, no, memo, "bank", amount, ZERO, customer, codes)
+        yield _line(day, no, memo, "receivable", ZERO, amount, customer, codes)
 
 
 def journal(session: Session, date_from: date, date_to: date) -> Dataset:

@@ -15,7 +15,7 @@ from orderdesk.exports.journal import journal
 from orderdesk.models import Staff
 from orderdesk.reports.aging import ar_aging
 
-KINDS = ("orders", "receipts", "invoices", "ar-aging", "journal")
+KINDS = ("orders", "receipts", "invoices", "timesheets", "ar-aging", "journal")
 MAX_DAYS = 3700  # ten years: a longer period is a typo
 
 

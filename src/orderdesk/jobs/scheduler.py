@@ -34,6 +34,8 @@ from orderdesk.jobs.outage import Outage
 from orderdesk.money.schedule import MoneyConfig
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from redis import Redis
 
     from orderdesk.runtime import Runtime
@@ -124,6 +126,29 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             "low",
             CronTrigger(hour=3, minute=23, timezone=tz),
             "清理超过重试窗口的回调去重记录",
+        ),
+        *report_specs(tz),  # reports (issue 13)
+    ]
+
+
+def report_specs(tz: ZoneInfo) -> list[JobSpec]:
+    """Reports (issue 13): each job fires daily and acts only on the first working day of the
+    week / month (a holiday Monday moves the weekly report to the next working day)."""
+    return [
+        JobSpec(
+            "reports.weekly_management",
+            "orderdesk.jobs.reports:weekly_management_report",
+            "low",
+            # 09:03, not 09:00: the platform advises against sending at :00 and :30.
+            CronTrigger(day_of_week="mon-fri", hour=9, minute=3, timezone=tz),
+            "管理周报(每周第一个工作日 09:03,发到管理群)",
+        ),
+        JobSpec(
+            "reports.monthly_finance_pack",
+            "orderdesk.jobs.reports:monthly_finance_pack",
+            "low",
+            CronTrigger(day="1-15", hour=9, minute=7, timezone=tz),
+            "财务月报工作簿(每月第一个工作日,发给财务)",
         ),
     ]
 

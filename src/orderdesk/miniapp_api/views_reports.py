@@ -56,14 +56,24 @@ def table_json(table: Table) -> dict[str, Any]:
     }
 
 
+GROUP_BY = sorted({g for r in REPORTS.values() for g in r.group_by})
+
+
 @endpoint(
     "GET",
     "/reports/<name>",
     tag="reports",
-    summary="报表(账龄 ar-aging、签约开票回款 revenue)",
+    summary="报表(账龄、签约开票回款、回款率与DSO、项目利润、利用率、销售漏斗、排行榜)",
     description=(
+        "按调用者范围统计:销售看自己的,经理看本部门/下属的,财务、总经理看全部。"
         "ar-aging: group_by = customer | owner | business_line, as_of = 截止日 (默认今天)。"
         "revenue: period = 2026-11 | 2026Q4 | 2026 (默认本月),按 月份×业务线。"
+        "collection: period;每月应收、回款、回款率、开票、期末应收余额与 DSO。"
+        "profitability: group_by = project | business_line, project = PRJ-… 或订单号;"
+        "合同额(不含税) − 人工成本 − 项目费用 = 毛利、毛利率,预算与已登记工时。"
+        "utilisation: period (默认本月), group_by = person | department, as_of;"
+        "已登记工时 ÷ 可用工时(工作日 × 每日工时)。"
+        "pipeline: 商机按阶段的数量、预计金额与赢单率。leaderboard: period;签约额与回款额排行。"
         "format=xlsx 返回同一张表的 Excel 工作簿;png / svg 返回图表。"
     ),
     path_schemas={"name": {"type": "string", "enum": list(REPORTS)}},
@@ -71,11 +81,9 @@ def table_json(table: Table) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "period": {"type": "string", "maxLength": 16},
-            "group_by": {
-                "type": "string",
-                "enum": ["customer", "owner", "business_line", "month_line"],
-            },
+            "group_by": {"type": "string", "enum": GROUP_BY},
             "as_of": {"type": "string", "pattern": DATE_PATTERN},
+            "project": {"type": "string", "maxLength": 32},
             "format": {"type": "string", "enum": ["json", "xlsx", "png", "svg"]},
         },
     },
@@ -92,6 +100,7 @@ def report(ctx: Ctx, name: str) -> Reply:
         period=ctx.query.get("period"),
         group_by=ctx.query.get("group_by"),
         as_of=_day(as_of) if as_of else None,
+        project=ctx.query.get("project"),
     )
     fmt = ctx.query.get("format", "json")
     if fmt == "json":
@@ -122,7 +131,7 @@ EXPORT_TYPES = {"xlsx": XLSX, "csv": "text/csv"}
     "GET",
     "/exports/<kind>",
     tag="reports",
-    summary="导出(订单、回款、发票、账龄、记账凭证)",
+    summary="导出(订单、回款、发票、工时、账龄、记账凭证)",
     description="财务、总经理、管理员可用。期间 from..to 含首尾;CSV 为带 BOM 的 UTF-8。",
     path_schemas={"kind": {"type": "string", "enum": list(KINDS)}},
     query={

@@ -29,11 +29,13 @@ from orderdesk.models.project import (
     DeliverableVersion,
     Milestone,
     Project,
+    ProjectExpense,
     ProjectTemplate,
     Task,
     TimeEntry,
 )
 from orderdesk.models.session import ApiSession
+from orderdesk.models.settings_store import CompanySetting
 from orderdesk.models.staff import BusinessLine, Department, Staff, StaffRole
 from orderdesk.models.ticket import Ticket, TicketEvent, TicketQueue, TicketSla
 from orderdesk.models.wecom import ChatBinding, InboundEvent, OutboxMessage
@@ -52,6 +54,7 @@ __all__ = [
     "ChangeRequest",
     "ChatBinding",
     "ClientLink",
+    "CompanySetting",
     "Contact",
     "Contract",
     "ContractAmendment",
@@ -74,6 +77,7 @@ __all__ = [
     "OutboxMessage",
     "PaymentPlan",
     "Project",
+    "ProjectExpense",
     "ProjectTemplate",
     "Receipt",
     "ReceiptAllocation",

@@ -30,6 +30,7 @@ ACTIVITY_KINDS = (
     "milestone",
     "task",
     "binding",
+    "expense",  # reports (issue 13): a project expense recorded
 )
 
 

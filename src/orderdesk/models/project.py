@@ -53,6 +53,8 @@ class Project(TimestampMixin, Base):
     start_date: Mapped[date | None]
     end_date: Mapped[date | None]
     budget: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    # The hours the project was sold with (profitability: budgeted vs logged); None = not set.
+    budget_hours: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
 
     order: Mapped[Order] = relationship(back_populates="project")
     pm: Mapped[Staff | None] = relationship()
@@ -135,6 +137,7 @@ class TimeEntry(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("hours > 0 AND hours <= 24", name="hours_range"),
         Index("ix_time_entries_project_date", "project_id", "work_date"),
+        Index("ix_time_entries_date_staff", "work_date", "staff_id"),  # utilisation by month
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -190,3 +193,26 @@ class DeliverableVersion(Base):
     @property
     def current(self) -> bool:
         return self.superseded_at is None
+
+
+class ProjectExpense(TimestampMixin, Base):
+    """What a project spent besides labour (travel, materials ...), with its receipt photo."""
+
+    __tablename__ = "project_expenses"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_project_expenses_project_spent", "project_id", "spent_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    spent_on: Mapped[date]
+    note: Mapped[str | None] = mapped_column(Text)
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    project: Mapped[Project] = relationship()
+    attachment: Mapped[Attachment | None] = relationship()
+    recorded_by: Mapped[Staff | None] = relationship()

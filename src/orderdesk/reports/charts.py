@@ -101,7 +101,114 @@ def _revenue(table: Table) -> Figure:
     return fig
 
 
-RENDERERS = {"ar-aging": _aging, "revenue": _revenue}
+def _profitability(table: Table) -> Figure:
+    """Per project (or line): contract revenue against labour + expenses, margin % on top."""
+    fig, ax = _figure(table.title)
+    rows = table.rows[:TOP_GROUPS]
+    labels = [str(r["code"] or r["label"]) for r in rows]
+    xs = list(range(len(rows)))
+    width = 0.38
+    ax.bar(
+        [x - width / 2 for x in xs],
+        [float(r["revenue"]) for r in rows],
+        width,
+        label="合同额(不含税)",
+        color=PALETTE[0],
+    )
+    labour = [float(r["labour_cost"]) for r in rows]
+    ax.bar([x + width / 2 for x in xs], labour, width, label="人工成本", color=PALETTE[1])
+    ax.bar(
+        [x + width / 2 for x in xs],
+        [float(r["expenses"]) for r in rows],
+        width,
+        bottom=labour,
+        label="项目费用",
+        color=PALETTE[4],
+    )
+    for x, r in zip(xs, rows, strict=True):
+        rate = r["margin_rate"]
+        text = "-" if rate is None else f"毛利 {float(rate) * 100:.0f}%"
+        ax.annotate(text, (x, float(r["revenue"])), ha="center", va="bottom", fontsize=9)
+    ax.set_xticks(xs, labels)
+    ax.yaxis.set_major_formatter(FuncFormatter(_wan))
+    fig.legend(ncols=3, loc="outside lower center", frameon=False, fontsize=8)
+    return fig
+
+
+def _utilisation(table: Table) -> Figure:
+    """Utilisation per person (or department) as %, with the 100 % line."""
+    fig, ax = _figure(table.title)
+    rows = table.rows[: TOP_GROUPS * 2][::-1]
+    values = [float(r["utilisation"] or 0) * 100 for r in rows]
+    colours = [PALETTE[2] if v <= 100 else PALETTE[4] for v in values]
+    ax.barh([str(r["label"]) for r in rows], values, color=colours)
+    ax.axvline(100, color=GREY, linestyle="--", linewidth=1)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0f}%"))
+    return fig
+
+
+def _collection(table: Table) -> Figure:
+    """Due and collected per month as bars; the collection rate as a line (right axis)."""
+    fig, ax = _figure(table.title)
+    months = [str(r["month"]) for r in table.rows]
+    xs = list(range(len(months)))
+    width = 0.38
+    ax.bar(
+        [x - width / 2 for x in xs],
+        [float(r["due"]) for r in table.rows],
+        width,
+        label="应收额",
+        color=GREY,
+    )
+    ax.bar(
+        [x + width / 2 for x in xs],
+        [float(r["collected"]) for r in table.rows],
+        width,
+        label="回款额",
+        color=PALETTE[2],
+    )
+    ax.set_xticks(xs, months)
+    ax.yaxis.set_major_formatter(FuncFormatter(_wan))
+    rate_ax = ax.twinx()
+    rates = [float(r["collection_rate"] or 0) * 100 for r in table.rows]
+    rate_ax.plot(xs, rates, color="#111827", marker="o", label="回款率")
+    rate_ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0f}%"))
+    rate_ax.spines["top"].set_visible(False)
+    fig.legend(ncols=3, loc="outside lower center", frameon=False, fontsize=8)
+    return fig
+
+
+def _ranked(table: Table, keys: tuple[tuple[str, str], ...]) -> Figure:
+    fig, ax = _figure(table.title)
+    rows = table.rows[:TOP_GROUPS][::-1]
+    labels = [str(r["label"]) for r in rows]
+    height = 0.8 / len(keys)
+    for n, (key, title) in enumerate(keys):
+        ys = [y + n * height for y in range(len(rows))]
+        ax.barh(ys, [float(r[key]) for r in rows], height, label=title, color=PALETTE[n])
+    ax.set_yticks([y + height * (len(keys) - 1) / 2 for y in range(len(rows))], labels)
+    ax.xaxis.set_major_formatter(FuncFormatter(_wan))
+    fig.legend(ncols=len(keys), loc="outside lower center", frameon=False, fontsize=8)
+    return fig
+
+
+def _pipeline(table: Table) -> Figure:
+    return _ranked(table, (("expected_amount", "预计金额"),))
+
+
+def _leaderboard(table: Table) -> Figure:
+    return _ranked(table, (("bookings", "签约额"), ("collected", "回款额")))
+
+
+RENDERERS = {
+    "ar-aging": _aging,
+    "revenue": _revenue,
+    "profitability": _profitability,
+    "utilisation": _utilisation,
+    "collection": _collection,
+    "pipeline": _pipeline,
+    "leaderboard": _leaderboard,
+}
 
 
 def render(table: Table, fmt: str = "png") -> bytes:

@@ -242,6 +242,18 @@ class WeComClient(WeChatClient):
         """Group robot `webhook/send?key=`: the key is the credential, no access token."""
         return dict(self.post(self.webhook_url(key), data=dict(body), with_token=False))
 
+    def upload_media(self, kind: str, name: str, content: bytes) -> str:
+        """`media/upload` (multipart, field `media`, D:90253): a media_id valid for 3 days."""
+        files = {"media": (name, content, "application/octet-stream")}
+        data = self.post("media/upload", params={"type": kind}, files=files)
+        return str(data["media_id"])
+
+    def webhook_upload_media(self, key: str, name: str, content: bytes) -> str:
+        """A group robot's own `webhook/upload_media?key=&type=file` (D:91770)."""
+        url = f"{self.api_base}webhook/upload_media?key={quote(key, safe='')}&type=file"
+        files = {"media": (name, content, "application/octet-stream")}
+        return str(self.post(url, files=files, with_token=False)["media_id"])
+
     def bot_respond(self, response_url: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """The intelligent bot's one-shot `response_url` (markdown or template_card)."""
         return dict(self.post(response_url, data=dict(body), with_token=False))

@@ -25,7 +25,7 @@ from sqlalchemy import func, select, update
 
 from orderdesk.core import clock
 from orderdesk.models.wecom import OutboxMessage
-from orderdesk.wecom import outbox
+from orderdesk.wecom import outbox, outbox_media
 from orderdesk.wecom.client import get_client
 from orderdesk.wecom.errors import WeComError
 from orderdesk.wecom.ratelimit import RateLimiter, RateLimits, limits_for
@@ -241,6 +241,7 @@ def deliver_claim(
     try:
         if rt.settings.sandbox:
             result, response_code = _sandbox_send(claim)
+            _sandbox_media(rt, claim)
         else:
             if client is None:
                 client = get_client(rt)
@@ -258,7 +259,7 @@ def deliver_claim(
             last_error=wait.reason,
         )
         return
-    except _Dead as exc:
+    except (_Dead, outbox_media.MediaMissing) as exc:
         _finish(rt, claim, report, "dead", status="dead", last_error=str(exc)[:2000])
         return
     except Exception as exc:
@@ -322,6 +323,14 @@ def _sandbox_send(claim: Claim) -> tuple[dict[str, Any], str | None]:
     return {"errcode": 0, "errmsg": "ok", "sandbox": True}, response_code
 
 
+def _sandbox_media(rt: Runtime, claim: Claim) -> None:
+    """Sandbox: the image / file a media row would send lands in instance/outbox-media/."""
+    ref = claim.payload.get(outbox_media.MEDIA)
+    if isinstance(ref, dict):
+        path = outbox_media.sandbox_copy(rt.settings, ref, claim.id)
+        log.info("sandbox: outbox %s %s written to %s", claim.id, ref["kind"], path)
+
+
 def _send(rt: Runtime, client: WeComClient, claim: Claim) -> tuple[dict[str, Any], str | None]:
     payload = dict(claim.payload)
     if (
@@ -343,9 +352,23 @@ def _send(rt: Runtime, client: WeComClient, claim: Claim) -> tuple[dict[str, Any
     wait = _acquire(rt, limits)
     if wait > 0:
         raise _Wait(wait, f"rate limit: waiting {wait:.1f}s")
+    payload = _with_media(rt, client, claim, payload)
     result = _call(client, claim.channel, claim.recipient, payload)
     code = result.get("response_code")
     return result, (str(code) if code else None)
+
+
+def _with_media(
+    rt: Runtime, client: WeComClient, claim: Claim, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Upload a media row's bytes now: a media_id lives 3 days, so it is never stored."""
+
+    def upload(kind: str, name: str, content: bytes) -> str:
+        if claim.channel == "webhook":
+            return client.webhook_upload_media(claim.recipient, name, content)
+        return client.upload_media(kind, name, content)
+
+    return outbox_media.resolved(rt.settings, claim.channel, payload, upload)
 
 
 def _acquire(rt: Runtime, limits: list[Any]) -> float:

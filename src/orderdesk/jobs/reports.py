@@ -1,0 +1,73 @@
+"""RQ task functions of the reports: a chart asked for in the chat, the weekly management
+report and the monthly finance pack. Plain arguments; each opens its own transaction."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from orderdesk import runtime
+from orderdesk.core import clock
+from orderdesk.core.errors import DomainError
+from orderdesk.models import Staff
+from orderdesk.reports import packs
+from orderdesk.reports.sending import queue_chart
+from orderdesk.reports.service import run_report
+
+log = logging.getLogger(__name__)
+
+
+def send_report_chart(
+    *,
+    userid: str,
+    name: str,
+    key: str,
+    channel: str = "app_message",
+    recipient: str | None = None,
+    period: str | None = None,
+    group_by: str | None = None,
+    project: str | None = None,
+) -> bool:
+    """Render the chart of `name` as `userid` sees it and queue it as an image message."""
+    rt = runtime.current()
+    with rt.db.transaction() as session:
+        actor = session.scalar(select(Staff).where(Staff.userid == userid))
+        if actor is None or not actor.active:
+            return False
+        try:
+            table = run_report(
+                session, actor=actor, name=name, period=period, group_by=group_by, project=project
+            )
+        except DomainError:
+            log.info("chart %s for %s: report refused; nothing sent", name, userid)
+            return False
+        queue_chart(
+            session,
+            settings=rt.settings,
+            table=table,
+            channel=channel,
+            recipient=recipient or userid,
+            key=key,
+        )
+    return True
+
+
+def weekly_management_report() -> dict[str, int]:
+    rt = runtime.current()
+    now = clock.now()
+    today = now.astimezone(rt.settings.tz).date()
+    with rt.db.transaction() as session:
+        stats = packs.weekly_management_report(session, settings=rt.settings, today=today, now=now)
+    log.info("weekly management report: %s", stats)
+    return stats
+
+
+def monthly_finance_pack() -> dict[str, int]:
+    rt = runtime.current()
+    now = clock.now()
+    today = now.astimezone(rt.settings.tz).date()
+    with rt.db.transaction() as session:
+        stats = packs.monthly_finance_pack(session, settings=rt.settings, today=today, now=now)
+    log.info("monthly finance pack: %s", stats)
+    return stats

@@ -14,6 +14,7 @@ from orderdesk.models.catalog import OrderType, ServiceItem
 from orderdesk.models.client_link import ClientLink
 from orderdesk.models.contract import Contract
 from orderdesk.models.customer import Contact, Customer, Opportunity
+from orderdesk.models.import_run import ImportRun  # issue 13: imports
 from orderdesk.models.money import (
     CreditApplication,
     Installment,
@@ -53,6 +54,7 @@ __all__ = [
     "CreditApplication",
     "Customer",
     "Delegation",
+    "ImportRun",  # issue 13: imports
     "Deliverable",
     "Department",
     "InboundEvent",

@@ -49,6 +49,7 @@ def _load_views() -> None:
         views_approvals,
         views_auth,
         views_home,
+        views_imports,  # issue 13: imports
         views_orders,
         views_sim,
     )

@@ -32,7 +32,7 @@ def workbook(
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
     if group:
         text, first, last = group
-        top = [None] * len(header)
+        top: list[str | None] = [None] * len(header)
         top[first - 1] = text
         sheet.append(top)
         r = sheet.max_row

@@ -55,9 +55,12 @@ def test_customers_with_title_row_blank_rows_and_full_width(
     assert names == {"杭州青禾数字科技有限公司", "上海云帆(集团)有限公司"}
     c = session.scalars(select(Customer).where(Customer.code == "C002")).one()
     assert c.owner_id == w["sales"].id and c.name_initials
-    assert session.scalar(
-        select(func.count()).select_from(Activity).where(Activity.customer_id == c.id)
-    ) == 1
+    assert (
+        session.scalar(
+            select(func.count()).select_from(Activity).where(Activity.customer_id == c.id)
+        )
+        == 1
+    )
     # Same file again: nothing changes.
     again = imp(session, w["admin"], "customers", path)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
@@ -159,7 +162,10 @@ def test_orders_with_messy_amounts_merged_group_header_and_serial_dates(
     assert amounts == {D("12000.00")}
     o = session.scalars(select(Order).where(Order.number == "SO-2025-0002")).one()
     assert o.business_line_id == w["line"].id and o.status == "in_progress"
-    assert session.scalar(select(func.count()).select_from(Activity).where(Activity.order_id == o.id)) == 1
+    assert (
+        session.scalar(select(func.count()).select_from(Activity).where(Activity.order_id == o.id))
+        == 1
+    )
 
 
 def money_setup(session: Session, w: dict[str, Any], tmp_path: Path) -> None:
@@ -195,9 +201,12 @@ def test_installments_with_paid_amounts_come_with_receipts_and_the_ledger_holds(
     s = imp(session, w["fin"], "installments", path)
     # The contracts came in with one placeholder installment each: seq 1 is an update.
     assert (s.created, s.updated, s.refused) == (1, 2, 0), s.errors
-    insts = {i.sequence: i for i in session.scalars(
-        select(Installment).join(Installment.plan).where(Installment.amount > 6000)
-    )}
+    insts = {
+        i.sequence: i
+        for i in session.scalars(
+            select(Installment).join(Installment.plan).where(Installment.amount > 6000)
+        )
+    }
     assert insts[1].paid_amount == D("30000.00") and insts[1].status == "paid"
     assert insts[2].paid_amount == D("20000.00") and insts[2].status == "partially_paid"
     assert session.scalar(select(func.count()).select_from(Receipt)) == 2
@@ -258,7 +267,9 @@ def test_changed_receipt_amount_is_refused_not_rewritten(
     header = ["回款流水号", "订单编号", "金额", "到账日期", "备注"]
     path = workbook(tmp_path / "r.xlsx", header, [["B-1", "SO-2", "1000", "2026-01-08", "网银"]])
     assert imp(session, w["fin"], "receipts", path).created == 1
-    changed = workbook(tmp_path / "r2.xlsx", header, [["B-1", "SO-2", "1000", "2026-01-08", "银行"]])
+    changed = workbook(
+        tmp_path / "r2.xlsx", header, [["B-1", "SO-2", "1000", "2026-01-08", "银行"]]
+    )
     assert imp(session, w["fin"], "receipts", changed).updated == 1
     wrong = workbook(tmp_path / "r3.xlsx", header, [["B-1", "SO-2", "2000", "2026-01-08", "银行"]])
     s = imp(session, w["fin"], "receipts", wrong)

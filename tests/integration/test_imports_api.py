@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 
 from orderdesk.imports import runs
 from orderdesk.jobqueue import QUEUES
-from orderdesk.jobs.imports import JOB
-from orderdesk.models import Customer, ImportRun
+from orderdesk.models import Customer, ImportRun, Staff
 from orderdesk.runtime import Runtime
 from tests.api_support import ApiClient
 from tests.import_support import workbook, world
@@ -92,20 +91,24 @@ def test_api_refuses_sales_and_bad_files(
 
 
 def test_job_runs_on_a_real_rq_worker(
-    rq_rt: Runtime, w: dict[str, Any], tmp_path: Path  # noqa: F811
+    rq_rt: Runtime,  # noqa: F811  (the fixture imported above)
+    w: dict[str, Any],
+    tmp_path: Path,
 ) -> None:
     with rq_rt.db.transaction() as s:
-        admin = s.scalars(select(ImportRun.created_by_id)).first()  # none yet
-        assert admin is None
-        from orderdesk.models import Staff
-
         actor = s.scalars(select(Staff).where(Staff.userid == "admin1")).one()
         run = runs.start_run(
-            s, actor=actor, storage=tmp_path, kind="customers", filename="c.xlsx",
-            content=sheet_bytes(tmp_path, [["C7", "庚公司"]]), dry_run=False, skip_invalid=False,
+            s,
+            actor=actor,
+            storage=tmp_path,
+            kind="customers",
+            filename="c.xlsx",
+            content=sheet_bytes(tmp_path, [["C7", "庚公司"]]),
+            dry_run=False,
+            skip_invalid=False,
         )
         run_id = run.id
-    rq_rt.queue.enqueue(JOB, queue="low", run_id=run_id)
+    rq_rt.queue.enqueue(runs.JOB, queue="low", run_id=run_id)
     SimpleWorker([rq_rt.queue.rq_queue(q) for q in QUEUES], connection=rq_rt.redis).work(burst=True)
     with rq_rt.db.transaction() as s:
         done = s.get(ImportRun, run_id)

@@ -73,7 +73,11 @@ class _Bar:
 
     def __init__(self, total: int | None) -> None:
         self.bar = click.progressbar(
-            length=total or 0, label="校验", file=sys.stderr, show_eta=True, show_pos=True,
+            length=total or 0,
+            label="校验",
+            file=sys.stderr,
+            show_eta=True,
+            show_pos=True,
             item_show_func=self._rate,
         )
         self.started = time.monotonic()
@@ -112,8 +116,13 @@ def run_cmd(
         with rt.db.transaction() as session:
             actor = _actor(session, userid)
             summary = run_import(
-                session, actor=actor, kind=make_kind(session, actor, kind), path=file,
-                dry_run=dry_run, skip_invalid=skip_invalid, progress=bar,
+                session,
+                actor=actor,
+                kind=make_kind(session, actor, kind),
+                path=file,
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                progress=bar,
             )
     except DomainError as exc:
         click.echo(f"\n错误 / error: {exc.message}", err=True)

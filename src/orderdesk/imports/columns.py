@@ -107,7 +107,8 @@ def match_headers(
                 continue
             col = hits[0]
             if col.key in found and found[col.key] != pos:
-                problems.append(f"表头「{col.title}」出现了两次(第 {found[col.key] + 1} 列和第 {pos + 1} 列),无法确定用哪一列")
+                where = f"第 {found[col.key] + 1} 列和第 {pos + 1} 列"
+                problems.append(f"表头「{col.title}」出现了两次({where}),无法确定用哪一列")
             found.setdefault(col.key, pos)
             break
     return found, problems

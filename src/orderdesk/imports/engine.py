@@ -66,9 +66,7 @@ class Summary:
         }
 
     def line(self) -> str:
-        return (
-            f"新建 {self.created},更新 {self.updated},未变 {self.unchanged},拒绝 {self.refused}"
-        )
+        return f"新建 {self.created},更新 {self.updated},未变 {self.unchanged},拒绝 {self.refused}"
 
 
 class Kind:

@@ -10,7 +10,6 @@ from orderdesk.core.errors import DomainError
 from orderdesk.core.pinyin import initials_of
 from orderdesk.directory.credit_code import normalize_credit_code
 from orderdesk.directory.customer_admin import (
-    CREATE_ROLES,
     add_contact,
     clean_contact,
     normalize_name,
@@ -44,12 +43,21 @@ class CustomersKind(Kind):
     roles = ("admin",)  # creating customers for others: admin (sales create their own in chat)
     columns = (
         Column("code", "客户编码", ("客户代码", "客户编号", "编码"), _code, True, "C0001"),
-        Column("name", "客户名称", ("客户", "名称", "公司名称", "客户全称"), required=True,
-               example="杭州青禾数字科技有限公司"),
+        Column(
+            "name",
+            "客户名称",
+            ("客户", "名称", "公司名称", "客户全称"),
+            required=True,
+            example="杭州青禾数字科技有限公司",
+        ),
         Column("short_name", "简称", ("客户简称",), example="青禾"),
         Column("industry", "行业", ("所属行业",), example="互联网"),
-        Column("credit_code", "统一社会信用代码", ("信用代码", "社会信用代码", "税号"),
-               example="91330106MA2CFUNF4K"),
+        Column(
+            "credit_code",
+            "统一社会信用代码",
+            ("信用代码", "社会信用代码", "税号"),
+            example="91330106MA2CFUNF4K",
+        ),
         Column("owner", "负责人", ("客户负责人", "销售", "销售负责人"), example="zhangsan"),
     )
 
@@ -87,7 +95,10 @@ class CustomersKind(Kind):
     def _match(self, row: Row) -> None:
         v = row.values
         key, name_key = v["code"].lower(), v["name"].lower()
-        for seen, value, col in ((self.seen_codes, key, "code"), (self.seen_names, name_key, "name")):
+        for seen, value, col in (
+            (self.seen_codes, key, "code"),
+            (self.seen_names, name_key, "name"),
+        ):
             if value in seen:
                 row.errors[col] = f"与第 {seen[value]} 行重复"
             seen[value] = row.number
@@ -158,8 +169,13 @@ class CustomersKind(Kind):
         if changed:
             update_customer(self.session, actor=self.actor, customer_id=customer.id, data=changed)
         if others:
-            record(self.session, kind="customer", actor=self.actor,
-                   body=f"导入修改客户 {';'.join(others)}", customer_id=customer.id)
+            record(
+                self.session,
+                kind="customer",
+                actor=self.actor,
+                body=f"导入修改客户 {';'.join(others)}",
+                customer_id=customer.id,
+            )
         row.outcome = "updated" if changed or others else "unchanged"
 
 
@@ -201,7 +217,9 @@ class ContactsKind(Kind):
         cid = self.index.find(v["customer_code"], v["customer"])
         if cid is None:
             shown = v["customer_code"] or v["customer"]
-            row.errors["customer_code"] = f"找不到客户「{shown}」" if shown else "请填写客户编码或客户名称"
+            row.errors["customer_code"] = (
+                f"找不到客户「{shown}」" if shown else "请填写客户编码或客户名称"
+            )
             return
         try:
             clean = clean_contact(v)
@@ -222,7 +240,9 @@ class ContactsKind(Kind):
         v = row.values
         data = {k: v[k] for k in ("name", "phone", "title", "email")}
         found = self.session.scalar(
-            select(Contact).where(Contact.customer_id == v["customer_id"], Contact.name == v["name"])
+            select(Contact).where(
+                Contact.customer_id == v["customer_id"], Contact.name == v["name"]
+            )
         )
         if found is None:
             add_contact(self.session, actor=self.actor, customer_id=v["customer_id"], data=data)
@@ -232,9 +252,19 @@ class ContactsKind(Kind):
         if not changes:
             row.outcome = "unchanged"
             return
-        update_contact(self.session, actor=self.actor, customer_id=v["customer_id"],
-                       contact_id=found.id, data=data)
+        update_contact(
+            self.session,
+            actor=self.actor,
+            customer_id=v["customer_id"],
+            contact_id=found.id,
+            data=data,
+        )
         said = ";".join(f"{k}:{o or '空'} → {n or '空'}" for k, (o, n) in changes.items())
-        record(self.session, kind="customer", actor=self.actor,
-               body=f"导入修改联系人 {v['name']} {said}", customer_id=v["customer_id"])
+        record(
+            self.session,
+            kind="customer",
+            actor=self.actor,
+            body=f"导入修改联系人 {v['name']} {said}",
+            customer_id=v["customer_id"],
+        )
         row.outcome = "updated"

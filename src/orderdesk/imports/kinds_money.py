@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import select
 
 from orderdesk.core import clock
-from orderdesk.models import Contract, Installment, Order, PaymentPlan, Receipt
-from orderdesk.money import plans
-from orderdesk.money.receipts import record_receipt
 from orderdesk.imports.columns import AMOUNT, DATE, Column, read_int
 from orderdesk.imports.engine import Kind, Row, RowError
 from orderdesk.imports.kinds_directory import _guarded
 from orderdesk.imports.kinds_orders import _number
+from orderdesk.models import Contract, Installment, Order, PaymentPlan, Receipt
+from orderdesk.money import plans
+from orderdesk.money.receipts import record_receipt
 from orderdesk.orders.timeline import record
 
 ORDER = Column("order", "订单编号", ("订单号",), _number, example="SO-2025-0001")
@@ -39,8 +39,9 @@ class InstallmentsKind(Kind):
         Column("sequence", "期次", ("期数", "序号", "第几期"), read_int, True, 1),
         Column("name", "款项名称", ("款项", "分期名称"), example="首付款"),
         Column("amount", "金额", ("应收金额", "分期金额", "金额(元)"), AMOUNT, True, "36000"),
-        Column("due_date", "到期日", ("应收日期", "计划收款日", "到期日期"), DATE,
-               example="2026-01-15"),
+        Column(
+            "due_date", "到期日", ("应收日期", "计划收款日", "到期日期"), DATE, example="2026-01-15"
+        ),
         Column("paid", "已收金额", ("已收", "已回款", "已回款金额"), AMOUNT, example="36000"),
         Column("paid_on", "收款日期", ("回款日期", "到账日期"), DATE, example="2026-01-20"),
     )
@@ -62,7 +63,9 @@ class InstallmentsKind(Kind):
         if hit is None:
             row.errors["order"] = f"找不到订单「{number}」"
         elif hit[1] is None:
-            row.errors["order"] = "订单没有合同,无法导入付款计划(请先导入合同并在订单中填写合同编号)"
+            row.errors["order"] = (
+                "订单没有合同,无法导入付款计划(请先导入合同并在订单中填写合同编号)"
+            )
         if v["paid"] and v["paid"] > v["amount"]:
             row.errors["paid"] = f"已收金额 {v['paid']} 超过本期金额 {v['amount']}"
         if v["paid_on"] and v["paid_on"] > clock.today(clock.company_tz(self.session)):
@@ -96,7 +99,10 @@ class InstallmentsKind(Kind):
         if seqs != list(range(1, len(seqs) + 1)):
             problem = f"订单 {number} 的期次应从 1 起连续编号(现为 {seqs})"
         elif total != contract.amount:
-            problem = f"订单 {number} 各期金额合计 {total} 不等于合同 {contract.number} 金额 {contract.amount}"
+            problem = (
+                f"订单 {number} 各期金额合计 {total} 不等于合同 {contract.number} "
+                f"金额 {contract.amount}"
+            )
         if problem:
             for row in group:
                 row.errors.setdefault("amount", problem)
@@ -127,8 +133,9 @@ class InstallmentsKind(Kind):
         inst = self.session.scalar(
             select(Installment)
             .join(PaymentPlan, PaymentPlan.id == Installment.plan_id)
-            .where(PaymentPlan.contract_id == order.contract_id,
-                   Installment.sequence == v["sequence"])
+            .where(
+                PaymentPlan.contract_id == order.contract_id, Installment.sequence == v["sequence"]
+            )
         )
         assert inst is not None
         wanted = v["paid"] or Decimal("0.00")
@@ -156,7 +163,10 @@ class InstallmentsKind(Kind):
 
 def _term(row: Row) -> dict[str, Any]:
     v = row.values
-    term: dict[str, Any] = {"name": v["name"] or f"第{v['sequence']}期款", "amount": str(v["amount"])}
+    term: dict[str, Any] = {
+        "name": v["name"] or f"第{v['sequence']}期款",
+        "amount": str(v["amount"]),
+    }
     if v["due_date"] is not None:
         term.update(trigger="on_date", date=v["due_date"].isoformat())
     else:
@@ -166,8 +176,13 @@ def _term(row: Row) -> dict[str, Any]:
 
 def _shape(session: Any, contract_id: int) -> dict[int, tuple[Any, ...]]:
     rows = session.execute(
-        select(Installment.sequence, Installment.name, Installment.amount,
-               Installment.due_date, Installment.paid_amount)
+        select(
+            Installment.sequence,
+            Installment.name,
+            Installment.amount,
+            Installment.due_date,
+            Installment.paid_amount,
+        )
         .join(PaymentPlan, PaymentPlan.id == Installment.plan_id)
         .where(PaymentPlan.contract_id == contract_id)
     )
@@ -197,7 +212,14 @@ class ReceiptsKind(Kind):
     title = "回款"
     roles = ("finance",)
     columns = (
-        Column("number", "回款流水号", ("流水号", "回款编号", "银行流水号"), _number, True, "RC20260120-001"),
+        Column(
+            "number",
+            "回款流水号",
+            ("流水号", "回款编号", "银行流水号"),
+            _number,
+            True,
+            "RC20260120-001",
+        ),
         ORDER,
         Column("contract", "合同编号", ("合同号",), _number),
         Column("amount", "金额", ("回款金额", "到账金额", "金额(元)"), AMOUNT, True, "36000"),
@@ -220,8 +242,11 @@ class ReceiptsKind(Kind):
             order = self.session.scalar(select(Order.number).where(Order.number == v["order"]))
         elif v["contract"]:
             order = self.session.scalar(
-                select(Order.number).join(Contract, Contract.id == Order.contract_id)
-                .where(Contract.number == v["contract"]).order_by(Order.id).limit(1)
+                select(Order.number)
+                .join(Contract, Contract.id == Order.contract_id)
+                .where(Contract.number == v["contract"])
+                .order_by(Order.id)
+                .limit(1)
             )
         if order is None:
             shown = v["order"] or v["contract"]
@@ -241,10 +266,16 @@ class ReceiptsKind(Kind):
         found = self.session.scalar(select(Receipt).where(Receipt.number == v["number"]))
         if found is None:
             record_receipt(
-                self.session, actor=self.actor, number=v["order_number"], amount=v["amount"],
-                received_on=v["received_on"], note=v["note"] or None,
-                method=v["method"] or "bank", confirm_duplicate=True,
-                receipt_number=v["number"], announce=False,
+                self.session,
+                actor=self.actor,
+                number=v["order_number"],
+                amount=v["amount"],
+                received_on=v["received_on"],
+                note=v["note"] or None,
+                method=v["method"] or "bank",
+                confirm_duplicate=True,
+                receipt_number=v["number"],
+                announce=False,
             )
             row.outcome = "created"
             return
@@ -257,8 +288,13 @@ class ReceiptsKind(Kind):
         for key, (_old, new) in changes.items():
             setattr(found, key, new)
         said = ";".join(f"{k}:{o or '空'} → {n or '空'}" for k, (o, n) in changes.items())
-        record(self.session, kind="payment", actor=self.actor,
-               body=f"导入修改回款 {found.number} {said}", customer_id=found.customer_id)
+        record(
+            self.session,
+            kind="payment",
+            actor=self.actor,
+            body=f"导入修改回款 {found.number} {said}",
+            customer_id=found.customer_id,
+        )
         row.outcome = "updated"
 
 

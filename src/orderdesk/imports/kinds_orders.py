@@ -16,15 +16,15 @@ from typing import Any
 from sqlalchemy import select
 
 from orderdesk.core import clock
-from orderdesk.models import Contract, Customer, Order
-from orderdesk.models.order import ORDER_STATUS_ZH
-from orderdesk.money import plans
-from orderdesk.money.contracts import update_contract
 from orderdesk.imports import bulk
 from orderdesk.imports.columns import AMOUNT, DATE, Column, choice, read_rate, read_text
 from orderdesk.imports.engine import Kind, Row, RowError
 from orderdesk.imports.kinds_directory import _guarded
 from orderdesk.imports.lookups import CustomerIndex, lines_by_name, staff_by_name, types_by_name
+from orderdesk.models import Contract, Order
+from orderdesk.models.order import ORDER_STATUS_ZH
+from orderdesk.money import plans
+from orderdesk.money.contracts import update_contract
 from orderdesk.orders.edit import update_order
 from orderdesk.orders.timeline import record
 
@@ -51,7 +51,9 @@ def _customer(kind: Any, row: Row) -> int | None:
     cid = kind.index.find(v["customer_code"], v["customer"])
     if cid is None:
         shown = v["customer_code"] or v["customer"]
-        row.errors["customer_code"] = f"找不到客户「{shown}」" if shown else "请填写客户编码或客户名称"
+        row.errors["customer_code"] = (
+            f"找不到客户「{shown}」" if shown else "请填写客户编码或客户名称"
+        )
     return cid
 
 
@@ -72,8 +74,14 @@ class ContractsKind(Kind):
         Column("amount", "合同金额", ("金额", "合同额"), AMOUNT, True, "120000.00"),
         Column("tax_rate", "税率", (), read_rate, example="6%"),
         Column("signed_date", "签订日期", ("签约日期", "签署日期"), DATE, example="2026-01-05"),
-        Column("policy", "开票方式", ("开票政策",), POLICY, example="先款后票",
-               options=("先款后票", "先票后款")),
+        Column(
+            "policy",
+            "开票方式",
+            ("开票政策",),
+            POLICY,
+            example="先款后票",
+            options=("先款后票", "先票后款"),
+        ),
     )
 
     def __init__(self, session: Any, actor: Any) -> None:
@@ -111,9 +119,13 @@ class ContractsKind(Kind):
         )
         self.session.add(contract)
         self.session.flush()
-        record(self.session, kind="contract", actor=self.actor,
-               body=f"导入合同 {contract.number},金额 {contract.amount}",
-               customer_id=contract.customer_id)
+        record(
+            self.session,
+            kind="contract",
+            actor=self.actor,
+            body=f"导入合同 {contract.number},金额 {contract.amount}",
+            customer_id=contract.customer_id,
+        )
         plans.generate_plan(self.session, contract=contract)
         row.outcome = "created"
 
@@ -136,15 +148,18 @@ class ContractsKind(Kind):
         if not data and not side:
             row.outcome = "unchanged"
             return
-        said = ";".join(
-            f"{k}:{getattr(contract, k)} → {x}" for k, x in {**data, **side}.items()
-        )
+        said = ";".join(f"{k}:{getattr(contract, k)} → {x}" for k, x in {**data, **side}.items())
         if data:
             update_contract(self.session, actor=self.actor, contract_id=contract.id, data=data)
         for key, value in side.items():
             setattr(contract, key, value)
-        record(self.session, kind="contract", actor=self.actor,
-               body=f"导入修改合同 {contract.number} {said}", customer_id=contract.customer_id)
+        record(
+            self.session,
+            kind="contract",
+            actor=self.actor,
+            body=f"导入修改合同 {contract.number} {said}",
+            customer_id=contract.customer_id,
+        )
         row.outcome = "updated"
 
 
@@ -159,8 +174,14 @@ class OrdersKind(Kind):
         Column("order_type", "订单类型", ("类型",), example=""),
         Column("business_line", "业务线", ("业务条线",), example=""),
         Column("owner", "负责人", ("销售", "销售负责人", "订单负责人"), example="zhangsan"),
-        Column("status", "状态", ("订单状态",), STATUS, example="执行中",
-               options=tuple(ORDER_STATUS_ZH.values())),
+        Column(
+            "status",
+            "状态",
+            ("订单状态",),
+            STATUS,
+            example="执行中",
+            options=tuple(ORDER_STATUS_ZH.values()),
+        ),
         Column("amount", "金额", ("订单金额", "合同金额", "金额(元)"), AMOUNT, True, "¥12,000.00"),
         Column("currency", "币种", (), example="CNY"),
         Column("contract", "合同编号", ("合同号",), _number, example=""),
@@ -291,16 +312,18 @@ class OrdersKind(Kind):
     def _update(self, row: Row, order: Order) -> None:
         v = row.values
         if v["status"] and v["status"] != order.status:
-            raise RowError(
-                f"状态不能通过导入修改(当前{order.status_zh}),请在系统中办理", "status"
-            )
+            raise RowError(f"状态不能通过导入修改(当前{order.status_zh}),请在系统中办理", "status")
         changes: dict[str, Any] = {}
         pairs = (
             ("title", v["title"], order.title, v["title"]),
             ("customer_id", v["customer_id"], order.customer_id, v["customer_id"]),
             ("owner_userid", v["owner_id"], order.owner_id, v["owner"]),
-            ("business_line_id", v["business_line_id"], order.business_line_id,
-             v["business_line_id"]),
+            (
+                "business_line_id",
+                v["business_line_id"],
+                order.business_line_id,
+                v["business_line_id"],
+            ),
             ("contract_id", v["contract_id"], order.contract_id, v["contract_id"]),
             ("currency", v["currency"], order.currency, v["currency"]),
         )
@@ -314,6 +337,11 @@ class OrdersKind(Kind):
             return
         if "owner_userid" in changes:
             changes["owner_userid"] = self.session.get(type(self.actor), v["owner_id"]).userid  # type: ignore[union-attr]
-        update_order(self.session, actor=self.actor, number=order.number, changes=changes,
-                     expected_version=None)
+        update_order(
+            self.session,
+            actor=self.actor,
+            number=order.number,
+            changes=changes,
+            expected_version=None,
+        )
         row.outcome = "updated"

@@ -29,7 +29,9 @@ def staff_by_name(session: Session) -> dict[str, int]:
 
 def lines_by_name(session: Session) -> dict[str, int]:
     out: dict[str, int] = {}
-    for lid, code, name in session.execute(select(BusinessLine.id, BusinessLine.code, BusinessLine.name)):
+    for lid, code, name in session.execute(
+        select(BusinessLine.id, BusinessLine.code, BusinessLine.name)
+    ):
         out[code.lower()] = lid
         out[name.strip().lower()] = lid
     return out

@@ -9,8 +9,9 @@ import secrets
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
@@ -23,6 +24,8 @@ from orderdesk.models import ImportRun, Staff
 SUFFIXES = (".xlsx", ".csv")
 MAX_BYTES = 20 * 1024 * 1024
 PROGRESS_EVERY = 2000  # rows between progress writes
+# The job by its dotted path (RQ resolves it in the worker); domains never import jobs.
+JOB = "orderdesk.jobs.imports.run_import_job"
 Transaction = Callable[[], AbstractContextManager[Session]]
 
 
@@ -72,9 +75,21 @@ def start_run(
     return run
 
 
+def enqueue_after_commit(session: Session, queue: Any, run_id: int) -> None:
+    """Queue the run's job once the run row and its file are committed (never before)."""
+
+    def _go(_session: Session) -> None:
+        # By keyword: JobQueue hands RQ explicit kwargs, which RQ refuses beside positionals.
+        queue.enqueue(JOB, queue="low", run_id=run_id)
+
+    event.listen(session, "after_commit", _go, once=True)
+
+
 def get_run(session: Session, *, actor: Staff, run_id: int) -> ImportRun:
     run = session.get(ImportRun, run_id)
-    if run is None or not (actor.active and (run.created_by_id == actor.id or actor.has_role("admin"))):
+    if run is None or not (
+        actor.active and (run.created_by_id == actor.id or actor.has_role("admin"))
+    ):
         raise NotFound("未找到该导入")
     return run
 
@@ -114,20 +129,40 @@ def execute(tx: Transaction, run_id: int) -> Summary | None:
             actor = session.get(Staff, actor_id)
             assert actor is not None
             summary = run_import(
-                session, actor=actor, kind=make_kind(session, actor, kind), path=path,
-                dry_run=dry_run, skip_invalid=skip_invalid, progress=progress,
+                session,
+                actor=actor,
+                kind=make_kind(session, actor, kind),
+                path=path,
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                progress=progress,
             )
     except DomainError as exc:
-        _note(tx, run_id, status="refused", phase=None, message=exc.message, finished_at=clock.now())
+        _note(
+            tx, run_id, status="refused", phase=None, message=exc.message, finished_at=clock.now()
+        )
         return None
     except Exception as exc:
-        _note(tx, run_id, status="failed", phase=None, message=type(exc).__name__, finished_at=clock.now())
+        _note(
+            tx,
+            run_id,
+            status="failed",
+            phase=None,
+            message=type(exc).__name__,
+            finished_at=clock.now(),
+        )
         raise
     rows = summary.created + summary.updated + summary.unchanged + summary.refused
     _note(
-        tx, run_id,
+        tx,
+        run_id,
         status="done" if summary.written or (dry_run and not summary.refused) else "refused",
-        phase=None, summary=summary.as_dict(), error_path=summary.error_file,
-        total_rows=rows, done_rows=rows, message=summary.line(), finished_at=clock.now(),
+        phase=None,
+        summary=summary.as_dict(),
+        error_path=summary.error_file,
+        total_rows=rows,
+        done_rows=rows,
+        message=summary.line(),
+        finished_at=clock.now(),
     )
     return summary

@@ -8,7 +8,6 @@ from orderdesk import runtime
 from orderdesk.imports import runs
 
 log = logging.getLogger(__name__)
-JOB = "orderdesk.jobs.imports.run_import_job"
 
 
 def run_import_job(run_id: int) -> dict[str, int] | None:
@@ -17,5 +16,9 @@ def run_import_job(run_id: int) -> dict[str, int] | None:
     if summary is None:
         return None
     log.info("import run %s: %s", run_id, summary.line())
-    return {"created": summary.created, "updated": summary.updated,
-            "unchanged": summary.unchanged, "refused": summary.refused}
+    return {
+        "created": summary.created,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+        "refused": summary.refused,
+    }

@@ -9,12 +9,9 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Response, url_for
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from orderdesk.imports import runs
 from orderdesk.imports.service import KINDS
-from orderdesk.jobs.imports import JOB
 from orderdesk.miniapp_api.errors import ApiError
 from orderdesk.miniapp_api.registry import Ctx, Reply, endpoint
 from orderdesk.miniapp_api.schemas import BOOL, ID, INT, NSTR, STR, nullable, obj
@@ -77,16 +74,6 @@ def run_body(run: ImportRun) -> dict[str, Any]:
     }
 
 
-def enqueue_after_commit(ctx_session: Session, queue: Any, run_id: int) -> None:
-    """The job starts once the run row and its file are committed (never before)."""
-
-    def _go(_session: Session) -> None:
-        # By keyword: JobQueue hands RQ explicit kwargs, which RQ refuses beside positionals.
-        queue.enqueue(JOB, queue="low", run_id=run_id)
-
-    event.listen(ctx_session, "after_commit", _go, once=True)
-
-
 def _flag(raw: str | None) -> bool:
     return raw in ("true", "1")
 
@@ -116,7 +103,7 @@ def start_import(ctx: Ctx) -> Reply:
         dry_run=_flag(ctx.body.get("dry_run")),
         skip_invalid=_flag(ctx.body.get("skip_invalid")),
     )
-    enqueue_after_commit(ctx.session, ctx.rt.queue, run.id)
+    runs.enqueue_after_commit(ctx.session, ctx.rt.queue, run.id)
     return run_body(run), 202
 
 

@@ -54,9 +54,9 @@ __all__ = [
     "CreditApplication",
     "Customer",
     "Delegation",
-    "ImportRun",  # issue 13: imports
     "Deliverable",
     "Department",
+    "ImportRun",  # issue 13: imports
     "InboundEvent",
     "Installment",
     "Invoice",

@@ -9,18 +9,21 @@ from pathlib import Path
 
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
-from orderdesk.core.errors import DomainError, NotFound, PermissionDenied
+from orderdesk.core.errors import DomainError
 from orderdesk.imports import runs
 from orderdesk.imports.service import IMPORT_ROLES, KIND_CLASSES, write_template
-from orderdesk.jobs.imports import JOB
 from orderdesk.web import bp
 from orderdesk.web.auth import Page, login_required
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-STATUS_ZH = {"queued": "排队中", "running": "进行中", "done": "已完成", "refused": "未导入", "failed": "失败"}
+STATUS_ZH = {
+    "queued": "排队中",
+    "running": "进行中",
+    "done": "已完成",
+    "refused": "未导入",
+    "failed": "失败",
+}
 
 
 def _allowed(pg: Page) -> None:
@@ -61,17 +64,11 @@ def imports_upload(pg: Page) -> ResponseReturnValue:
             dry_run=bool(request.form.get("dry_run")),
             skip_invalid=bool(request.form.get("skip_invalid")),
         )
-    except (NotFound, PermissionDenied, DomainError) as exc:
+    except DomainError as exc:
         pg.session.rollback()
         return _render(pg, error=exc.message), 422
-    run_id = run.id
-    queue = pg.rt.queue
-
-    def _go(_session: Session) -> None:
-        queue.enqueue(JOB, queue="low", run_id=run_id)  # after commit: the row and file exist
-
-    event.listen(pg.session, "after_commit", _go, once=True)
-    return redirect(url_for("web.import_detail", run_id=run_id))
+    runs.enqueue_after_commit(pg.session, pg.rt.queue, run.id)
+    return redirect(url_for("web.import_detail", run_id=run.id))
 
 
 @bp.get("/m/admin/imports/<int:run_id>")

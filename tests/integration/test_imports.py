@@ -295,3 +295,29 @@ def test_template_has_headers_example_and_drop_downs(
     # The template itself imports (its example row refers to a customer that is not there).
     s = imp(session, w["admin"], "orders", path)
     assert s.refused == 1 and "找不到客户" in s.errors[0]
+
+
+def test_changed_order_row_goes_through_the_order_service(
+    session: Session, w: dict[str, Any], tmp_path: Path
+) -> None:
+    money_setup(session, w, tmp_path)
+    header = ["订单编号", "订单名称", "金额"]
+    renamed = workbook(tmp_path / "o1.xlsx", header, [["SO-1", "新名称", "100000"]])
+    s = imp(session, w["admin"], "orders", renamed)
+    assert (s.updated, s.refused) == (1, 0), s.errors
+    order = session.scalars(select(Order).where(Order.number == "SO-1")).one()
+    entry = session.scalars(
+        select(Activity).where(Activity.order_id == order.id).order_by(Activity.id.desc())
+    ).first()
+    assert entry is not None and entry.data["changes"]["title"] == ["SO-1", "新名称"]
+    # An in-progress order's amount is frozen by the order service: refused, nothing kept.
+    dearer = workbook(tmp_path / "o2.xlsx", header, [["SO-1", "新名称", "120000"]])
+    # (finance may not change orders at all: the order service says so, row by row)
+    assert "只有订单负责人" in imp(session, w["fin"], "orders", dearer).errors[0]
+    s2 = imp(session, w["admin"], "orders", dearer)
+    assert s2.refused == 1 and "不能再修改" in s2.errors[0]
+    assert order.amount == D("100000.00")
+    closed = workbook(
+        tmp_path / "o3.xlsx", ["订单编号", "状态", "金额"], [["SO-1", "已关闭", "100000"]]
+    )
+    assert "状态不能通过导入修改" in imp(session, w["admin"], "orders", closed).errors[0]

@@ -9,8 +9,9 @@ meets a refusal only a service can see) rolls back to exactly the state before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,19 @@ class RowError(DomainError):
         super().__init__(message, fields={column: message} if column else None)
 
 
-@dataclass
+def refuse(row: Row, exc: DomainError) -> None:
+    """Put a refusal on the row, under the column it names when it names one of ours."""
+    key = next(iter(exc.fields), "") if exc.fields else ""
+    row.errors[key if key in row.values else ""] = exc.message
+    row.outcome = "refused"
+
+
+@dataclass(slots=True)
 class Row:
+    """One data row once read. The raw cells are not kept (a sheet of 100,000 rows would hold
+    them all): the error workbook reads the file again."""
+
     number: int
-    cells: tuple[Any, ...]
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # column key ("" = the row) -> reason
     outcome: str = ""
@@ -108,10 +118,10 @@ def locate_header(kind: Kind, head: Sequence[Sequence[Any]]) -> int:
     return best
 
 
-def parse_row(kind: Kind, positions: dict[str, int], row: Row) -> None:
+def parse_row(kind: Kind, positions: dict[str, int], cells: Sequence[Any], row: Row) -> None:
     for col in kind.columns:
         pos = positions.get(col.key)
-        raw = row.cells[pos] if pos is not None and pos < len(row.cells) else None
+        raw = cells[pos] if pos is not None and pos < len(cells) else None
         if clean(raw) == "":
             if col.required:
                 row.errors[col.key] = "必填"
@@ -124,14 +134,14 @@ def parse_row(kind: Kind, positions: dict[str, int], row: Row) -> None:
 
 
 @dataclass
-class Sheet:
-    header: list[Any]
-    rows: list[Row]
-    ignored: list[str]
+class Layout:
+    header: list[str]
+    positions: dict[str, int]
+    rows: Iterator[tuple[int, tuple[Any, ...]]]  # (row number in Excel, cells), blanks skipped
 
 
-def read_sheet(kind: Kind, path: Path, progress: Progress | None = None) -> Sheet:
-    """Every non-blank data row read and checked; nothing is written here."""
+def open_layout(kind: Kind, path: Path) -> Layout:
+    """Find the header, match the columns, and hand out the data rows that follow it."""
     it = reading.open_rows(path)
     head: list[tuple[Any, ...]] = []
     for cells in it:
@@ -146,27 +156,31 @@ def read_sheet(kind: Kind, path: Path, progress: Progress | None = None) -> Shee
     missing = [c.title for c in kind.columns if c.required and c.key not in positions]
     if missing:
         raise ValidationFailed(f"缺少必需的列:{'、'.join(missing)}")
-    ignored = [" / ".join(t) for i, t in enumerate(labels) if t and i not in positions.values()]
 
-    def data() -> Any:
-        for offset, cells in enumerate(head[index + 1 :], start=index + 2):
-            yield offset, cells
-        for offset, cells in enumerate(it, start=len(head) + 1):
-            yield offset, cells
+    def data() -> Iterator[tuple[int, tuple[Any, ...]]]:
+        numbered = chain(
+            enumerate(head[index + 1 :], start=index + 2), enumerate(it, start=len(head) + 1)
+        )
+        for number, cells in numbered:
+            if not reading.is_blank(cells):
+                yield number, tuple(cells)
 
+    return Layout([" / ".join(t) for t in labels], positions, data())
+
+
+def read_sheet(kind: Kind, path: Path, progress: Progress | None = None) -> list[Row]:
+    """Every non-blank data row read and checked; nothing is written here."""
+    layout = open_layout(kind, path)
     rows: list[Row] = []
-    for number, cells in data():
-        if reading.is_blank(cells):
-            continue
-        row = Row(number, tuple(cells))
-        parse_row(kind, positions, row)
+    for number, cells in layout.rows:
+        row = Row(number)
+        parse_row(kind, layout.positions, cells, row)
         if not row.errors:
             kind.check(row)
         rows.append(row)
         if progress is not None and len(rows) % 1000 == 0:
             progress("validating", len(rows))
-    header = [" / ".join(t) if t else "" for t in labels]
-    return Sheet(header, rows, ignored)
+    return rows
 
 
 def describe(kind: Kind, row: Row) -> str:
@@ -176,15 +190,17 @@ def describe(kind: Kind, row: Row) -> str:
     return ";".join(parts)
 
 
-def error_workbook(kind: Kind, sheet: Sheet, path: Path) -> Path:
-    """The original rows (as read) with a 错误 column, next to the input file."""
+def error_workbook(kind: Kind, rows: list[Row], path: Path) -> Path:
+    """The original rows (read again from the file) with a 错误 column, next to the input."""
     out = path.with_name(f"{path.stem}_错误.xlsx")
-    width = len(sheet.header)
-    rows = (
-        [*row.cells[:width], *([None] * (width - len(row.cells))), describe(kind, row)]
-        for row in sheet.rows
+    layout = open_layout(kind, path)
+    errors = {row.number: describe(kind, row) for row in rows if row.errors}
+    width = len(layout.header)
+    lines = (
+        [*cells[:width], *([None] * (width - len(cells))), errors.get(number, "")]
+        for number, cells in layout.rows
     )
-    write_xlsx(out, [*sheet.header, "错误"], rows)
+    write_xlsx(out, [*layout.header, "错误"], lines)
     return out
 
 
@@ -210,10 +226,10 @@ def run_import(
     progress: Progress | None = None,
 ) -> Summary:
     """Import `path` as `kind`. The caller owns the transaction and commits it afterwards."""
-    sheet = read_sheet(kind, path, progress)
+    rows = read_sheet(kind, path, progress)
     summary = Summary()
-    valid = [r for r in sheet.rows if not r.errors]
-    if (skip_invalid or len(valid) == len(sheet.rows)) and valid:
+    valid = [r for r in rows if not r.errors]
+    if (skip_invalid or len(valid) == len(rows)) and valid:
         if progress is not None:
             progress("writing", 0)
         savepoint = session.begin_nested()
@@ -231,12 +247,12 @@ def run_import(
             else:
                 savepoint.commit()
                 summary.written = True
-    _tally(kind, sheet.rows, summary)
+    _tally(kind, rows, summary)
     if not summary.written and not dry_run:
         # All or nothing: the rows that would have gone in were not written either.
         summary.created = summary.updated = summary.unchanged = 0
-        for row in sheet.rows:
+        for row in rows:
             row.outcome = "refused" if row.errors else ""
     if summary.refused:
-        summary.error_file = str(error_workbook(kind, sheet, path))
+        summary.error_file = str(error_workbook(kind, rows, path))
     return summary

@@ -17,9 +17,10 @@ from orderdesk.directory.customer_admin import (
     update_customer,
 )
 from orderdesk.imports import bulk
-from orderdesk.imports.columns import Column
-from orderdesk.imports.engine import Kind, Row
+from orderdesk.imports.columns import Column, read_text
+from orderdesk.imports.engine import Kind, Row, refuse
 from orderdesk.imports.lookups import CustomerIndex, staff_by_name
+from orderdesk.imports.values import CellError
 from orderdesk.models import Contact, Customer
 from orderdesk.orders.timeline import record
 
@@ -27,12 +28,8 @@ CUSTOMER_FIELDS = ("name", "short_name", "industry", "credit_code")
 
 
 def _code(raw: Any) -> str:
-    from orderdesk.imports.columns import read_text
-
     text = read_text(raw)
     if len(text) > 32:
-        from orderdesk.imports.values import CellError
-
         raise CellError("客户编码最多 32 个字符")
     return text
 
@@ -125,33 +122,23 @@ class CustomersKind(Kind):
                 _guarded(self, row, lambda r=row: self._update(r))
 
     def _create(self, rows: list[Row]) -> None:
-        dicts = [
-            {
-                "code": r.values["code"],
-                "name": r.values["name"],
-                "name_initials": initials_of(r.values["name"]),
-                "short_name": r.values["short_name"] or None,
-                "industry": r.values["industry"] or None,
-                "credit_code": r.values["credit_code"],
-                "owner_id": r.values.get("owner_id"),
-                "tags": [],
-                "is_new": True,
-            }
-            for r in rows
-        ]
-        ids = bulk.insert_returning_ids(self.session, Customer, dicts)
-        entries = []
-        for row, cid in zip(rows, ids, strict=True):
-            row.outcome = "created"
-            entries.append(
-                {
-                    "kind": "customer",
-                    "actor_id": self.actor.id,
-                    "body": f"导入新建客户 {row.values['name']}(客户编码 {row.values['code']})",
-                    "customer_id": cid,
-                }
-            )
-        bulk.timeline(self.session, entries)
+        for chunk in bulk.chunks(rows):
+            dicts = [_customer_row(r.values) for r in chunk]
+            ids = bulk.insert_rows(self.session, Customer, dicts, key="code")
+            entries = []
+            for row, cid in zip(chunk, ids, strict=True):
+                row.outcome = "created"
+                v = row.values
+                body = f"导入新建客户 {v['name']}(客户编码 {v['code']})"
+                entries.append(
+                    {
+                        "kind": "customer",
+                        "actor_id": self.actor.id,
+                        "body": body,
+                        "customer_id": cid,
+                    }
+                )
+            bulk.timeline(self.session, entries)
 
     def _update(self, row: Row) -> None:
         v = row.values
@@ -179,6 +166,20 @@ class CustomersKind(Kind):
         row.outcome = "updated" if changed or others else "unchanged"
 
 
+def _customer_row(v: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "code": v["code"],
+        "name": v["name"],
+        "name_initials": initials_of(v["name"]),  # what the model's validator keeps in step
+        "short_name": v["short_name"] or None,
+        "industry": v["industry"] or None,
+        "credit_code": v["credit_code"],
+        "owner_id": v.get("owner_id"),
+        "tags": [],
+        "is_new": True,
+    }
+
+
 def _guarded(kind: Kind, row: Row, action: Any) -> None:
     """One row's service call in a savepoint: a refusal undoes that row only and is reported."""
     savepoint = kind.session.begin_nested()
@@ -187,9 +188,7 @@ def _guarded(kind: Kind, row: Row, action: Any) -> None:
         kind.session.flush()
     except DomainError as exc:
         savepoint.rollback()
-        key = next(iter(exc.fields), "") if getattr(exc, "fields", None) else ""
-        row.errors[key if key in {c.key for c in kind.columns} else ""] = exc.message
-        row.outcome = "refused"
+        refuse(row, exc)
     else:
         savepoint.commit()
 

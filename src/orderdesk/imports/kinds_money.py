@@ -199,7 +199,7 @@ def _free_number(session: Any, base: str) -> str:
 
 
 def _group_guarded(kind: Kind, group: list[Row], action: Any) -> None:
-    probe = Row(group[0].number, ())
+    probe = Row(group[0].number, dict(group[0].values))
     _guarded(kind, probe, action)
     if probe.errors:
         for row in group:

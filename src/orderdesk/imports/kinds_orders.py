@@ -18,15 +18,16 @@ from sqlalchemy import select
 from orderdesk.core import clock
 from orderdesk.imports import bulk
 from orderdesk.imports.columns import AMOUNT, DATE, Column, choice, read_rate, read_text
-from orderdesk.imports.engine import Kind, Row, RowError
+from orderdesk.imports.engine import Kind, Row, RowError, refuse
 from orderdesk.imports.kinds_directory import _guarded
 from orderdesk.imports.lookups import CustomerIndex, lines_by_name, staff_by_name, types_by_name
-from orderdesk.models import Contract, Order
+from orderdesk.imports.values import CellError
+from orderdesk.models import Contract, Order, Staff
 from orderdesk.models.order import ORDER_STATUS_ZH
 from orderdesk.money import plans
 from orderdesk.money.contracts import update_contract
 from orderdesk.orders.edit import update_order
-from orderdesk.orders.timeline import record
+from orderdesk.orders.timeline import PLAIN_KEY, record
 
 STATUS = choice({v: k for k, v in ORDER_STATUS_ZH.items()})
 POLICY = choice({"先款后票": "payment_first", "先票后款": "invoice_first"})
@@ -36,8 +37,6 @@ CHUNK = 1000
 def _number(raw: Any) -> str:
     text = read_text(raw).upper().replace(" ", "")
     if len(text) > 32:
-        from orderdesk.imports.values import CellError
-
         raise CellError("编号最多 32 个字符")
     return text
 
@@ -191,6 +190,7 @@ class OrdersKind(Kind):
         super().__init__(session, actor)
         self.index = CustomerIndex.load(session)
         self.staff = staff_by_name(session)
+        self.userids = dict(session.execute(select(Staff.id, Staff.userid)).tuples().all())
         self.lines = lines_by_name(session)
         self.types = types_by_name(session)
         self.contracts = {
@@ -210,7 +210,9 @@ class OrdersKind(Kind):
 
     def check(self, row: Row) -> None:
         v = row.values
-        v["customer_id"] = _customer(self, row)
+        # Blank is fine for an order already here (a partial sheet); write() needs it for new ones.
+        given = v["customer_code"] or v["customer"]
+        v["customer_id"] = _customer(self, row) if given else None
         _seen(self.seen, row, v["number"], "number")
         self._refs(row)
         currency = (v["currency"] or "CNY").upper()
@@ -236,7 +238,7 @@ class OrdersKind(Kind):
             found = self.contracts.get(v["contract"])
             if found is None:
                 row.errors["contract"] = f"找不到合同「{v['contract']}」(请先导入合同)"
-            elif found[1] != v["customer_id"]:
+            elif v["customer_id"] is not None and found[1] != v["customer_id"]:
                 row.errors["contract"] = "合同与订单不属于同一客户"
             else:
                 v["contract_id"] = found[0]
@@ -245,6 +247,8 @@ class OrdersKind(Kind):
         existing = self._existing([r.values["number"] for r in rows])
         new = [r for r in rows if r.values["number"] not in existing]
         for row in new:
+            if row.values["customer_id"] is None:
+                row.errors.setdefault("customer_code", "新订单必须填写客户编码或客户名称")
             if row.values["type"] is None:
                 row.errors.setdefault("order_type", "新订单必须填写订单类型")
             if row.values["owner_id"] is None:
@@ -252,91 +256,119 @@ class OrdersKind(Kind):
         if any(r.errors for r in new) and not skip_invalid:
             return  # all or nothing: checked before the first INSERT
         self._create([r for r in new if not r.errors])
-        for row in rows:
-            if row.values["number"] in existing:
-                _guarded(self, row, lambda r=row: self._update(r, existing[r.values["number"]]))
+        self._update(rows, existing)
 
-    def _existing(self, numbers: Sequence[str]) -> dict[str, Order]:
-        found: dict[str, Order] = {}
+    def _existing(self, numbers: Sequence[str]) -> dict[str, Any]:
+        """The compared fields of the orders already here (plain rows, not ORM objects: a
+        re-import of 100,000 unchanged rows must not load 100,000 orders into the session)."""
+        cols = (
+            Order.number,
+            Order.id,
+            Order.status,
+            Order.title,
+            Order.customer_id,
+            Order.owner_id,
+            Order.business_line_id,
+            Order.contract_id,
+            Order.currency,
+            Order.amount,
+        )
+        found: dict[str, Any] = {}
         for start in range(0, len(numbers), CHUNK):
             chunk = numbers[start : start + CHUNK]
-            for order in self.session.scalars(select(Order).where(Order.number.in_(chunk))):
-                found[order.number] = order
+            for snap in self.session.execute(select(*cols).where(Order.number.in_(chunk))):
+                found[snap.number] = snap
         return found
 
     def _create(self, rows: list[Row]) -> None:
+        """Batch by batch, so the INSERT parameters never exist for the whole sheet at once."""
         now = clock.now()
-        dicts = []
-        for r in rows:
-            v = r.values
-            type_id, type_line = v["type"]
-            status = v["status"] or "in_progress"
-            dicts.append(
-                {
-                    "number": v["number"],
-                    "title": v["title"] or v["number"],
-                    "order_type_id": type_id,
-                    "customer_id": v["customer_id"],
-                    "contract_id": v["contract_id"],
-                    "owner_id": v["owner_id"],
-                    "business_line_id": v["business_line_id"] or type_line,
-                    "status": status,
-                    "amount": v["amount"],
-                    "amount_overridden": False,
-                    "discount_rate": plans.Decimal("0"),
-                    "currency": v["currency"],
-                    "custom_fields": {},
-                    "version": 1,
-                    "updated_by_id": self.actor.id,
-                    "closed_at": now if status in ("closed", "cancelled") else None,
-                }
+        for chunk in bulk.chunks(rows):
+            dicts = [self._order_row(r.values, now) for r in chunk]
+            ids = bulk.insert_rows(self.session, Order, dicts, key="number")
+            bulk.timeline(
+                self.session, [self._entry(r, oid) for r, oid in zip(chunk, ids, strict=True)]
             )
-        ids = bulk.insert_returning_ids(self.session, Order, dicts)
-        entries = []
-        for row, oid in zip(rows, ids, strict=True):
-            row.outcome = "created"
-            v = row.values
-            entries.append(
-                {
-                    "kind": "created",
-                    "actor_id": self.actor.id,
-                    "body": f"导入订单 {v['number']},金额 {v['amount']},"
-                    f"状态 {ORDER_STATUS_ZH[v['status'] or 'in_progress']}",
-                    "data": {"import": True, "plain": f"导入订单 {v['number']}"},
-                    "order_id": oid,
-                    "customer_id": v["customer_id"],
-                }
-            )
-        bulk.timeline(self.session, entries)
 
-    def _update(self, row: Row, order: Order) -> None:
+    def _order_row(self, v: dict[str, Any], now: Any) -> dict[str, Any]:
+        type_id, type_line = v["type"]
+        status = v["status"] or "in_progress"
+        return {
+            "number": v["number"],
+            "title": v["title"] or v["number"],
+            "order_type_id": type_id,
+            "customer_id": v["customer_id"],
+            "contract_id": v["contract_id"],
+            "owner_id": v["owner_id"],
+            "business_line_id": v["business_line_id"] or type_line,
+            "status": status,
+            "amount": v["amount"],
+            # No lines come with a sheet: the amount is the sheet's, kept as an override (else
+            # the order service would re-derive it from the (empty) lines on the next edit).
+            "amount_overridden": True,
+            "override_reason": "导入表格中的金额",
+            "discount_rate": plans.Decimal("0"),
+            "currency": v["currency"],
+            "custom_fields": {},
+            "version": 1,
+            "updated_by_id": self.actor.id,
+            "closed_at": now if status in ("closed", "cancelled") else None,
+        }
+
+    def _entry(self, row: Row, order_id: int) -> dict[str, Any]:
+        row.outcome = "created"
+        v = row.values
+        status = ORDER_STATUS_ZH[v["status"] or "in_progress"]
+        return {
+            "kind": "created",
+            "actor_id": self.actor.id,
+            "body": f"导入订单 {v['number']},金额 {v['amount']},状态 {status}",
+            # The same entry without the amount, for those who may not see money.
+            "data": {"import": True, PLAIN_KEY: f"导入订单 {v['number']},状态 {status}"},
+            "order_id": order_id,
+            "customer_id": v["customer_id"],
+        }
+
+    def _changes(self, row: Row, order: Any) -> dict[str, Any]:
+        """What the row would change, in update_order's terms (empty: unchanged)."""
         v = row.values
         if v["status"] and v["status"] != order.status:
-            raise RowError(f"状态不能通过导入修改(当前{order.status_zh}),请在系统中办理", "status")
+            now = ORDER_STATUS_ZH.get(order.status, order.status)
+            raise RowError(f"状态不能通过导入修改(当前{now}),请在系统中办理", "status")
         changes: dict[str, Any] = {}
-        pairs = (
-            ("title", v["title"], order.title, v["title"]),
-            ("customer_id", v["customer_id"], order.customer_id, v["customer_id"]),
-            ("owner_userid", v["owner_id"], order.owner_id, v["owner"]),
-            (
-                "business_line_id",
-                v["business_line_id"],
-                order.business_line_id,
-                v["business_line_id"],
-            ),
-            ("contract_id", v["contract_id"], order.contract_id, v["contract_id"]),
-            ("currency", v["currency"], order.currency, v["currency"]),
-        )
-        for key, new, old, given in pairs:
+        for key, new, old in (
+            ("title", v["title"], order.title),
+            ("customer_id", v["customer_id"], order.customer_id),
+            ("owner_userid", v["owner_id"], order.owner_id),
+            ("business_line_id", v["business_line_id"], order.business_line_id),
+            ("contract_id", v["contract_id"], order.contract_id),
+            ("currency", v["currency"], order.currency),
+        ):
             if new is not None and new != old:
-                changes[key] = given
+                changes[key] = new
+        if "owner_userid" in changes:
+            changes["owner_userid"] = self.userids[v["owner_id"]]
         if v["amount"] != order.amount:
             changes.update(amount=str(v["amount"]), override_reason="导入表格中的金额")
-        if not changes:
-            row.outcome = "unchanged"
-            return
-        if "owner_userid" in changes:
-            changes["owner_userid"] = self.session.get(type(self.actor), v["owner_id"]).userid  # type: ignore[union-attr]
+        return changes
+
+    def _update(self, rows: list[Row], existing: dict[str, Any]) -> None:
+        """Unchanged rows cost a comparison; a changed one goes through update_order alone."""
+        for row in rows:
+            order = existing.get(row.values["number"])
+            if order is None:
+                continue
+            try:
+                changes = self._changes(row, order)
+            except RowError as exc:
+                refuse(row, exc)
+                continue
+            if not changes:
+                row.outcome = "unchanged"
+                continue
+            _guarded(self, row, lambda r=row, o=order, c=changes: self._apply(r, o, c))
+
+    def _apply(self, row: Row, order: Any, changes: dict[str, Any]) -> None:
         update_order(
             self.session,
             actor=self.actor,

@@ -143,3 +143,36 @@ def test_h5_page_uploads_and_shows_the_summary(
 def test_h5_page_is_for_admin_and_finance_only(client: FlaskClient, w: dict[str, Any]) -> None:
     web_login(client, "zhang", "/m/")
     page(client, "/m/admin/imports", status=404)
+
+
+def test_cli_template_and_import_with_progress_on_stderr(
+    rt: Runtime, session: Session, w: dict[str, Any], tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from orderdesk.cli import main
+    from orderdesk.runtime import install
+    from tests.integration.test_scheduler_cli import env_of
+
+    runner = CliRunner()
+    out = tmp_path / "tpl.xlsx"
+    res = runner.invoke(
+        main,
+        ["import", "template", "customers", "--out", str(out), "--as", "admin1"],
+        env=env_of(rt),
+    )
+    assert res.exit_code == 0, res.output
+    assert load_workbook(out).worksheets[0]["A1"].value == "客户编码*"
+    path = workbook(tmp_path / "c.xlsx", ["客户编码", "客户名称"], [["C1", "甲公司"], ["C2", ""]])
+    res = runner.invoke(main, ["import", "customers", str(path), "--as", "admin1"], env=env_of(rt))
+    assert res.exit_code == 1
+    assert "未导入:新建 0,更新 0,未变 0,拒绝 1" in res.stdout
+    assert "行/秒" in res.stderr and "c_错误.xlsx" in res.stdout
+    res = runner.invoke(
+        main,
+        ["import", "customers", str(path), "--skip-invalid", "--as", "admin1"],
+        env=env_of(rt),
+    )
+    install(rt)  # the command installed (and closed) a runtime of its own
+    assert "已导入:新建 1" in res.stdout
+    assert session.scalar(select(Customer.code)) == "C1"

@@ -69,34 +69,44 @@ def template_cmd(ctx: click.Context, kind: str, out: str | None, userid: str) ->
 
 
 class _Bar:
-    """Rows read per second and an ETA on stderr (click's bar; tqdm is not a dependency)."""
+    """Rows/s and an ETA on stderr: click's bar on a terminal (tqdm is not a dependency); a
+    plain line every LOG_EVERY rows when stderr is a file or a pipe (logs, cron)."""
+
+    LOG_EVERY = 10000
 
     def __init__(self, total: int | None) -> None:
+        self.tty = sys.stderr.isatty()
         self.bar = click.progressbar(
             length=total or 0,
             label="校验",
             file=sys.stderr,
             show_eta=True,
             show_pos=True,
-            item_show_func=self._rate,
+            item_show_func=lambda _item: self._rate(),
         )
         self.started = time.monotonic()
         self.done = 0
 
-    def _rate(self, _item: Any) -> str:
+    def _rate(self) -> str:
         elapsed = max(time.monotonic() - self.started, 1e-6)
         return f"{self.done / elapsed:,.0f} 行/秒"
 
     def __call__(self, phase: str, done: int) -> None:
         if phase == "writing":
             self.bar.label = "写入"
-            self.bar.render_progress()
+            if not self.tty:
+                click.echo(f"已校验 {self.done:,} 行({self._rate()}),写入中…", err=True)
             return
-        self.bar.update(done - self.done)
+        if self.tty:
+            self.bar.update(done - self.done)
+        elif done // self.LOG_EVERY != self.done // self.LOG_EVERY:
+            click.echo(f"已校验 {done:,} 行({self._rate()})", err=True)
         self.done = done
 
     def close(self) -> None:
-        self.bar.render_finish()
+        if self.tty:
+            self.bar.render_finish()
+        click.echo(f"用时 {time.monotonic() - self.started:.1f} 秒({self._rate()})", err=True)
 
 
 @click.command("run")

@@ -28,7 +28,7 @@ from bench.command import DEFAULT_URL, drop
 from orderdesk.imports.service import make_kind, run_import
 from orderdesk.migrations.run import upgrade
 from orderdesk.models import BusinessLine, OrderType, Staff
-from orderdesk.runtime import build_runtime, install
+from orderdesk.runtime import Runtime, build_runtime, install
 from orderdesk.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +98,50 @@ def seed(url: str) -> tuple[str, str]:
     return schema, schema_url
 
 
+def staff_and_types(rt: Runtime) -> None:
+    with rt.db.transaction() as session:
+        admin = Staff(userid="admin", name="管理员")
+        admin.add_role("admin")
+        session.add(admin)
+        for i in range(20):
+            person = Staff(userid=f"s{i}", name=f"销售{i}")
+            person.add_role("sales")
+            session.add(person)
+        line = BusinessLine(code="it", name="IT 实施")
+        session.add_all([line, OrderType(code="impl", name="实施服务", business_line=line)])
+
+
+def generate(folder: Path, customers: int, orders: int, lines: list[str]) -> tuple[Path, Path]:
+    started = time.perf_counter()
+    # In a child process: the generator's memory is not the importer's peak RSS.
+    child = multiprocessing.get_context("spawn").Process(
+        target=write_sheets, args=(folder, customers, orders)
+    )
+    child.start()
+    child.join()
+    cust, sheet = folder / "customers.xlsx", folder / "orders.xlsx"
+    lines.append(
+        f"  - generated the workbooks in {time.perf_counter() - started:.1f} s"
+        f" (orders.xlsx {sheet.stat().st_size / 1e6:.1f} MB);"
+        f" RSS before importing {_rss_mb():.0f} MB"
+    )
+    return cust, sheet
+
+
+def timed_import(rt: Runtime, label: str, kind: str, path: Path, lines: list[str]) -> None:
+    started = time.perf_counter()
+    with rt.db.transaction() as session:
+        actor = session.scalars(select(Staff).where(Staff.userid == "admin")).one()
+        s = run_import(session, actor=actor, kind=make_kind(session, actor, kind), path=path)
+    took = time.perf_counter() - started
+    rows = s.created + s.updated + s.unchanged + s.refused
+    lines.append(
+        f"  - {label}: {rows:,} rows in {took:.1f} s ({rows / took:,.0f} rows/s):"
+        f" {s.line()}; peak RSS so far {_rss_mb():.0f} MB"
+    )
+    assert s.refused == 0, s.errors[:5]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--url", default=DEFAULT_URL)
@@ -114,47 +158,12 @@ def main() -> None:
         f"{args.customers}`, 1-min load average {load0:.1f} at start:"
     ]
     try:
-        with rt.db.transaction() as session:
-            admin = Staff(userid="admin", name="管理员")
-            admin.add_role("admin")
-            session.add(admin)
-            for i in range(20):
-                person = Staff(userid=f"s{i}", name=f"销售{i}")
-                person.add_role("sales")
-                session.add(person)
-            line = BusinessLine(code="it", name="IT 实施")
-            session.add_all([line, OrderType(code="impl", name="实施服务", business_line=line)])
+        staff_and_types(rt)
         with tempfile.TemporaryDirectory() as tmp:
-            started = time.perf_counter()
-            # In a child process: the generator's memory is not the importer's peak RSS.
-            ctx = multiprocessing.get_context("spawn")
-            child = ctx.Process(target=write_sheets, args=(Path(tmp), args.customers, args.orders))
-            child.start()
-            child.join()
-            cust, orders = Path(tmp) / "customers.xlsx", Path(tmp) / "orders.xlsx"
-            lines.append(
-                f"  - generated the workbooks in {time.perf_counter() - started:.1f} s"
-                f" (orders.xlsx {orders.stat().st_size / 1e6:.1f} MB);"
-                f" RSS before importing {_rss_mb():.0f} MB"
-            )
-            for label, kind, path in (
-                ("customers", "customers", cust),
-                ("orders", "orders", orders),
-                ("orders again (idempotent)", "orders", orders),
-            ):
-                started = time.perf_counter()
-                with rt.db.transaction() as session:
-                    actor = session.scalars(select(Staff).where(Staff.userid == "admin")).one()
-                    s = run_import(
-                        session, actor=actor, kind=make_kind(session, actor, kind), path=path
-                    )
-                took = time.perf_counter() - started
-                rows = s.created + s.updated + s.unchanged + s.refused
-                lines.append(
-                    f"  - {label}: {rows:,} rows in {took:.1f} s ({rows / took:,.0f} rows/s):"
-                    f" {s.line()}; peak RSS so far {_rss_mb():.0f} MB"
-                )
-                assert s.refused == 0, s.errors[:5]
+            cust, orders = generate(Path(tmp), args.customers, args.orders, lines)
+            timed_import(rt, "customers", "customers", cust, lines)
+            timed_import(rt, "orders", "orders", orders, lines)
+            timed_import(rt, "orders again (idempotent)", "orders", orders, lines)
     finally:
         rt.close()
         drop(args.url, schema)

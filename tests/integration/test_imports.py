@@ -321,3 +321,20 @@ def test_changed_order_row_goes_through_the_order_service(
         tmp_path / "o3.xlsx", ["订单编号", "状态", "金额"], [["SO-1", "已关闭", "100000"]]
     )
     assert "状态不能通过导入修改" in imp(session, w["admin"], "orders", closed).errors[0]
+
+
+def test_contacts_by_customer_and_name(session: Session, w: dict[str, Any], tmp_path: Path) -> None:
+    seed_customers(session, w, tmp_path)
+    header = ["客户编码", "联系人", "手机", "职务"]
+    path = workbook(
+        tmp_path / "ct.xlsx",
+        header,
+        [["C1", "王敏", "13800000000", "IT 经理"], ["C2", "李雷", "电话不详", ""]],
+    )
+    s = imp(session, w["admin"], "contacts", path, skip_invalid=True)
+    assert (s.created, s.refused) == (1, 1) and "电话格式不正确" in s.errors[0]
+    again = workbook(tmp_path / "ct2.xlsx", header, [["C1", "王敏", "13900000000", "IT 经理"]])
+    s2 = imp(session, w["admin"], "contacts", again)
+    assert s2.updated == 1
+    body = session.scalars(select(Activity.body).order_by(Activity.id.desc())).first()
+    assert body is not None and "13800000000 → 13900000000" in body

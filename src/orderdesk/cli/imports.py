@@ -76,7 +76,7 @@ class _Bar:
 
     def __init__(self, total: int | None) -> None:
         self.tty = sys.stderr.isatty()
-        self.bar = click.progressbar(
+        self.bar: Any = click.progressbar(
             length=total or 0,
             label="校验",
             file=sys.stderr,

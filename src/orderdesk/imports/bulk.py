@@ -9,9 +9,9 @@ Core INSERTs: one short statement executed for many parameter sets.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ARRAY, String, any_, bindparam, insert, select
+from sqlalchemy import ARRAY, String, Table, any_, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
@@ -70,4 +70,4 @@ def timeline(session: Session, entries: Sequence[dict[str, Any]]) -> None:
     }
     rows = [{**base, **e} for e in entries]
     for start in range(0, len(rows), BATCH):
-        session.execute(insert(Activity.__table__), rows[start : start + BATCH])
+        session.execute(insert(cast(Table, Activity.__table__)), rows[start : start + BATCH])

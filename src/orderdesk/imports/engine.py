@@ -106,6 +106,19 @@ class Kind:
         return next((c.title for c in self.columns if c.key == key), key)
 
 
+def guarded(kind: Kind, row: Row, action: Any) -> None:
+    """One row's service call in a savepoint: a refusal undoes that row only and is reported."""
+    savepoint = kind.session.begin_nested()
+    try:
+        action()
+        kind.session.flush()
+    except DomainError as exc:
+        savepoint.rollback()
+        refuse(row, exc)
+    else:
+        savepoint.commit()
+
+
 def locate_header(kind: Kind, head: Sequence[Sequence[Any]]) -> int:
     best, best_score = -1, 0
     for i in range(len(head)):

@@ -18,7 +18,7 @@ from orderdesk.directory.customer_admin import (
 )
 from orderdesk.imports import bulk
 from orderdesk.imports.columns import Column, read_text
-from orderdesk.imports.engine import Kind, Row, refuse
+from orderdesk.imports.engine import Kind, Row, guarded
 from orderdesk.imports.lookups import CustomerIndex, staff_by_name
 from orderdesk.imports.values import CellError
 from orderdesk.models import Contact, Customer
@@ -119,7 +119,7 @@ class CustomersKind(Kind):
         self._create(new)
         for row in rows:
             if row.values["id"] is not None:
-                _guarded(self, row, lambda r=row: self._update(r))
+                guarded(self, row, lambda r=row: self._update(r))
 
     def _create(self, rows: list[Row]) -> None:
         for chunk in bulk.chunks(rows):
@@ -180,19 +180,6 @@ def _customer_row(v: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _guarded(kind: Kind, row: Row, action: Any) -> None:
-    """One row's service call in a savepoint: a refusal undoes that row only and is reported."""
-    savepoint = kind.session.begin_nested()
-    try:
-        action()
-        kind.session.flush()
-    except DomainError as exc:
-        savepoint.rollback()
-        refuse(row, exc)
-    else:
-        savepoint.commit()
-
-
 class ContactsKind(Kind):
     name = "contacts"
     title = "联系人"
@@ -233,7 +220,7 @@ class ContactsKind(Kind):
 
     def write(self, rows: list[Row], skip_invalid: bool) -> None:
         for row in rows:
-            _guarded(self, row, lambda r=row: self._one(r))
+            guarded(self, row, lambda r=row: self._one(r))
 
     def _one(self, row: Row) -> None:
         v = row.values

@@ -19,8 +19,7 @@ from sqlalchemy import select
 
 from orderdesk.core import clock
 from orderdesk.imports.columns import AMOUNT, DATE, Column, read_int
-from orderdesk.imports.engine import Kind, Row, RowError
-from orderdesk.imports.kinds_directory import _guarded
+from orderdesk.imports.engine import Kind, Row, RowError, guarded
 from orderdesk.imports.kinds_orders import _number
 from orderdesk.models import Contract, Installment, Order, PaymentPlan, Receipt
 from orderdesk.money import plans
@@ -86,7 +85,7 @@ class InstallmentsKind(Kind):
         for number, group in groups.items():
             if any(r.errors for r in group):
                 continue
-            _group_guarded(self, group, lambda n=number, g=group: self._plan(n, g))
+            _groupguarded(self, group, lambda n=number, g=group: self._plan(n, g))
 
     def _check_group(self, number: str, group: list[Row]) -> None:
         hit = self.orders[number]
@@ -198,9 +197,9 @@ def _free_number(session: Any, base: str) -> str:
     return candidate
 
 
-def _group_guarded(kind: Kind, group: list[Row], action: Any) -> None:
+def _groupguarded(kind: Kind, group: list[Row], action: Any) -> None:
     probe = Row(group[0].number, dict(group[0].values))
-    _guarded(kind, probe, action)
+    guarded(kind, probe, action)
     if probe.errors:
         for row in group:
             row.errors.update(probe.errors)
@@ -259,7 +258,7 @@ class ReceiptsKind(Kind):
 
     def write(self, rows: list[Row], skip_invalid: bool) -> None:
         for row in rows:
-            _guarded(self, row, lambda r=row: self._one(r))
+            guarded(self, row, lambda r=row: self._one(r))
 
     def _one(self, row: Row) -> None:
         v = row.values

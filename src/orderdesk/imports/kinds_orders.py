@@ -18,8 +18,7 @@ from sqlalchemy import select
 from orderdesk.core import clock
 from orderdesk.imports import bulk
 from orderdesk.imports.columns import AMOUNT, DATE, Column, choice, read_rate, read_text
-from orderdesk.imports.engine import Kind, Row, RowError, refuse
-from orderdesk.imports.kinds_directory import _guarded
+from orderdesk.imports.engine import Kind, Row, RowError, guarded, refuse
 from orderdesk.imports.lookups import CustomerIndex, lines_by_name, staff_by_name, types_by_name
 from orderdesk.imports.values import CellError
 from orderdesk.models import Contract, Order, Staff
@@ -100,7 +99,7 @@ class ContractsKind(Kind):
     def write(self, rows: list[Row], skip_invalid: bool) -> None:
         for row in rows:
             action = self._create if row.values["id"] is None else self._update
-            _guarded(self, row, lambda r=row, a=action: a(r))
+            guarded(self, row, lambda r=row, a=action: a(r))
 
     def _create(self, row: Row) -> None:
         v = row.values
@@ -368,7 +367,7 @@ class OrdersKind(Kind):
             if not changes:
                 row.outcome = "unchanged"
                 continue
-            _guarded(self, row, lambda r=row, o=order, c=changes: self._apply(r, o, c))
+            guarded(self, row, lambda r=row, o=order, c=changes: self._apply(r, o, c))
 
     def _apply(self, row: Row, order: Any, changes: dict[str, Any]) -> None:
         update_order(

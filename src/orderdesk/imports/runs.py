@@ -109,6 +109,22 @@ def _note(tx: Transaction, run_id: int, **values: object) -> None:
             setattr(run, key, value)
 
 
+def _finish(tx: Transaction, run_id: int, summary: Summary, dry_run: bool) -> None:
+    rows = summary.created + summary.updated + summary.unchanged + summary.refused
+    _note(
+        tx,
+        run_id,
+        status="done" if summary.written or (dry_run and not summary.refused) else "refused",
+        phase=None,
+        summary=summary.as_dict(),
+        error_path=summary.error_file,
+        total_rows=rows,
+        done_rows=rows,
+        message=summary.line(),
+        finished_at=clock.now(),
+    )
+
+
 def execute(tx: Transaction, run_id: int) -> Summary | None:
     """Run a queued import in its own transaction; progress is written in short ones beside it
     while rows are read (not while writing: SQLite has one writer at a time)."""
@@ -152,17 +168,5 @@ def execute(tx: Transaction, run_id: int) -> Summary | None:
             finished_at=clock.now(),
         )
         raise
-    rows = summary.created + summary.updated + summary.unchanged + summary.refused
-    _note(
-        tx,
-        run_id,
-        status="done" if summary.written or (dry_run and not summary.refused) else "refused",
-        phase=None,
-        summary=summary.as_dict(),
-        error_path=summary.error_file,
-        total_rows=rows,
-        done_rows=rows,
-        message=summary.line(),
-        finished_at=clock.now(),
-    )
+    _finish(tx, run_id, summary, dry_run)
     return summary

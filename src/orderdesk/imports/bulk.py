@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ARRAY, String, Table, any_, bindparam, insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
@@ -41,18 +41,10 @@ def insert_rows(
     for chunk in chunks(rows):
         session.execute(insert(table), [{"created_at": now, "updated_at": now, **r} for r in chunk])
         keys = [r[key] for r in chunk]
-        mine = session.execute(select(column, table.c.id).where(key_in(session, column, keys)))
+        mine = session.execute(select(column, table.c.id).where(column.in_(keys)))
         found = {k: i for k, i in mine}
         ids.extend(found[k] for k in keys)
     return ids
-
-
-def key_in(session: Session, column: Any, keys: Sequence[str]) -> Any:
-    """`column IN keys` as one array parameter on PostgreSQL (a short statement psycopg parses
-    once), as an expanded IN list elsewhere."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("keys", list(keys), type_=ARRAY(String)))
-    return column.in_(keys)
 
 
 def timeline(session: Session, entries: Sequence[dict[str, Any]]) -> None:

@@ -275,9 +275,7 @@ class OrdersKind(Kind):
         found: dict[str, Any] = {}
         for start in range(0, len(numbers), CHUNK):
             chunk = numbers[start : start + CHUNK]
-            for snap in self.session.execute(
-                select(*cols).where(bulk.key_in(self.session, Order.number, chunk))
-            ):
+            for snap in self.session.execute(select(*cols).where(Order.number.in_(chunk))):
                 found[snap.number] = snap
         return found
 

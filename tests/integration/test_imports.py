@@ -338,3 +338,15 @@ def test_contacts_by_customer_and_name(session: Session, w: dict[str, Any], tmp_
     assert s2.updated == 1
     body = session.scalars(select(Activity.body).order_by(Activity.id.desc())).first()
     assert body is not None and "13800000000 → 13900000000" in body
+
+
+def test_same_column_twice_and_ambiguous_dates_are_refused_with_the_reason(
+    session: Session, w: dict[str, Any], tmp_path: Path
+) -> None:
+    twice = ["回款流水号,金额,回款金额,到账日期,订单编号", "B1,10,10,2026-01-05,SO-1"]
+    with pytest.raises(ValidationFailed, match="出现了两次"):
+        imp(session, w["fin"], "receipts", csv_file(tmp_path / "a.csv", twice, "utf-8"))
+    money_setup(session, w, tmp_path)
+    dates = ["回款流水号,金额,到账日期,订单编号", "B1,10,01/02/2026,SO-2", "B2,10,2026.01.05,SO-2"]
+    s = imp(session, w["fin"], "receipts", csv_file(tmp_path / "b.csv", dates, "gb18030"))
+    assert s.refused == 1 and "日期无法识别" in s.errors[0] and not s.written

@@ -203,7 +203,9 @@ def _crawl(tab: Tab, start: str) -> dict[str, tuple[int, str]]:
         status = tab.go(path)
         seen[path] = (status, tab.page.inner_text("body"))
         hrefs: list[Any] = tab.page.eval_on_selector_all(
-            "a[href]", "els => els.map(e => e.getAttribute('href'))"
+            # File downloads (a[download], e.g. import templates) are not pages to crawl.
+            "a[href]:not([download])",
+            "els => els.map(e => e.getAttribute('href'))",
         )
         for href in hrefs:
             if href.startswith(tab.base):

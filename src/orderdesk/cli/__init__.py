@@ -8,6 +8,7 @@ attached here.
 from orderdesk.cli import admin, chat, config, db, outbox, processes
 from orderdesk.cli import calendar as calendar_cli  # issue 12c
 from orderdesk.cli import exports as exports_cli  # issue 13
+from orderdesk.cli import imports as imports_cli  # issue 13: imports
 from orderdesk.cli.base import main
 
 admin.register(main)
@@ -18,5 +19,6 @@ outbox.register(main)
 processes.register(main)
 exports_cli.register(main)  # issue 13
 calendar_cli.register(main)  # issue 12c
+imports_cli.register(main)  # issue 13: imports
 
 __all__ = ["main"]

@@ -15,6 +15,7 @@ from orderdesk.models.change import ChangeRequest, ContractAmendment, OrderVersi
 from orderdesk.models.client_link import ClientLink
 from orderdesk.models.contract import Contract
 from orderdesk.models.customer import Contact, Customer, Opportunity
+from orderdesk.models.import_run import ImportRun  # issue 13: imports
 from orderdesk.models.money import (
     CreditApplication,
     Installment,
@@ -64,6 +65,7 @@ __all__ = [
     "Deliverable",
     "DeliverableVersion",
     "Department",
+    "ImportRun",  # issue 13: imports
     "InboundEvent",
     "Installment",
     "Invoice",

@@ -25,6 +25,8 @@ class Customer(TimestampMixin, Base):
     __table_args__ = (
         # Unique where present: two customers never share a 统一社会信用代码.
         Index("ix_customers_credit_code", "credit_code", unique=True),
+        # 20261129_import_keys: the 客户编码 of the company's own sheets, unique where present.
+        Index("ix_customers_code", "code", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,6 +43,8 @@ class Customer(TimestampMixin, Base):
     name_initials: Mapped[str | None] = mapped_column(String(128))
     # Archived customers leave search and pickers; their orders and history stay.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # 20261129_import_keys: external key (客户编码) that makes re-importing a sheet idempotent.
+    code: Mapped[str | None] = mapped_column(String(32))
 
     owner: Mapped[Staff | None] = relationship(back_populates="customers")
     contacts: Mapped[list[Contact]] = relationship(

@@ -107,9 +107,13 @@ def record_receipt(
     installment_ids: Sequence[int] | None = None,
     method: str = "bank",
     confirm_duplicate: bool = False,
+    receipt_number: str | None = None,
+    announce: bool = True,
 ) -> ReceiptResult:
     """Record money received for an order (finance only) and allocate it. A receipt that looks
-    like a duplicate (see `_refuse_duplicate`) needs `confirm_duplicate`."""
+    like a duplicate (see `_refuse_duplicate`) needs `confirm_duplicate`. `receipt_number`: the
+    bank's 回款流水号 (imports; default a generated one); `announce=False` leaves the project group
+    alone (historical receipts brought in by an import are not news)."""
     require_role(actor, "finance")
     value = parse_amount(amount)
     today = clock.today(clock.company_tz(session))
@@ -138,7 +142,7 @@ def record_receipt(
     else:
         targets = _allocation_order(open_insts)
     receipt = Receipt(
-        number=f"RC{received_on:%Y%m%d}-{secrets.token_hex(3).upper()}",
+        number=receipt_number or f"RC{received_on:%Y%m%d}-{secrets.token_hex(3).upper()}",
         customer_id=order.customer_id,
         contract_id=plan.contract_id,
         amount=value,
@@ -183,7 +187,8 @@ def record_receipt(
         },
     )
     summary = money_summary(session, order, today=today)
-    _post_to_project_group(session, order, receipt, settled)
+    if announce:
+        _post_to_project_group(session, order, receipt, settled)
     return ReceiptResult(receipt, order, allocations, left, summary)
 
 

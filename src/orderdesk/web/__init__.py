@@ -53,6 +53,7 @@ def _load_views() -> None:
         views_changes,  # issue 15: change requests on the order page
         views_deliverables,  # issue 15: deliverable versions, client sign-off
         views_home,
+        views_imports,  # issue 13: imports
         views_orders,
         views_sim,
         views_tickets,  # issue 15: after-sales tickets

@@ -16,6 +16,18 @@ from orderdesk.reports.revenue import revenue_by_month
 from orderdesk.reports.table import Table
 
 REPORTS = ("ar-aging", "revenue")
+# What the pages list for each report: its name and the groupings it accepts (first = default).
+REPORT_INFO = {
+    "ar-aging": ("应收账龄", {code: g[2] for code, g in GROUPINGS.items()}),
+    "revenue": ("签约、开票与回款", {"month_line": "月份×业务线"}),
+}
+# Reports are figures of money: the roles that see some money (sales their own, managers
+# their team's, finance / gm / admin all). pm / delivery / presales would only see zeros.
+REPORT_ROLES = ("sales", "manager", "finance", "gm", "admin")
+
+
+def may_run_reports(actor: Staff) -> bool:
+    return actor.active and actor.has_role(*REPORT_ROLES)
 
 
 def run_report(

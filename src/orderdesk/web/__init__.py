@@ -52,6 +52,13 @@ def _load_views() -> None:
         views_orders,
         views_sim,
     )
+    from orderdesk.web import (  # noqa: F401  (issue 14 part 2: the daily pages)
+        views_contracts,
+        views_customers,
+        views_finance,
+        views_opportunities,
+        views_reports,
+    )
 
 
 _load_views()

@@ -11,8 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
-from orderdesk.models import Contact, Contract, Customer, Invoice, Opportunity, Receipt
+from orderdesk.models import Contact, Contract, Customer, Invoice, Opportunity, Order, Receipt
 from orderdesk.money.ledger import check_ledger
 from orderdesk.reports.service import REPORTS
 from tests.api_world import World, build
@@ -29,7 +30,7 @@ def web(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def post(web: FlaskClient, form_page: str, action: str, data: dict[str, str]):  # type: ignore[no-untyped-def]
+def post(web: FlaskClient, form_page: str, action: str, data: dict[str, str]) -> TestResponse:
     """POST like the browser: the CSRF token read from the page holding the form."""
     return web.post(action, data={"csrf": csrf_of(page(web, form_page)), **data})
 
@@ -75,7 +76,9 @@ def test_customer_create_duplicate_edit_contact_archive(
     res = post(web, f"{detail}/edit", f"{detail}/edit", {"name": "杭州青禾数字", "industry": "IT"})
     assert res.status_code == 302
     html = page(web, detail)
-    assert "杭州青禾数字" in html and "IT" in html and "名称:杭州青禾数字科技 → 杭州青禾数字" in html
+    assert (
+        "杭州青禾数字" in html and "IT" in html and "名称:杭州青禾数字科技 → 杭州青禾数字" in html
+    )
     bad = post(web, detail, f"{detail}/contacts", {"name": "李四", "phone": "abc"})
     assert bad.status_code == 400 and "联系人电话格式不正确" in bad.text
     assert post(web, detail, f"{detail}/contacts", {"name": "李四"}).status_code == 302
@@ -144,7 +147,9 @@ def test_contract_edit_terms_shows_plan_before_and_after_then_sign(
     assert "修改前的付款计划" in res.text and "¥3,000.00" in res.text and "¥6,000.00" in res.text
     session.expire_all()
     assert session.get(Contract, contract_id).amount == Decimal("12000.00")  # type: ignore[union-attr]
-    draft = Contract(number="HT-2026-002", customer_id=world.c1.id, amount=Decimal(0), status="draft")
+    draft = Contract(
+        number="HT-2026-002", customer_id=world.c1.id, amount=Decimal(0), status="draft"
+    )
     session.add(draft)
     session.commit()
     path = f"/m/contracts/{draft.id}"
@@ -211,9 +216,7 @@ def test_finance_invoice_preview_issue_and_red_letter(
 
 
 @pytest.mark.parametrize("name", REPORTS)
-def test_every_report_has_a_page_chart_and_xlsx(
-    web: FlaskClient, world: World, name: str
-) -> None:
+def test_every_report_has_a_page_chart_and_xlsx(web: FlaskClient, world: World, name: str) -> None:
     web_login(web, "fin")
     assert f"/m/reports/{name}" in page(web, "/m/reports")
     html = page(web, f"/m/reports/{name}")
@@ -239,3 +242,29 @@ def test_workbench_overdue_and_tasks_due(web: FlaskClient, world: World, session
     web = login_as(web, "dev1")
     html = page(web, "/m/")
     assert "到期任务" in html and "需求调研" in html and "¥" not in html
+
+
+def test_sales_creates_an_order_and_submits_it(
+    web: FlaskClient, world: World, session: Session
+) -> None:
+    web_login(web, "sales1")
+    before = _count(session, Order)
+    bad = post(web, "/m/orders/new", "/m/orders/new", {"order_type": "impl", "item_0": "consult"})
+    assert bad.status_code == 400 and "请选择客户" in bad.text
+    assert _count(session, Order) == before
+    form = {
+        "order_type": "impl",
+        "customer_id": str(world.c1.id),
+        "title": "数据迁移",
+        **{"item_0": "consult", "qty_0": "3"},
+    }
+    res = post(web, f"/m/orders/new?customer={world.c1.id}", "/m/orders/new", form)
+    assert res.status_code == 302, res.text
+    order = session.scalars(select(Order).order_by(Order.id.desc())).first()
+    assert order is not None and order.title == "数据迁移" and order.amount == Decimal("6000.00")
+    path = f"/m/orders/{order.number}"
+    assert post(web, path, f"{path}/act", {"to": "submit"}).status_code == 302
+    session.expire_all()
+    assert session.get(Order, order.id).status == "pending_approval"  # type: ignore[union-attr]
+    pm = login_as(web, "pm1")
+    page(pm, "/m/orders/new", 404)

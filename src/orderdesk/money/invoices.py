@@ -357,7 +357,7 @@ def draft_invoice(
     """The split `issue_invoice` would store for these inputs (same parsing, same rounding);
     raises ValidationFailed on the same bad input."""
     room = inst.amount - inst.invoiced_amount
-    value = parse_amount(amount if amount not in (None, "") else room, label="开票金额")
+    value = parse_amount(room if amount is None or amount == "" else amount, label="开票金额")
     rate = _tax_rate(tax_rate if tax_rate not in (None, "") else None, inst.plan.contract.tax_rate)
     excl, tax = tax_split(value, rate)
     return InvoiceDraft(inst, value, rate, excl, tax)

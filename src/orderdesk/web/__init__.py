@@ -48,16 +48,15 @@ def _load_views() -> None:
     from orderdesk.web import (  # noqa: F401  (routes register on import)
         views_approvals,
         views_auth,
-        views_home,
-        views_orders,
-        views_sim,
-    )
-    from orderdesk.web import (  # noqa: F401  (issue 14 part 2: the daily pages)
         views_contracts,
         views_customers,
         views_finance,
+        views_home,
         views_opportunities,
+        views_order_new,
+        views_orders,
         views_reports,
+        views_sim,
     )
 
 

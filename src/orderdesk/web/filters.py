@@ -13,8 +13,8 @@ from orderdesk.directory.messages import CONTRACT_STATUS_ZH
 from orderdesk.directory.opportunities import STAGE_ZH
 from orderdesk.directory.permissions import can_see_money
 from orderdesk.models import Activity
-from orderdesk.money.invoices import KIND_ZH
 from orderdesk.models.order import ORDER_STATUS_ZH
+from orderdesk.money.invoices import KIND_ZH
 from orderdesk.orders.timeline import body_for_reader
 from orderdesk.reports.service import may_run_reports
 from orderdesk.web.auth import csrf_for, runtime

@@ -15,10 +15,11 @@ from orderdesk.core.parsing import DAY_RULE_ZH, parse_day
 from orderdesk.directory.permissions import can_see_money
 from orderdesk.models.order import ORDER_STATUSES
 from orderdesk.money.collections import money_summary, plan_of
-from orderdesk.money.receipts import PossibleDuplicate, record_receipt
 from orderdesk.money.invoices import invoice_forms
+from orderdesk.money.receipts import PossibleDuplicate, record_receipt
 from orderdesk.orders.actions import SUBMIT, actions_for, can_record_receipt
 from orderdesk.orders.attachments import Upload, discard_files, store_files
+from orderdesk.orders.inputs import CREATOR_ROLES
 from orderdesk.orders.lookups import activity_page, payments_of, preload_order_refs
 from orderdesk.orders.queries import get_order, list_orders
 from orderdesk.orders.service import add_progress, transition
@@ -67,6 +68,7 @@ def orders(pg: Page) -> ResponseReturnValue:
         status=status,
         q=q or "",
         statuses=ORDER_STATUSES,
+        may_create=pg.actor.has_role(*CREATOR_ROLES),
     )
 
 

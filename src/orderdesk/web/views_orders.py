@@ -207,8 +207,10 @@ def order_receipt(pg: Page, no: str) -> ResponseReturnValue:
     except NotFound:
         raise
     except PossibleDuplicate as exc:
-        # "可能重复,确认登记?": the page asks again with the same figures and a confirm button.
-        return _refused(pg, no, exc, duplicate=asked)
+        # "可能重复,确认登记?": a question, not a failure (200): the page asks again with
+        # the same figures and a confirm button.
+        pg.session.rollback()
+        return _render_order(pg, no, error=exc.message, duplicate=asked)
     except DomainError as exc:
         return _refused(pg, no, exc)
     return redirect(url_for("web.order_detail", no=order.number))

@@ -52,10 +52,25 @@ if not os.path.exists(CHROMIUM):
 from playwright.sync_api import Browser, FilePayload, Page, sync_playwright  # noqa: E402
 
 
+def _cjk_fontconfig(folder: Path) -> dict[str, str]:
+    """A fontconfig that adds the packaged Noto Sans CJK (the charts' font) to the system's:
+    a machine without a CJK font would otherwise screenshot every Chinese glyph as a box."""
+    from noto_cjk_sans_otc import FONT_PATH
+
+    conf = folder / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+        f"<dir>{Path(FONT_PATH).parent}</dir><cachedir>{folder}</cachedir></fontconfig>"
+    )
+    return {**os.environ, "FONTCONFIG_FILE": str(conf)}
+
+
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    env = _cjk_fontconfig(tmp_path_factory.mktemp("fonts"))
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=env)
         yield b
         b.close()
 

@@ -67,7 +67,11 @@ def plan_of(session: Session, order: Order) -> PaymentPlan | None:
 
 def money_summary(session: Session, order: Order, *, today: date | None = None) -> MoneySummary:
     today = today or clock.today(clock.company_tz(session))
-    plan = plan_of(session, order)
+    return summarize(order, plan_of(session, order), today)
+
+
+def summarize(order: Order, plan: PaymentPlan | None, today: date) -> MoneySummary:
+    """money_summary for a plan already loaded (a page that shows the plan too loads it once)."""
     if plan is None:
         total = order.amount
         return MoneySummary(total, ZERO, total, None, ZERO, ZERO, 0)

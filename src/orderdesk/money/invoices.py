@@ -28,7 +28,7 @@ from orderdesk.core.locks import lock_row
 from orderdesk.core.parsing import parse_decimal
 from orderdesk.directory.permissions import require_role
 from orderdesk.directory.staff import staff_with_role
-from orderdesk.models import Installment, Invoice, Order, Staff
+from orderdesk.models import Installment, Invoice, Order, PaymentPlan, Staff
 from orderdesk.money.collections import plan_of
 from orderdesk.money.messages import invoice_due_card
 from orderdesk.money.plans import lock_plan
@@ -363,10 +363,12 @@ def draft_invoice(
     return InvoiceDraft(inst, value, rate, excl, tax)
 
 
-def invoice_forms(session: Session, order: Order) -> list[InvoiceDraft]:
+def invoice_forms(
+    session: Session, order: Order, plan: PaymentPlan | None = None
+) -> list[InvoiceDraft]:
     """One draft per installment that still has something to invoice (its whole remainder at
-    the contract's tax rate): the finance page's issue forms."""
-    plan = plan_of(session, order)
+    the contract's tax rate): the finance page's issue forms. `plan`: when already loaded."""
+    plan = plan or plan_of(session, order)
     insts = sorted(plan.installments, key=lambda i: i.sequence) if plan else []
     return [
         draft_invoice(i)

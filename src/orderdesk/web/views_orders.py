@@ -10,11 +10,12 @@ from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from orderdesk.approvals import service as approvals
+from orderdesk.core import clock
 from orderdesk.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from orderdesk.core.parsing import DAY_RULE_ZH, parse_day
 from orderdesk.directory.permissions import can_see_money
 from orderdesk.models.order import ORDER_STATUSES
-from orderdesk.money.collections import money_summary, plan_of
+from orderdesk.money.collections import plan_of, summarize
 from orderdesk.money.invoices import invoice_forms
 from orderdesk.money.receipts import PossibleDuplicate, record_receipt
 from orderdesk.orders.actions import SUBMIT, actions_for, can_record_receipt
@@ -76,18 +77,24 @@ def _render_order(pg: Page, no: str, error: str | None = None, **extra: Any) -> 
     order = get_order(pg.session, actor=pg.actor, number=no[:32])
     show_money = can_see_money(pg.actor, order)
     finance = can_record_receipt(pg.actor)
+    # Each part of the page is loaded once and handed to the next reader (bench/pages.py).
+    plan = plan_of(pg.session, order) if show_money else None
     requests = approvals.requests_of(pg.session, order)
+    pending = next((r for r in requests if r.status == "pending"), None)
     items, _ = activity_page(pg.session, order_id=order.id, before_id=None, limit=30)
+    today = clock.today(clock.company_tz(pg.session))
     return render_template(
         "web/order.html",
         order=order,
         show_money=show_money,
-        money=money_summary(pg.session, order) if show_money else None,
-        plan=plan_of(pg.session, order) if show_money else None,
-        payments=payments_of(pg.session, actor=pg.actor, order=order) if show_money else None,
-        invoice_forms=invoice_forms(pg.session, order) if show_money and finance else [],
+        money=summarize(order, plan, today) if show_money else None,
+        plan=plan,
+        payments=payments_of(pg.session, actor=pg.actor, order=order, plan=plan)
+        if plan is not None
+        else None,
+        invoice_forms=invoice_forms(pg.session, order, plan) if show_money and finance else [],
         approval=requests[0] if requests else None,
-        step=approvals.current_step_label(pg.session, order),
+        step=approvals.current_step_label(pg.session, order, pending) if pending else None,
         project=project_summary(pg.session, order.project) if order.project else None,
         timeline=[(a, body_for_reader(a, pg.actor)) for a in items],
         actions=actions_for(pg.actor, order),

@@ -51,9 +51,15 @@ def open_session(
 
 def live_session(session: Session, sid: str) -> ApiSession | None:
     """The session named `sid` if it exists, is not revoked or expired, and its staff is active."""
-    # The staff row comes in the same query: every page and API call needs it (and its roles).
-    row = session.scalar(
-        select(ApiSession).where(ApiSession.sid == sid).options(joinedload(ApiSession.staff))
+    # The staff row and its roles come in the same query: every page and API call needs them.
+    row = (
+        session.scalars(
+            select(ApiSession)
+            .where(ApiSession.sid == sid)
+            .options(joinedload(ApiSession.staff).joinedload(Staff.role_rows))
+        )
+        .unique()
+        .one_or_none()
     )
     if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
         return None

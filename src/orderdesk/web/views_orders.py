@@ -8,12 +8,14 @@ from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import joinedload
 
 from orderdesk.approvals import service as approvals
 from orderdesk.core import clock
 from orderdesk.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from orderdesk.core.parsing import DAY_RULE_ZH, parse_day
 from orderdesk.directory.permissions import can_see_money
+from orderdesk.models import Order
 from orderdesk.models.order import ORDER_STATUSES
 from orderdesk.money.collections import plan_of, summarize
 from orderdesk.money.invoices import invoice_forms
@@ -30,6 +32,8 @@ from orderdesk.web import bp
 from orderdesk.web.auth import Page, login_required
 
 PAGE = 20
+# What the order page shows besides the order: in its one query, not one lazy load each.
+PAGE_LOAD = (joinedload(Order.project), joinedload(Order.lines))
 RECEIPT_FIELDS = {"amount": 24, "received_on": 10, "note": 500}
 MAX_TEXT = 2000
 
@@ -74,7 +78,7 @@ def orders(pg: Page) -> ResponseReturnValue:
 
 
 def _render_order(pg: Page, no: str, error: str | None = None, **extra: Any) -> str:
-    order = get_order(pg.session, actor=pg.actor, number=no[:32])
+    order = get_order(pg.session, actor=pg.actor, number=no[:32], load=PAGE_LOAD)
     show_money = can_see_money(pg.actor, order)
     finance = can_record_receipt(pg.actor)
     # Each part of the page is loaded once and handed to the next reader (bench/pages.py).

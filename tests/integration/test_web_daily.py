@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -268,3 +268,28 @@ def test_sales_creates_an_order_and_submits_it(
     assert session.get(Order, order.id).status == "pending_approval"  # type: ignore[union-attr]
     pm = login_as(web, "pm1")
     page(pm, "/m/orders/new", 404)
+
+
+def test_order_page_statement_budget_and_cached_templates(
+    web: FlaskClient, world: World, app: Flask
+) -> None:
+    """The order page reads each part once (bench/pages.py times it at 1M orders): the order
+    with customer, project and lines in one query, the session with its staff and roles in
+    another. Templates compile once per process, never per request."""
+    web_login(web, "sales1")
+    path = f"/m/orders/{world.o1.number}"
+    page(web, path)  # warm: the templates compile here
+    compiled = len(app.jinja_env.cache or {})
+    seen: list[str] = []
+    engine = app.extensions["orderdesk"].db.engine
+    listener = lambda *a: seen.append(a[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        page(web, path)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    # session, order, plan, approvals, timeline, invoices, receipts, project (tasks,
+    # milestones, hours, PM + roles): 12. Before the page loaded each part once it was 19
+    # (without the receipts and invoices it shows now).
+    assert len(seen) <= 12, "\n".join(s[:100].replace("\n", " ") for s in seen)
+    assert not app.jinja_env.auto_reload and len(app.jinja_env.cache or {}) == compiled

@@ -52,7 +52,7 @@ if not os.path.exists(CHROMIUM):
 from playwright.sync_api import Browser, FilePayload, Page, sync_playwright  # noqa: E402
 
 
-def _cjk_fontconfig(folder: Path) -> dict[str, str]:
+def _cjk_fontconfig(folder: Path) -> dict[str, str | float | bool]:
     """A fontconfig that adds the packaged Noto Sans CJK (the charts' font) to the system's:
     a machine without a CJK font would otherwise screenshot every Chinese glyph as a box."""
     from noto_cjk_sans_otc import FONT_PATH

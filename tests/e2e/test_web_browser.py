@@ -39,6 +39,7 @@ ARGS = [
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 800}
 MAX_PAGES = 60
+MAX_PAGE_BYTES = 100_000
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 if not os.path.exists(CHROMIUM):
@@ -109,6 +110,11 @@ class Tab:
         self.page: Page = self.context.new_page()
         self.base = base
         self.errors: list[str] = []
+        # Our CSS + JS, as every page loads them (counted once for the page weight rule).
+        self.assets = sum(
+            len(self.context.request.get(f"{base}/m/static/{name}").body())
+            for name in ("app.css", "app.js")
+        )
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
@@ -239,6 +245,8 @@ def _crawl(tab: Tab, start: str) -> dict[str, tuple[int, str]]:
             seen[path] = (tab.context.request.get(tab.base + path).status, "")
             continue
         status = tab.go(path)
+        # The weight rule: HTML + CSS + JS of any page < 100 KB before compression.
+        assert len(tab.page.content().encode()) + tab.assets < MAX_PAGE_BYTES, path
         seen[path] = (status, tab.page.inner_text("body"))
         todo.extend(h for h in _links(tab) if h not in seen)
     return seen

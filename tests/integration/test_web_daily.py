@@ -13,6 +13,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from orderdesk.directory.customers import customer_choices
 from orderdesk.models import Contact, Contract, Customer, Invoice, Opportunity, Order, Receipt
 from orderdesk.money.ledger import check_ledger
 from orderdesk.reports.service import REPORTS
@@ -293,3 +294,16 @@ def test_order_page_statement_budget_and_cached_templates(
     # (without the receipts and invoices it shows now).
     assert len(seen) <= 12, "\n".join(s[:100].replace("\n", " ") for s in seen)
     assert not app.jinja_env.auto_reload and len(app.jinja_env.cache or {}) == compiled
+
+
+def test_form_customer_choices_keep_the_chosen_one_in_scope(world: World, session: Session) -> None:
+    extra = Customer(name="阿尔法科技", owner=world["sales1"])
+    session.add(extra)
+    session.commit()
+    first = customer_choices(session, actor=world["sales1"], limit=1)
+    assert len(first) == 1
+    left_out = world.c1 if first[0].id == extra.id else extra
+    kept = customer_choices(session, actor=world["sales1"], chosen=left_out.id, limit=1)
+    assert {c.id for c in kept} == {extra.id, world.c1.id}
+    # Out of scope never slips in through the chosen id.
+    assert world.c2 not in customer_choices(session, actor=world["sales1"], chosen=world.c2.id)

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from orderdesk.core.errors import DomainError
 from orderdesk.directory import opportunities as opps
-from orderdesk.directory.customers import search_customers
+from orderdesk.directory.customers import customer_choices
 from orderdesk.models.customer import OPPORTUNITY_STAGES
 from orderdesk.web import bp, forms
 from orderdesk.web.auth import Page, login_required
@@ -35,7 +35,14 @@ def opportunities(pg: Page) -> ResponseReturnValue:
 
 
 def _form_page(pg: Page, form: dict[str, Any], opp: Any = None, error: str | None = None) -> str:
-    choices = [] if opp else search_customers(pg.session, actor=pg.actor, limit=50)
+    chosen = form.get("customer_id")
+    choices = (
+        []
+        if opp
+        else customer_choices(
+            pg.session, actor=pg.actor, chosen=chosen if isinstance(chosen, int) else None
+        )
+    )
     return render_template(
         "web/opportunity_form.html", form=form, opp=opp, customers=choices, error=error
     )

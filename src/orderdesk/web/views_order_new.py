@@ -10,7 +10,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from orderdesk.core.errors import DomainError
-from orderdesk.directory.customers import search_customers
+from orderdesk.directory.customers import customer_choices
 from orderdesk.models import OrderType
 from orderdesk.orders import catalog
 from orderdesk.orders.inputs import CREATOR_ROLES
@@ -50,7 +50,7 @@ def _form(pg: Page, types: list[OrderType], chosen: Any, data: dict[str, Any], *
         "web/order_new.html",
         types=types,
         chosen=chosen,
-        customers=search_customers(pg.session, actor=pg.actor, limit=50),
+        customers=customer_choices(pg.session, actor=pg.actor, chosen=data.get("customer_id")),
         items=catalog.service_items(pg.session),
         data=data,
         rows=range(LINES),

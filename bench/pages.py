@@ -8,7 +8,10 @@ Seeds a private PostgreSQL schema with bench/command.py's bulk loader (generate_
 real dev-login form as each order's owner (who may see money, so the page is the heaviest
 version), and times GET /m/orders/<no> through the WSGI app in-process (the whole server side:
 cookie, session row, services, Jinja; no network). Page weight = HTML + CSS + JS bytes before
-compression. Figures are appended to bench/RESULTS.md.
+compression. Besides wall time it counts, per request, the SQL statements and the process's
+own CPU time (time.process_time: our Python, not the database's, and not time spent waiting
+for a CPU), the two figures that do not move with the load of a shared machine. Figures are
+appended to bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from bench.command import DEFAULT_URL, NOW, drop, load, number_of, percentile
 from orderdesk.app import create_app
@@ -59,6 +63,14 @@ def measure(url: str, orders: int, runs: int) -> dict[str, float]:
         rng = random.Random(orders)
         clients: dict[str, FlaskClient] = {}
         times: list[float] = []
+        cpu: list[float] = []
+        statements = [0]
+        event.listen(
+            loaded.rt.db.engine,
+            "before_cursor_execute",
+            lambda *_a: statements.__setitem__(0, statements[0] + 1),
+        )
+        counted = 0
         heaviest = 0
         with clock.frozen(NOW):
             for i in range(runs + 20):
@@ -67,12 +79,16 @@ def measure(url: str, orders: int, runs: int) -> dict[str, float]:
                 if owner not in clients:
                     clients[owner] = app.test_client()
                     login(clients[owner], owner)
-                started = time.perf_counter()
+                before_sql = statements[0]
+                started, started_cpu = time.perf_counter(), time.process_time()
                 res = clients[owner].get(f"/m/orders/{number_of(oid)}")
                 elapsed = (time.perf_counter() - started) * 1000
+                used_cpu = (time.process_time() - started_cpu) * 1000
                 assert res.status_code == 200, (number_of(oid), res.status_code)
                 if i >= 20:  # after warm-up: pool, mappers, templates, plan cache
                     times.append(elapsed)
+                    cpu.append(used_cpu)
+                    counted += statements[0] - before_sql
                     heaviest = max(heaviest, weight(clients[owner], res.get_data(as_text=True)))
         return {
             "orders": orders,
@@ -82,6 +98,8 @@ def measure(url: str, orders: int, runs: int) -> dict[str, float]:
             "p95": percentile(times, 95),
             "p99": percentile(times, 99),
             "weight": heaviest,
+            "cpu_p50": statistics.median(cpu),
+            "statements": counted / runs,
         }
     finally:
         loaded.rt.close()
@@ -98,7 +116,8 @@ def report(r: dict[str, float], runs: int, loadavg: tuple[float, float]) -> str:
         f" GET /m/orders/<no> as the owner after 20 warm-up: p50 {r['p50']:.1f} ms,"
         f" **p95 {r['p95']:.1f} ms** (target < 50 ms: {verdict_time}), p99 {r['p99']:.1f} ms;"
         f" heaviest page HTML + CSS + JS **{int(r['weight']):,} bytes** (target < 100 KB:"
-        f" {verdict_weight})."
+        f" {verdict_weight}). Per request: {r['statements']:.1f} SQL statements, our process's"
+        f" CPU p50 {r['cpu_p50']:.1f} ms."
     )
 
 

@@ -140,9 +140,12 @@ def withdraw(
     return request
 
 
-def current_step_label(session: Session, order: Order) -> str | None:
-    """ "第2/3步 财务(等待:王五、赵六)" for an order in approval, else None."""
-    request = pending_request(session, order)
+def current_step_label(
+    session: Session, order: Order, pending: ApprovalRequest | None = None
+) -> str | None:
+    """ "第2/3步 财务(等待:王五、赵六)" for an order in approval, else None. `pending`: the
+    order's pending request when the caller has it already."""
+    request = pending or pending_request(session, order)
     return step_label(session, request) if request is not None else None
 
 

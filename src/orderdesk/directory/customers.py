@@ -55,6 +55,22 @@ def search_customers(
     return list(session.scalars(stmt))
 
 
+def customer_choices(
+    session: Session, *, actor: Staff, chosen: int | None = None, limit: int = MAX_LIMIT
+) -> list[Customer]:
+    """The customers a form offers (in scope, not archived, by name), always including the one
+    already chosen (a page opened from a customer's page) when the actor may see it."""
+    found = search_customers(session, actor=actor, limit=limit)
+    if chosen is not None and all(c.id != chosen for c in found):
+        extra = session.scalar(
+            select(Customer).where(
+                Customer.id == chosen, customer_scope(actor), Customer.archived_at.is_(None)
+            )
+        )
+        found = [extra, *found] if extra is not None else found
+    return found
+
+
 @dataclass
 class CustomerDetail:
     customer: Customer

@@ -11,7 +11,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from orderdesk.core import clock
 from orderdesk.models import ApiSession, Staff
@@ -51,7 +51,16 @@ def open_session(
 
 def live_session(session: Session, sid: str) -> ApiSession | None:
     """The session named `sid` if it exists, is not revoked or expired, and its staff is active."""
-    row = session.scalar(select(ApiSession).where(ApiSession.sid == sid))
+    # The staff row and its roles come in the same query: every page and API call needs them.
+    row = (
+        session.scalars(
+            select(ApiSession)
+            .where(ApiSession.sid == sid)
+            .options(joinedload(ApiSession.staff).joinedload(Staff.role_rows))
+        )
+        .unique()
+        .one_or_none()
+    )
     if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
         return None
     if not row.staff.active:

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from orderdesk.core import clock
 from orderdesk.directory.permissions import can_see_money, order_scope
@@ -62,12 +62,23 @@ def plan_of(session: Session, order: Order) -> PaymentPlan | None:
     conds = [PaymentPlan.order_id == order.id]
     if order.contract_id is not None:
         conds.append(PaymentPlan.contract_id == order.contract_id)
-    return session.scalars(select(PaymentPlan).where(or_(*conds)).order_by(PaymentPlan.id)).first()
+    # Its installments come along: every reader of a plan reads them.
+    stmt = (
+        select(PaymentPlan)
+        .where(or_(*conds))
+        .options(joinedload(PaymentPlan.installments))
+        .order_by(PaymentPlan.id)
+    )
+    return session.scalars(stmt).unique().first()
 
 
 def money_summary(session: Session, order: Order, *, today: date | None = None) -> MoneySummary:
     today = today or clock.today(clock.company_tz(session))
-    plan = plan_of(session, order)
+    return summarize(order, plan_of(session, order), today)
+
+
+def summarize(order: Order, plan: PaymentPlan | None, today: date) -> MoneySummary:
+    """money_summary for a plan already loaded (a page that shows the plan too loads it once)."""
     if plan is None:
         total = order.amount
         return MoneySummary(total, ZERO, total, None, ZERO, ZERO, 0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from orderdesk.core.errors import IllegalTransition, NotFound, PermissionDenied, ValidationFailed
 from orderdesk.core.parsing import parse_day, parse_decimal
@@ -33,9 +33,29 @@ def get_contract(session: Session, *, actor: Staff, contract_id: int) -> Contrac
     return found
 
 
+def list_contracts(
+    session: Session, *, actor: Staff, status: str | None = None, limit: int = 50
+) -> list[Contract]:
+    """Contracts of the customers in the actor's scope, newest first (the pages' list)."""
+    stmt = (
+        select(Contract)
+        .join(Customer, Customer.id == Contract.customer_id)
+        .where(customer_scope(actor))
+        .options(contains_eager(Contract.customer))
+    )
+    if status:
+        stmt = stmt.where(Contract.status == status)
+    return list(session.scalars(stmt.order_by(Contract.id.desc()).limit(max(1, min(limit, 200)))))
+
+
+def may_edit(actor: Staff, contract: Contract) -> bool:
+    """Who may change or sign a contract: finance, the customer's owner and their managers."""
+    return actor.has_role("finance") or owns_or_leads(actor, contract.customer.owner)
+
+
 def _editable(session: Session, actor: Staff, contract_id: int) -> Contract:
     contract = get_contract(session, actor=actor, contract_id=contract_id)
-    if not (actor.has_role("finance") or owns_or_leads(actor, contract.customer.owner)):
+    if not may_edit(actor, contract):
         raise PermissionDenied("只有客户负责人、其上级、财务或管理员可以修改合同")
     return contract
 

@@ -28,7 +28,7 @@ from orderdesk.core.locks import lock_row
 from orderdesk.core.parsing import parse_decimal
 from orderdesk.directory.permissions import require_role
 from orderdesk.directory.staff import staff_with_role
-from orderdesk.models import Installment, Invoice, Order, Staff
+from orderdesk.models import Installment, Invoice, Order, PaymentPlan, Staff
 from orderdesk.money.collections import plan_of
 from orderdesk.money.messages import invoice_due_card
 from orderdesk.money.plans import lock_plan
@@ -338,3 +338,40 @@ def notify_invoice_due(session: Session, installments: list[Installment]) -> lis
         )
         keys.append(key)
     return keys
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """What an invoice for an installment would be: the figures a form shows before issuing."""
+
+    installment: Installment
+    amount: Decimal
+    tax_rate: Decimal
+    amount_excl_tax: Decimal
+    tax_amount: Decimal
+
+
+def draft_invoice(
+    inst: Installment, amount: Decimal | str | None = None, tax_rate: Decimal | str | None = None
+) -> InvoiceDraft:
+    """The split `issue_invoice` would store for these inputs (same parsing, same rounding);
+    raises ValidationFailed on the same bad input."""
+    room = inst.amount - inst.invoiced_amount
+    value = parse_amount(room if amount is None or amount == "" else amount, label="开票金额")
+    rate = _tax_rate(tax_rate if tax_rate not in (None, "") else None, inst.plan.contract.tax_rate)
+    excl, tax = tax_split(value, rate)
+    return InvoiceDraft(inst, value, rate, excl, tax)
+
+
+def invoice_forms(
+    session: Session, order: Order, plan: PaymentPlan | None = None
+) -> list[InvoiceDraft]:
+    """One draft per installment that still has something to invoice (its whole remainder at
+    the contract's tax rate): the finance page's issue forms. `plan`: when already loaded."""
+    plan = plan or plan_of(session, order)
+    insts = sorted(plan.installments, key=lambda i: i.sequence) if plan else []
+    return [
+        draft_invoice(i)
+        for i in insts
+        if i.status != "cancelled" and i.amount - i.invoiced_amount > 0
+    ]

@@ -101,12 +101,14 @@ class Payments:
     receipts: list[tuple[Receipt, Decimal]]  # (receipt, amount allocated to this order)
 
 
-def payments_of(session: Session, *, actor: Staff, order: Order) -> Payments:
+def payments_of(
+    session: Session, *, actor: Staff, order: Order, plan: PaymentPlan | None = None
+) -> Payments:
     """The order's plan, its invoices, and the receipts allocated to it (with the share), for
-    someone who may see the order's money."""
+    someone who may see the order's money. `plan`: the order's plan when already loaded."""
     if not can_see_money(actor, order):
         raise PermissionDenied("您无权查看这笔订单的金额")
-    plan = plan_of(session, order)
+    plan = plan or plan_of(session, order)
     if plan is None:
         return Payments(None, [], [], [])
     installments = list(plan.installments)

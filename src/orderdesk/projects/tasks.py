@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from orderdesk.core.errors import PermissionDenied, ValidationFailed
 from orderdesk.models import Project, Staff, Task
@@ -73,3 +73,20 @@ def create_task(
         },
     )
     return task
+
+
+def tasks_due(session: Session, *, actor: Staff, until: date, limit: int = 20) -> list[Task]:
+    """The actor's open tasks due by `until` (overdue first): the 工作台's 「到期任务」."""
+    stmt = (
+        select(Task)
+        .where(
+            Task.owner_id == actor.id,
+            Task.status != "done",
+            Task.due_date.is_not(None),
+            Task.due_date <= until,
+        )
+        .options(selectinload(Task.project))
+        .order_by(Task.due_date, Task.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))

@@ -127,6 +127,27 @@ REPORTS: dict[str, Report] = {
     "ticket-sla": Report("工单 SLA 达成率", (), _ticket_sla),
 }
 
+_GROUP_LABELS = {
+    **{code: g[2] for code, g in GROUPINGS.items()},
+    "month_line": "月份×业务线",
+    "project": "按项目",
+    "business_line": "按业务线",
+    "person": "按人员",
+    "department": "按部门",
+}
+# What the pages list for each report: its name and the groupings it accepts (first = default).
+REPORT_INFO = {
+    name: (r.title, {code: _GROUP_LABELS.get(code, code) for code in r.group_by})
+    for name, r in REPORTS.items()
+}
+# Reports are figures of money: the roles that see some money (sales their own, managers
+# their team's, finance / gm / admin all). pm / delivery / presales would only see zeros.
+REPORT_ROLES = ("sales", "manager", "finance", "gm", "admin")
+
+
+def may_run_reports(actor: Staff) -> bool:
+    return actor.active and actor.has_role(*REPORT_ROLES)
+
 
 def run_report(
     session: Session,

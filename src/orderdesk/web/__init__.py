@@ -51,10 +51,16 @@ def _load_views() -> None:
         views_approvals,
         views_auth,
         views_changes,  # issue 15: change requests on the order page
+        views_contracts,
+        views_customers,
         views_deliverables,  # issue 15: deliverable versions, client sign-off
+        views_finance,
         views_home,
         views_imports,  # issue 13: imports
+        views_opportunities,
+        views_order_new,
         views_orders,
+        views_reports,
         views_sim,
         views_tickets,  # issue 15: after-sales tickets
     )

@@ -5,12 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, current_app, g, render_template
 from werkzeug.exceptions import HTTPException
 
 from orderdesk.core.formatting import money
+from orderdesk.directory.messages import CONTRACT_STATUS_ZH
+from orderdesk.directory.opportunities import STAGE_ZH
 from orderdesk.directory.permissions import can_see_money
+from orderdesk.models import Activity
 from orderdesk.models.order import ORDER_STATUS_ZH
+from orderdesk.money.invoices import KIND_ZH
+from orderdesk.orders.timeline import body_for_reader
+from orderdesk.reports.service import may_run_reports
 from orderdesk.web.auth import csrf_for, runtime
 
 REQUEST_STATUS_ZH = {
@@ -19,6 +25,7 @@ REQUEST_STATUS_ZH = {
     "rejected": "已驳回",
     "withdrawn": "已撤回",
 }
+INVOICE_STATUS_ZH = {"issued": "已开具", "void": "已作废", "reversed": "已红冲", "red": "红字发票"}
 ERROR_TITLES = {400: "请求有误", 401: "请重新登录", 403: "无权访问", 404: "页面不存在"}
 
 
@@ -33,6 +40,15 @@ def _csrf_token() -> str:
     return csrf_for(runtime(), page.web_session.sid) if page else ""
 
 
+def _has_page(endpoint: str) -> bool:
+    # Pages built on other branches (e.g. /m/contracts/new) are linked once they exist.
+    return endpoint in current_app.view_functions
+
+
+def _reader_body(activity: Activity) -> str:
+    return body_for_reader(activity, g.page.actor)
+
+
 def install(bp: Blueprint) -> None:
     @bp.context_processor
     def _helpers() -> dict[str, Any]:
@@ -43,6 +59,14 @@ def install(bp: Blueprint) -> None:
             "approval_zh": lambda s: REQUEST_STATUS_ZH.get(s, s),
             "local": _local,
             "csrf_token": _csrf_token,
+            "has_page": _has_page,
+            "may_run_reports": may_run_reports,
+            "reader_body": _reader_body,
+            "contract_zh": lambda s: CONTRACT_STATUS_ZH.get(s, s),
+            "stage_zh": lambda s: STAGE_ZH.get(s, s),
+            "invoice_kinds": KIND_ZH,
+            "invoice_kind_zh": lambda s: KIND_ZH.get(s, s),
+            "invoice_status_zh": lambda s: INVOICE_STATUS_ZH.get(s, s),
         }
 
     @bp.errorhandler(HTTPException)

@@ -4,20 +4,26 @@ the role may take (submit for approval, transitions with reason)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import joinedload
 
 from orderdesk.approvals import service as approvals
+from orderdesk.core import clock
 from orderdesk.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from orderdesk.core.parsing import DAY_RULE_ZH, parse_day
 from orderdesk.directory.permissions import can_see_money
+from orderdesk.models import Order
 from orderdesk.models.order import ORDER_STATUSES
-from orderdesk.money.collections import money_summary, plan_of
-from orderdesk.money.receipts import record_receipt
+from orderdesk.money.collections import plan_of, summarize
+from orderdesk.money.invoices import invoice_forms
+from orderdesk.money.receipts import PossibleDuplicate, record_receipt
 from orderdesk.orders.actions import SUBMIT, actions_for, can_record_receipt
 from orderdesk.orders.attachments import Upload, discard_files, store_files
-from orderdesk.orders.lookups import activity_page, preload_order_refs
+from orderdesk.orders.inputs import CREATOR_ROLES
+from orderdesk.orders.lookups import activity_page, payments_of, preload_order_refs
 from orderdesk.orders.queries import get_order, list_orders
 from orderdesk.orders.service import add_progress, transition
 from orderdesk.orders.timeline import body_for_reader
@@ -26,6 +32,9 @@ from orderdesk.web import bp
 from orderdesk.web.auth import Page, login_required
 
 PAGE = 20
+# What the order page shows besides the order: in its one query, not one lazy load each.
+PAGE_LOAD = (joinedload(Order.project), joinedload(Order.lines))
+RECEIPT_FIELDS = {"amount": 24, "received_on": 10, "note": 500}
 MAX_TEXT = 2000
 
 
@@ -64,27 +73,38 @@ def orders(pg: Page) -> ResponseReturnValue:
         status=status,
         q=q or "",
         statuses=ORDER_STATUSES,
+        may_create=pg.actor.has_role(*CREATOR_ROLES),
     )
 
 
-def _render_order(pg: Page, no: str, error: str | None = None) -> str:
-    order = get_order(pg.session, actor=pg.actor, number=no[:32])
+def _render_order(pg: Page, no: str, error: str | None = None, **extra: Any) -> str:
+    order = get_order(pg.session, actor=pg.actor, number=no[:32], load=PAGE_LOAD)
     show_money = can_see_money(pg.actor, order)
+    finance = can_record_receipt(pg.actor)
+    # Each part of the page is loaded once and handed to the next reader (bench/pages.py).
+    plan = plan_of(pg.session, order) if show_money else None
     requests = approvals.requests_of(pg.session, order)
+    pending = next((r for r in requests if r.status == "pending"), None)
     items, _ = activity_page(pg.session, order_id=order.id, before_id=None, limit=30)
+    today = clock.today(clock.company_tz(pg.session))
     return render_template(
         "web/order.html",
         order=order,
         show_money=show_money,
-        money=money_summary(pg.session, order) if show_money else None,
-        plan=plan_of(pg.session, order) if show_money else None,
+        money=summarize(order, plan, today) if show_money else None,
+        plan=plan,
+        payments=payments_of(pg.session, actor=pg.actor, order=order, plan=plan)
+        if plan is not None
+        else None,
+        invoice_forms=invoice_forms(pg.session, order, plan) if show_money and finance else [],
         approval=requests[0] if requests else None,
-        step=approvals.current_step_label(pg.session, order),
+        step=approvals.current_step_label(pg.session, order, pending) if pending else None,
         project=project_summary(pg.session, order.project) if order.project else None,
         timeline=[(a, body_for_reader(a, pg.actor)) for a in items],
         actions=actions_for(pg.actor, order),
-        receipt_form=can_record_receipt(pg.actor),
+        receipt_form=finance,
         error=error,
+        **extra,
     )
 
 
@@ -112,11 +132,11 @@ def order_act(pg: Page, no: str) -> ResponseReturnValue:
     return redirect(url_for("web.order_detail", no=no))
 
 
-def _refused(pg: Page, no: str, exc: DomainError) -> ResponseReturnValue:
+def _refused(pg: Page, no: str, exc: DomainError, **extra: Any) -> ResponseReturnValue:
     # Nothing of a refused action may stay: undo, then show the page with the reason.
     pg.session.rollback()
     status = 400 if isinstance(exc, ValidationFailed) else 409
-    return _render_order(pg, no, error=exc.message), status
+    return _render_order(pg, no, error=exc.message, **extra), status
 
 
 @bp.post("/m/orders/<no>/progress")
@@ -183,18 +203,25 @@ def order_receipt(pg: Page, no: str) -> ResponseReturnValue:
     received_on = parse_day(raw_day) if raw_day else None
     if raw_day and received_on is None:
         return _refused(pg, no, ValidationFailed(f"收款日期无效({DAY_RULE_ZH})"))
+    asked = {k: (request.form.get(k) or "").strip()[:n] for k, n in RECEIPT_FIELDS.items()}
     try:
         record_receipt(
             pg.session,
             actor=pg.actor,
             number=order.number,
-            amount=(request.form.get("amount") or "").strip()[:24],
+            amount=asked["amount"],
             received_on=received_on,
-            note=(request.form.get("note") or "").strip()[:500] or None,
+            note=asked["note"] or None,
+            confirm_duplicate=request.form.get("confirm_duplicate") == "1",
         )
         pg.session.flush()
     except NotFound:
         raise
+    except PossibleDuplicate as exc:
+        # "可能重复,确认登记?": a question, not a failure (200): the page asks again with
+        # the same figures and a confirm button.
+        pg.session.rollback()
+        return _render_order(pg, no, error=exc.message, duplicate=asked)
     except DomainError as exc:
         return _refused(pg, no, exc)
     return redirect(url_for("web.order_detail", no=order.number))

@@ -8,6 +8,7 @@ Changing a contract: its customer's owner, their managers, finance, gm / admin.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -16,10 +17,13 @@ from sqlalchemy.orm import Session
 from orderdesk.core.errors import IllegalTransition, NotFound, PermissionDenied, ValidationFailed
 from orderdesk.core.parsing import parse_day, parse_decimal
 from orderdesk.directory.customers import customer_scope
+from orderdesk.directory.opportunities import add_numbered_contract, get_opportunity
 from orderdesk.directory.permissions import owns_or_leads
-from orderdesk.models import Contract, Customer, PaymentPlan, Staff
-from orderdesk.money import plans
+from orderdesk.models import BusinessLine, Contract, Customer, PaymentPlan, Staff
+from orderdesk.money import invoices, plans
 from orderdesk.orders.timeline import record
+
+POLICIES = invoices.POLICY_ZH  # the invoicing policy by code, and the name finance uses
 
 
 def get_contract(session: Session, *, actor: Staff, contract_id: int) -> Contract:
@@ -38,6 +42,103 @@ def _editable(session: Session, actor: Staff, contract_id: int) -> Contract:
     if not (actor.has_role("finance") or owns_or_leads(actor, contract.customer.owner)):
         raise PermissionDenied("只有客户负责人、其上级、财务或管理员可以修改合同")
     return contract
+
+
+def create_contract(session: Session, *, actor: Staff, data: dict[str, Any]) -> Contract:
+    """A new contract for a customer in scope (optionally from one of its opportunities):
+    amount, business line, payment terms (validated against the amount), invoicing policy and
+    the buyer's invoicing name / tax id. With `signed_date` it is signed at once, else a draft.
+    The plan is generated when an order on it is approved (orders.automation)."""
+    customer = _customer_for_new(session, actor, data.get("customer_id"))
+    amount = parse_decimal(data.get("amount"))
+    if amount is None or amount < 0:
+        raise ValidationFailed("合同金额无效", fields={"amount": "invalid"})
+    terms = list(data.get("payment_terms") or [])
+    plans.compute_amounts(plans.cents(amount), plans.parse_terms(terms))
+    signed = _signed_day(data.get("signed_date"))
+    contract = Contract(
+        customer_id=customer.id,
+        opportunity_id=_opportunity_id(session, actor, customer, data.get("opportunity_id")),
+        business_line_id=_business_line_id(session, data.get("business_line")),
+        title=str(data.get("title") or "").strip()[:200] or customer.name,
+        amount=plans.cents(amount),
+        payment_terms=terms,
+        invoicing_policy=policy_code(data.get("invoicing_policy")),
+        signed_date=signed,
+        status="signed" if signed else "draft",
+        **_buyer(data),
+    )
+    if data.get("tax_rate") is not None:
+        contract.tax_rate = invoices.parse_tax_rate(data["tax_rate"], Decimal("0.06"))
+    add_numbered_contract(session, contract)
+    record(
+        session,
+        kind="contract",
+        actor=actor,
+        body=f"新建合同 {contract.number} {contract.title}({'已签订' if signed else '草稿'},"
+        f"{len(terms)} 期,{POLICIES[contract.invoicing_policy]})",
+        customer_id=customer.id,
+        data={"contract": contract.number},
+    )
+    return contract
+
+
+def _customer_for_new(session: Session, actor: Staff, customer_id: Any) -> Customer:
+    customer = session.scalar(
+        select(Customer).where(Customer.id == customer_id, customer_scope(actor))
+    )
+    if customer is None or customer.archived_at is not None:
+        raise NotFound("未找到该客户")
+    if not (actor.has_role("finance") or owns_or_leads(actor, customer.owner)):
+        raise PermissionDenied("只有客户负责人、其上级、财务或管理员可以新建合同")
+    return customer
+
+
+def _opportunity_id(session: Session, actor: Staff, customer: Customer, raw: Any) -> int | None:
+    if raw is None:
+        return None
+    opp = get_opportunity(session, actor=actor, opportunity_id=int(raw))
+    if opp.customer_id != customer.id:
+        raise ValidationFailed("商机不属于该客户", fields={"opportunity_id": "other_customer"})
+    return opp.id
+
+
+def _business_line_id(session: Session, code: Any) -> int | None:
+    if not code:
+        return None
+    line_id = session.scalar(select(BusinessLine.id).where(BusinessLine.code == str(code)))
+    if line_id is None:
+        raise ValidationFailed("未知业务线", fields={"business_line": "unknown"})
+    return line_id
+
+
+def _signed_day(raw: Any) -> Any:
+    if raw is None:
+        return None
+    day = parse_day(raw)
+    if day is None:
+        raise ValidationFailed("签订日期无效", fields={"signed_date": "invalid"})
+    return day
+
+
+def _buyer(data: dict[str, Any]) -> dict[str, str | None]:
+    """The contract's invoicing details, checked by the invoice rules (tax id 15-20 characters)."""
+    raw = invoices.Buyer(data.get("buyer_name"), data.get("buyer_tax_id"))
+    name, tax_id = invoices.buyer_fields(raw, "", "e_general")
+    return {"buyer_name": name or None, "buyer_tax_id": tax_id}
+
+
+def policy_code(raw: Any) -> str:
+    """先票后款 / 先款后票 by code or Chinese name; 先款后票 when not given."""
+    text = str(raw or "").strip()
+    if not text:
+        return "payment_first"
+    for code, zh in POLICIES.items():
+        if text in (code, zh):
+            return code
+    raise ValidationFailed(
+        "开票方式须为 先票后款 / 先款后票", fields={"invoicing_policy": "invalid"}
+    )
 
 
 def _plan_lines(session: Session, contract: Contract) -> str | None:

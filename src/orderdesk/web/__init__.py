@@ -48,6 +48,7 @@ def _load_views() -> None:
     from orderdesk.web import (  # noqa: F401  (routes register on import)
         views_approvals,
         views_auth,
+        views_contract_new,
         views_home,
         views_orders,
         views_sim,

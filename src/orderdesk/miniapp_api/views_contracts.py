@@ -67,7 +67,11 @@ POLICY_INPUT = {
     "description": "开票方式:invoice_first 先票后款 / payment_first 先款后票(默认)",
 }
 NEW_CONTRACT = obj(
-    {"customer_id": ID, "amount": DECIMAL_INPUT, "payment_terms": {**array(TERM), "minItems": 1, "maxItems": 24}},
+    {
+        "customer_id": ID,
+        "amount": DECIMAL_INPUT,
+        "payment_terms": {**array(TERM), "minItems": 1, "maxItems": 24},
+    },
     {
         "title": {"type": "string", "maxLength": 200},
         "opportunity_id": ID,

@@ -152,7 +152,7 @@ def get_contract(ctx: Ctx, contract_id: int) -> Reply:
     "PATCH",
     "/contracts/<int:contract_id>",
     tag="contracts",
-    summary="修改合同(名称、金额、付款条款、签订日期);条款变更重新生成未付部分的付款计划",
+    summary="修改合同(名称、金额、付款条款、签订日期、开票方式与开票信息);条款变更重新生成未付部分的付款计划",
     path_schemas=PATH,
     body={
         **obj(
@@ -162,6 +162,10 @@ def get_contract(ctx: Ctx, contract_id: int) -> Reply:
                 "amount": DECIMAL_INPUT,
                 "payment_terms": {**array(TERM), "maxItems": 24},
                 "signed_date": {"type": "string", "pattern": DATE_PATTERN},
+                "invoicing_policy": POLICY_INPUT,
+                "business_line": {"type": "string", "maxLength": 32},
+                "buyer_name": {"type": "string", "maxLength": 200},
+                "buyer_tax_id": {"type": "string", "maxLength": 32},
             },
         ),
         "minProperties": 1,

@@ -6,7 +6,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orderdesk.models.base import Base, Money, TimestampMixin, UTCDateTime
@@ -55,6 +65,10 @@ class Project(TimestampMixin, Base):
         back_populates="project", cascade="all, delete-orphan"
     )
     time_entries: Mapped[list[TimeEntry]] = relationship(back_populates="project")
+    # People added to the team by hand (beyond PM, order owner and task owners).
+    added_members: Mapped[list[ProjectMember]] = relationship(
+        back_populates="project", cascade="all, delete-orphan", order_by="ProjectMember.id"
+    )
 
 
 class Task(TimestampMixin, Base):
@@ -131,3 +145,21 @@ class TimeEntry(TimestampMixin, Base):
     staff: Mapped[Staff] = relationship()
     project: Mapped[Project] = relationship(back_populates="time_entries")
     task: Mapped[Task | None] = relationship()
+
+
+class ProjectMember(TimestampMixin, Base):
+    """A person added to a project's team (20261129_loop): they see its order (without money
+    unless their role allows), post progress and log hours like a task owner."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (UniqueConstraint("project_id", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    project: Mapped[Project] = relationship(back_populates="added_members")
+    staff: Mapped[Staff] = relationship(foreign_keys=[staff_id])

@@ -152,13 +152,52 @@ def _plan_lines(session: Session, contract: Contract) -> str | None:
 def update_contract(
     session: Session, *, actor: Staff, contract_id: int, data: dict[str, Any]
 ) -> Contract:
-    """Change title / amount / payment terms / signed date. New terms are validated against the
-    amount before anything is stored; an existing plan is regenerated keeping paid and invoiced
-    installments (a change below what is already paid or invoiced is refused)."""
+    """Change title / amount / payment terms / signed date / invoicing details. New terms are
+    validated against the amount before anything is stored; an existing plan is regenerated
+    keeping paid and invoiced installments (a change below what is already paid or invoiced is
+    refused). The timeline shows every changed field old → new, and the plan before and after."""
     contract = _editable(session, actor, contract_id)
     if contract.status == "void":
         raise IllegalTransition("合同已作废,不能修改")
     before = _plan_lines(session, contract)
+    old = _terms_view(session, contract)
+    _apply_changes(session, contract, data)
+    # Terms must fit the amount whether or not a plan exists yet (raises ValidationFailed).
+    plans.compute_amounts(plans.cents(contract.amount), plans.parse_terms(contract.payment_terms))
+    session.flush()
+    order = contract.orders[0] if contract.orders else None
+    changes = [
+        f"{label} {old[k]} → {v}"
+        for k, (label, v) in _labelled(session, contract).items()
+        if old[k] != v
+    ]
+    if changes:
+        record(
+            session,
+            kind="contract",
+            actor=actor,
+            body=f"修改合同 {contract.number}:" + ";".join(changes),
+            plain=f"修改合同 {contract.number}",
+            order=order,
+            customer_id=contract.customer_id,
+            data={"contract": contract.number, "fields": [c.split(" ", 1)[0] for c in changes]},
+        )
+    if before is not None:
+        # On the order's timeline (and the customer's) next to generate_plan's "after" entry.
+        record(
+            session,
+            kind="payment",
+            actor=actor,
+            body=f"修改合同 {contract.number} 前的付款计划:{before}",
+            plain=f"修改合同 {contract.number}",
+            order=order,
+            customer_id=contract.customer_id,
+        )
+        plans.generate_plan(session, contract=contract, order=order)
+    return contract
+
+
+def _apply_changes(session: Session, contract: Contract, data: dict[str, Any]) -> None:
     if "title" in data:
         contract.title = str(data["title"] or "").strip()[:200]
     if "amount" in data:
@@ -173,23 +212,47 @@ def update_contract(
         if day is None:
             raise ValidationFailed("签订日期无效", fields={"signed_date": "invalid"})
         contract.signed_date = day
-    # Terms must fit the amount whether or not a plan exists yet (raises ValidationFailed).
-    plans.compute_amounts(plans.cents(contract.amount), plans.parse_terms(contract.payment_terms))
-    session.flush()
-    if before is not None:
-        # On the order's timeline (and the customer's) next to generate_plan's "after" entry.
-        order = contract.orders[0] if contract.orders else None
-        record(
-            session,
-            kind="payment",
-            actor=actor,
-            body=f"修改合同 {contract.number} 前的付款计划:{before}",
-            plain=f"修改合同 {contract.number}",
-            order=order,
-            customer_id=contract.customer_id,
-        )
-        plans.generate_plan(session, contract=contract, order=order)
-    return contract
+    if "invoicing_policy" in data:
+        contract.invoicing_policy = policy_code(data["invoicing_policy"])
+    if "business_line" in data:
+        contract.business_line_id = _business_line_id(session, data["business_line"])
+    if "buyer_name" in data or "buyer_tax_id" in data:
+        merged = {
+            "buyer_name": data.get("buyer_name", contract.buyer_name),
+            "buyer_tax_id": data.get("buyer_tax_id", contract.buyer_tax_id),
+        }
+        for key, value in _buyer(merged).items():
+            setattr(contract, key, value)
+
+
+def _labelled(session: Session, contract: Contract) -> dict[str, tuple[str, str]]:
+    """What the timeline names for each field people change, and its value as they read it."""
+    terms = "; ".join(_term_text(t) for t in contract.payment_terms or []) or "无"
+    line = (
+        session.get(BusinessLine, contract.business_line_id) if contract.business_line_id else None
+    )
+    return {
+        "title": ("名称", contract.title or "无"),
+        "amount": ("金额", f"{plans.cents(contract.amount)}"),
+        "terms": ("付款条款", terms),
+        "signed": ("签订日期", contract.signed_date.isoformat() if contract.signed_date else "无"),
+        "policy": ("开票方式", POLICIES.get(contract.invoicing_policy or "", "先款后票")),
+        "line": ("业务线", line.name if line else "无"),
+        "buyer": ("开票抬头", contract.buyer_name or "客户名称"),
+        "tax_id": ("税号", contract.buyer_tax_id or "无"),
+    }
+
+
+def _terms_view(session: Session, contract: Contract) -> dict[str, str]:
+    return {key: value for key, (_, value) in _labelled(session, contract).items()}
+
+
+def _term_text(term: dict[str, Any]) -> str:
+    share = f"{term['percent']}%" if term.get("percent") is not None else f"{term.get('amount')} 元"
+    when = plans.TRIGGER_ZH.get(str(term.get("trigger")), str(term.get("trigger")))
+    extra = term.get("milestone") or term.get("event") or term.get("date") or ""
+    days = f" +{term['days']}天" if term.get("days") else ""
+    return f"{term.get('name', '')} {share} {when}{(' ' + str(extra)) if extra else ''}{days}"
 
 
 def sign_contract(session: Session, *, actor: Staff, contract_id: int, signed_on: Any) -> Contract:

@@ -155,3 +155,31 @@ def member_command(ctx: Context) -> Reply:
         return TextReply(f"已将 {person.name} 加入项目 {project.code}")
     project = members.remove_member(ctx.session, actor=ctx.actor, ref=ref, person=person)
     return TextReply(f"已将 {person.name} 移出项目 {project.code}")
+
+
+@router.command(
+    "验收",
+    "accept",
+    summary="确认项目里程碑已验收(项目经理、订单负责人或经理),对应的收款分期开始计时",
+    usage="验收 <项目编号|订单号> <里程碑名称>",
+    example="验收 SO-2026-0001 上线",
+    mutates=True,
+    internal_only=True,
+)
+def accept_command(ctx: Context) -> Reply:
+    parts = split_args(ctx.args, 1)
+    bound = bound_order_number(ctx)
+    if bound is not None and len(parts) < 2:
+        parts = [bound, *parts]  # a bound group: `验收 上线`
+    if len(parts) < 2:
+        raise BadArguments("请写上项目编号(或订单号)和里程碑名称")
+    project = projects.find_project(ctx.session, order_ref(parts[0]), actor=ctx.actor)
+    wanted = parts[1].strip()
+    found = [m for m in project.milestones if m.name == wanted]
+    if not found:
+        names = "、".join(m.name for m in project.milestones) or "无"
+        raise BadArguments(f"{project.code} 没有里程碑「{wanted[:20]}」(现有:{names})")
+    milestone = projects.accept_milestone(
+        ctx.session, actor=ctx.actor, project_code=project.code, milestone_id=found[0].id
+    )
+    return TextReply(f"已确认 {project.code} 里程碑「{milestone.name}」验收")

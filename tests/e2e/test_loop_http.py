@@ -168,6 +168,16 @@ def test_the_loop_through_the_api(api: ApiClient, rt: Runtime, client: FlaskClie
         ),
         201,
     )
+    [progress] = [
+        i for i in ok(api.get(f"/orders/{no}"))["timeline"]["items"] if i["body"] == "完成联调"
+    ]
+    [file] = progress["attachments"]
+    assert file["name"] == "联调记录.pdf"
+    listed = ok(api.get(f"/projects/{code}/attachments"))["items"]
+    assert [f["id"] for f in listed] == [file["id"]]
+    download = api.get(f"/attachments/{file['id']}")
+    assert download.data == b"%PDF-1.4 ok"
+    assert "filename*=UTF-8''%E8%81%94%E8%B0%83" in download.headers["Content-Disposition"]
     # -- the milestone accepted: the 验收款 falls due --------------------------------------------
     api.login("zhouqiang")
     project = ok(api.get(f"/projects/{code}"))

@@ -23,6 +23,7 @@ from orderdesk.miniapp_api import (  # noqa: E402
     views_contracts,  # noqa: F401
     views_customers,  # noqa: F401
     views_delivery,  # noqa: F401  (issue 15: client status links)
+    views_files,  # noqa: F401  (issue 12: attachments)
     views_opportunities,  # noqa: F401
     views_orders,  # noqa: F401
     views_payments,  # noqa: F401

@@ -37,6 +37,11 @@ def get_contract(session: Session, *, actor: Staff, contract_id: int) -> Contrac
     return found
 
 
+def editable_contract(session: Session, *, actor: Staff, contract_id: int) -> Contract:
+    """A contract in scope that `actor` may change (else NotFound / PermissionDenied)."""
+    return _editable(session, actor, contract_id)
+
+
 def _editable(session: Session, actor: Staff, contract_id: int) -> Contract:
     contract = get_contract(session, actor=actor, contract_id=contract_id)
     if not (actor.has_role("finance") or owns_or_leads(actor, contract.customer.owner)):

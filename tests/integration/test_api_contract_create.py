@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orderdesk.models import BusinessLine, Contract
+from orderdesk.money.plans import parse_terms
 from tests.api_support import ApiClient
 from tests.api_world import World, build
 
@@ -140,3 +141,20 @@ def test_scope(api: ApiClient, world: World, session: Session) -> None:
     res = api.post("/contracts", json=new_contract(world, opportunity_id=opp_id))
     assert res.status_code == 422  # the opportunity is 星河's, not 云启's
     assert count(session) == before + 1
+
+
+def test_trigger_spellings_mean_one_thing(api: ApiClient, world: World, session: Session) -> None:
+    """ "on_event" (the API's older word) and the Chinese names plan like the canonical codes."""
+    api.login("sales1")
+    terms = [
+        {"name": "上线款", "percent": "40", "trigger": "on_event", "event": "delivered"},
+        {"name": "验收款", "percent": "60", "trigger": "里程碑验收后", "milestone": "验收"},
+    ]
+    res = api.post("/contracts", json=new_contract(world, amount="1000", payment_terms=terms))
+    assert res.status_code == 201, res.get_json()
+    contract = session.get(Contract, res.get_json()["id"])
+    assert contract is not None
+    assert [t.trigger for t in parse_terms(contract.payment_terms)] == [
+        "after_event",
+        "on_milestone",
+    ]

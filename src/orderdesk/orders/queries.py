@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
 from orderdesk.core.errors import NotFound, ValidationFailed
+from orderdesk.core.search import shaped
 from orderdesk.directory.permissions import money_scope, order_scope
 from orderdesk.models import BusinessLine, Customer, Order, Project, Staff
 from orderdesk.models.order import ORDER_STATUS_ZH, ORDER_STATUSES
@@ -105,9 +106,31 @@ def _filtered(
         stmt = stmt.where(Order.id.in_(overdue_order_ids(today)), money_scope(actor))
     if f.q and f.q.strip():
         stmt = stmt.join(Customer, Customer.id == Order.customer_id).where(
-            or_(_keyword_clause(f.q), _custom_field_clause(f.q))
+            _indexed_candidates(f.q), or_(_keyword_clause(f.q), _custom_field_clause(f.q))
         )
     return stmt
+
+
+def _indexed_candidates(q: str) -> ColumnElement[bool]:
+    """A superset of the orders `q` finds that indexes can answer (the trigram index on
+    search_text, orders.customer_id, the number): PostgreSQL narrows to these before the exact
+    clauses re-check each candidate (core.search says why the text is shaped)."""
+    q = q.strip()
+    customers = select(Customer.id).where(
+        or_(
+            Customer.name.contains(q, autoescape=True),
+            Customer.short_name.contains(q, autoescape=True),
+        )
+    )
+    clauses = [
+        Order.search_text.contains(shaped(q), autoescape=True),
+        Order.search_text.contains(shaped(q.upper()), autoescape=True),
+        Order.customer_id.in_(customers),
+    ]
+    exact = normalize_number(q)
+    if exact:
+        clauses.append(Order.number == exact)
+    return or_(*clauses)
 
 
 def search_orders(session: Session, *, actor: Staff, query: str, limit: int = 5) -> list[Order]:

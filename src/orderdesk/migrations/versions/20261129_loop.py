@@ -1,16 +1,24 @@
 """closing the loop: contracts carry their business line and the buyer's invoicing name;
-project members added by hand
+project members added by hand; orders.search_text for `q` (trigram-indexed on PostgreSQL)
 
 Revision ID: 20261129_loop
 Revises: 20261129_customer_master
 Create Date: 2026-11-29 21:10:00
+
+The trigram index (pg_trgm, GIN) exists on PostgreSQL only: SQLite has no such index and scans
+(its databases are small). `CREATE EXTENSION pg_trgm` needs a role allowed to create it (a
+superuser, or the database owner on PostgreSQL 13+, where pg_trgm is a trusted extension).
+env.py leaves `*_trgm` indexes out of the model comparison for that reason.
 """
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
+import json
 
+import sqlalchemy as sa
+from alembic import context, op
+
+from orderdesk.core.search import order_search_text
 from orderdesk.migrations import types as mtypes
 
 revision = "20261129_loop"
@@ -59,9 +67,32 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_project_members_project_id"), "project_members", ["project_id"])
     op.create_index(op.f("ix_project_members_staff_id"), "project_members", ["staff_id"])
+    op.add_column("orders", sa.Column("search_text", sa.Text(), nullable=True))
+    if context.is_offline_mode():
+        return  # printing the plan: no rows to fill
+    _fill_search_text()
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.execute(
+            "CREATE INDEX IF NOT EXISTS ix_orders_search_trgm ON orders "
+            "USING gin (search_text gin_trgm_ops)"
+        )
+
+
+def _fill_search_text() -> None:
+    """Existing orders get the text the model's listener keeps for new and edited ones."""
+    bind = op.get_bind()
+    rows = bind.execute(sa.text("SELECT id, number, title, custom_fields FROM orders"))
+    update = sa.text("UPDATE orders SET search_text = :t WHERE id = :i")
+    for order_id, number, title, custom in rows.all():
+        if isinstance(custom, str):
+            custom = json.loads(custom or "{}")
+        bind.execute(update, {"t": order_search_text(number, title, custom), "i": order_id})
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS ix_orders_search_trgm")
+    op.drop_column("orders", "search_text")
     op.drop_index(op.f("ix_project_members_staff_id"), table_name="project_members")
     op.drop_index(op.f("ix_project_members_project_id"), table_name="project_members")
     op.drop_table("project_members")

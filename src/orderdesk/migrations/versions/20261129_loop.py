@@ -96,9 +96,17 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_project_members_staff_id"), table_name="project_members")
     op.drop_index(op.f("ix_project_members_project_id"), table_name="project_members")
     op.drop_table("project_members")
-    with op.batch_alter_table("contracts") as batch:
-        batch.drop_constraint(
-            op.f("fk_contracts_business_line_id_business_lines"), type_="foreignkey"
-        )
-        batch.drop_column("buyer_name")
-        batch.drop_column("business_line_id")
+    fk = op.f("fk_contracts_business_line_id_business_lines")
+    sqlite = op.get_context().dialect.name == "sqlite"
+    if sqlite and not context.is_offline_mode():
+        # SQLite cannot drop a column a foreign key names: batch mode rebuilds the table.
+        with op.batch_alter_table("contracts") as batch:
+            batch.drop_constraint(fk, type_="foreignkey")
+            batch.drop_column("buyer_name")
+            batch.drop_column("business_line_id")
+        return
+    if not sqlite:
+        op.drop_constraint(fk, "contracts", type_="foreignkey")
+    # Offline on SQLite (`orderdesk db downgrade` printing its plan): the columns that go.
+    op.drop_column("contracts", "buyer_name")
+    op.drop_column("contracts", "business_line_id")

@@ -6,7 +6,7 @@ Revises: 20261129_customer_master
 Create Date: 2026-11-29 21:10:00
 
 The trigram index (pg_trgm, GIN) exists on PostgreSQL only: SQLite has no such index and scans
-(its databases are small). `CREATE EXTENSION pg_trgm` needs a role allowed to create it (a
+(its databases are small). `CREATE EXTENSION pg_trgm` (in schema public) needs a role allowed to create it (a
 superuser, or the database owner on PostgreSQL 13+, where pg_trgm is a trusted extension).
 env.py leaves `*_trgm` indexes out of the model comparison for that reason.
 """
@@ -72,11 +72,29 @@ def upgrade() -> None:
         return  # printing the plan: no rows to fill
     _fill_search_text()
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        schema = _trigram_schema()
         op.execute(
             "CREATE INDEX IF NOT EXISTS ix_orders_search_trgm ON orders "
-            "USING gin (search_text gin_trgm_ops)"
+            f'USING gin (search_text "{schema}".gin_trgm_ops)'
         )
+
+
+def _trigram_schema() -> str:
+    """The schema pg_trgm lives in, creating it in `public` when missing. Never in the
+    migrated schema: dropping that schema (a test run, a bench) would drop the extension and
+    with it every other schema's trigram index. The advisory lock makes parallel migrations
+    of several schemas of one database take turns here."""
+    bind = op.get_bind()
+    bind.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('orderdesk:pg_trgm'))"))
+    find = sa.text(
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+        " WHERE e.extname = 'pg_trgm'"
+    )
+    schema = bind.scalar(find)
+    if schema is None:
+        bind.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+        schema = bind.scalar(find)
+    return str(schema)
 
 
 def _fill_search_text() -> None:

@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from orderdesk.models import Attachment
 from tests.api_support import ApiClient
@@ -33,7 +34,9 @@ def api(app: Flask, client: FlaskClient) -> ApiClient:
     return ApiClient(app, client)
 
 
-def upload(api: ApiClient, path: str, name: str = NAME, content: bytes = PDF, **form: str):  # type: ignore[no-untyped-def]
+def upload(
+    api: ApiClient, path: str, name: str = NAME, content: bytes = PDF, **form: str
+) -> TestResponse:
     data = {**form, "files": (io.BytesIO(content), name)}
     return api.post(path, data=data, content_type="multipart/form-data")
 

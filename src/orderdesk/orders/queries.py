@@ -111,7 +111,7 @@ def _filtered(
     return stmt
 
 
-MAX_CANDIDATE_CUSTOMERS = 50
+MAX_CANDIDATE_CUSTOMERS = 500
 
 
 def _indexed_candidates(session: Session, q: str) -> ColumnElement[bool]:

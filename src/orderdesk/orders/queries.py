@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, String, cast, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from orderdesk.core import clock
@@ -114,6 +124,11 @@ def _filtered(
 MAX_CANDIDATE_CUSTOMERS = 500
 
 
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
 def _indexed_candidates(session: Session, q: str) -> ColumnElement[bool]:
     """A superset of the orders `q` finds that indexes can answer (the trigram index on
     search_text, orders.customer_id, the number): PostgreSQL narrows to these before the exact
@@ -134,8 +149,12 @@ def _indexed_candidates(session: Session, q: str) -> ColumnElement[bool]:
     )
     if len(customers) > MAX_CANDIDATE_CUSTOMERS:
         return true()  # a word most customers share: narrowing would not pay
-    clauses = [
-        Order.search_text.contains(shaped(spelling), autoescape=True)
+    # The pattern is written into the statement: a prepared statement's generic plan cannot
+    # see that it is selective, and would scan instead of using the trigram index.
+    clauses: list[ColumnElement[bool]] = [
+        Order.search_text.like(
+            literal(_like_pattern(shaped(spelling)), literal_execute=True), escape="/"
+        )
         for spelling in dict.fromkeys([q, q.upper()])  # order numbers are stored upper-case
     ]
     if customers:

@@ -65,7 +65,17 @@ def seed_with_fields(sh: world.Shape) -> list[str]:
             sql = sql.replace("'CNY', '{}', 1,", f"'CNY', {site}, 1,")
             assert site in sql
         out.append(sql)
+        if sql.startswith("INSERT INTO orders "):
+            out.append(SEARCH_TEXT_SQL)
     return out
+
+
+# What the app's mapper listener stores (core.search.order_search_text): number, title and the
+# custom-field values, each character followed by "x". Filled after the bulk insert.
+SEARCH_TEXT_SQL = (
+    "UPDATE orders SET search_text = regexp_replace("
+    "number || ' ' || title || ' ' || (custom_fields->>'site'), '(.)', '\\1x', 'g')"
+)
 
 
 def load(url: str, orders: int) -> world.Loaded:

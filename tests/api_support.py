@@ -100,6 +100,9 @@ class ApiClient:
     def patch(self, path: str, **kwargs: Any) -> TestResponse:
         return self.call("PATCH", path, **kwargs)
 
+    def delete(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.call("DELETE", path, **kwargs)
+
     def check(self, method: str, path: str, res: TestResponse) -> None:
         adapter = self.app.url_map.bind("localhost")
         endpoint, _ = adapter.match(f"/api/v1{path.split('?')[0]}", method=method)

@@ -18,6 +18,7 @@ from orderdesk.core import clock
 from orderdesk.models import Activity, CreditApplication, Invoice, Receipt
 from orderdesk.money.ledger import check_ledger
 from orderdesk.runtime import Runtime
+from orderdesk.wecom.replies import CardReply
 from tests.api_support import ApiClient
 from tests.api_world import World, build
 from tests.chat_world import text
@@ -161,7 +162,10 @@ def test_chat_duplicate_confirm_and_reversal(rt: Runtime, world: World) -> None:
     no = world.o1.number
     first = _say(rt, "fin", f"回款 {no} 1000 首付")
     assert first.startswith(f"已登记 {no} 回款 ¥1,000.00")
-    twice = _say(rt, "fin", f"回款 {no} 1000 首付")
+    # The question comes as a card with a 确认登记 button; typing `… 确认` also answers it.
+    card = router.dispatch(text("fin", f"回款 {no} 1000 首付"), rt)
+    assert isinstance(card, CardReply)
+    twice = card.card["sub_title_text"]
     assert twice.startswith("可能重复,确认登记?")
     assert f"回款 {no} 1000 首付 确认" in twice
     assert _receipts(rt) == 1

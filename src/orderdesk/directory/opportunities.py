@@ -170,8 +170,22 @@ def move_stage(
 
 
 def draft_contract(session: Session, opp: Opportunity) -> Contract:
-    """A draft contract prefilled from a won opportunity (number HT-YYYY-NNNN, retried on a
-    parallel collision like order numbers)."""
+    """A draft contract prefilled from a won opportunity."""
+    contract = Contract(
+        customer_id=opp.customer_id,
+        opportunity_id=opp.id,
+        business_line_id=opp.business_line_id,
+        title=opp.title,
+        amount=opp.expected_amount or Decimal("0.00"),
+        status="draft",
+        payment_terms=[],
+    )
+    return add_numbered_contract(session, contract)
+
+
+def add_numbered_contract(session: Session, contract: Contract) -> Contract:
+    """Give `contract` the next number HT-YYYY-NNNN and insert it, retried on a parallel
+    collision like order numbers (the unique index decides who wins)."""
     year = clock.today(clock.company_tz(session)).year
     prefix = f"HT-{year}-"
     for _ in range(25):
@@ -182,22 +196,14 @@ def draft_contract(session: Session, opp: Opportunity) -> Contract:
             .limit(1)
         )
         seq = int(last[len(prefix) :]) + 1 if last and last[len(prefix) :].isdigit() else 1
-        contract = Contract(
-            number=f"{prefix}{seq:04d}",
-            customer_id=opp.customer_id,
-            opportunity_id=opp.id,
-            title=opp.title,
-            amount=opp.expected_amount or Decimal("0.00"),
-            status="draft",
-            payment_terms=[],
-        )
+        contract.number = f"{prefix}{seq:04d}"
         try:
             with session.begin_nested():
                 session.add(contract)
                 session.flush()
             return contract
         except IntegrityError:
-            continue
+            continue  # the savepoint's rollback expunged the pending row; try the next number
     raise Conflict("合同编号生成冲突,请重试")
 
 

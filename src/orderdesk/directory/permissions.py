@@ -5,7 +5,7 @@ Rules (a staff member may hold several roles; their scopes add up):
 - manager: orders owned by staff of their department, by their direct reports, and their own;
 - finance: every order and every money field;
 - pm: orders whose project they manage;
-- delivery: orders of projects they work on (own a task of), never their money;
+- delivery: orders of projects they work on (own a task of, or were added to), never their money;
 - gm / admin: everything.
 Outside the scope an order does not exist for that person: callers raise NotFound, the same answer
 as a wrong number, so scope never leaks which numbers exist.
@@ -16,7 +16,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 
 from orderdesk.core.errors import PermissionDenied
-from orderdesk.models import Department, Order, Project, Staff, Task
+from orderdesk.models import Department, Order, Project, ProjectMember, Staff, Task
 from orderdesk.models.staff import ROLE_NAMES_ZH
 
 SEE_ALL_ROLES = ("finance", "gm", "admin")
@@ -39,6 +39,10 @@ def order_scope(actor: Staff) -> ColumnElement[bool]:
         # Only for delivery: the subquery would cost every sales lookup its owner_id index.
         worked = select(Project.order_id).join(Task).where(Task.owner_id == actor.id)
         clauses.append(Order.id.in_(worked))
+        joined = (
+            select(Project.order_id).join(ProjectMember).where(ProjectMember.staff_id == actor.id)
+        )
+        clauses.append(Order.id.in_(joined))
     return or_(*clauses)
 
 
@@ -101,7 +105,9 @@ def can_see_order(actor: Staff, order: Order) -> bool:
     if actor.has_role("pm") and project is not None and project.pm_id == actor.id:
         return True
     if actor.has_role("delivery") and project is not None:
-        return any(task.owner_id == actor.id for task in project.tasks)
+        return any(task.owner_id == actor.id for task in project.tasks) or any(
+            m.staff_id == actor.id for m in project.added_members
+        )
     return False
 
 

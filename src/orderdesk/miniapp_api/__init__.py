@@ -26,6 +26,7 @@ from orderdesk.miniapp_api import (  # noqa: E402
     views_deliverables,  # noqa: F401  (issue 15: deliverable versions, client sign-off)
     views_delivery,  # noqa: F401  (issue 15: client status links)
     views_expenses,  # noqa: F401  (issue 13: project expenses)
+    views_files,  # noqa: F401  (issue 12: attachments)
     views_imports,  # noqa: F401  (issue 13: imports)
     views_opportunities,  # noqa: F401
     views_orders,  # noqa: F401

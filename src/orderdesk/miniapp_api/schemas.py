@@ -98,8 +98,11 @@ COMPONENTS: dict[str, dict[str, Any]] = {
             "actor": nullable(r("StaffRef")),
             "internal": BOOL,
             "created_at": r("DateTime"),
+            "attachments": array(r("AttachmentRef")),
         }
     ),
+    # A file on a timeline entry or a list: `url` downloads it (GET /attachments/{id}).
+    "AttachmentRef": obj({"id": INT, "name": STR, "size": INT, "content_type": STR, "url": STR}),
     "ActivityPage": obj({"items": array(r("Activity")), "next_cursor": NSTR}),
     "OrderSummary": obj(
         {

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from orderdesk.directory.permissions import can_see_money
-from orderdesk.models import Activity, Contact, Contract, Customer, Order, Staff
+from orderdesk.models import Activity, Attachment, Contact, Contract, Customer, Order, Staff
 from orderdesk.orders import timeline
 
 ZERO = Decimal("0.00")
@@ -80,6 +80,17 @@ def activity(item: Activity, tz: ZoneInfo, reader: Staff) -> dict[str, Any]:
         "actor": staff_ref(item.actor),
         "internal": item.internal,
         "created_at": when(item.created_at, tz),
+        "attachments": [attachment_ref(a) for a in item.attachments],
+    }
+
+
+def attachment_ref(item: Attachment) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "size": item.size,
+        "content_type": item.content_type,
+        "url": f"/api/v1/attachments/{item.id}",
     }
 
 

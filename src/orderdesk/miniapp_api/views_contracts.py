@@ -1,4 +1,4 @@
-"""Contracts within the caller's scope: detail, edit (terms regenerate the plan), sign."""
+"""Contracts within the caller's scope: create, detail, edit (terms regenerate the plan), sign."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from orderdesk.miniapp_api.schemas import (
     DECIMAL_INPUT,
     ID,
     INT,
+    NSTR,
     STR,
     array,
     nullable,
@@ -44,6 +45,12 @@ CONTRACT = obj(
         "status": STR,
         "customer": r("CustomerRef"),
         "signed_date": r("DateOrNull"),
+        "business_line": NSTR,
+        "opportunity_id": nullable(INT),
+        "invoicing_policy": {"type": "string", "enum": list(contracts.POLICIES)},
+        "invoicing_policy_zh": STR,
+        "buyer_name": STR,
+        "buyer_tax_id": NSTR,
         "amount": r("MoneyOrNull"),
         "payment_terms": nullable(array({"type": "object"})),
         "installments": nullable(array(INSTALLMENT)),
@@ -52,8 +59,30 @@ CONTRACT = obj(
 TERM = {
     "type": "object",
     "description": '{"name","percent"|"amount","trigger":"on_signing"|"on_date"|"on_milestone"'
-    '|"on_event","days"?,"date"?,"milestone"?,"event"?}',
+    '|"after_event","days"?,"date"?,"milestone"?,"event"?}',
 }
+POLICY_INPUT = {
+    "type": "string",
+    "enum": [*contracts.POLICIES, *contracts.POLICIES.values()],
+    "description": "开票方式:invoice_first 先票后款 / payment_first 先款后票(默认)",
+}
+NEW_CONTRACT = obj(
+    {
+        "customer_id": ID,
+        "amount": DECIMAL_INPUT,
+        "payment_terms": {**array(TERM), "minItems": 1, "maxItems": 24},
+    },
+    {
+        "title": {"type": "string", "maxLength": 200},
+        "opportunity_id": ID,
+        "business_line": {"type": "string", "maxLength": 32},
+        "invoicing_policy": POLICY_INPUT,
+        "buyer_name": {"type": "string", "maxLength": 200},
+        "buyer_tax_id": {"type": "string", "maxLength": 32},
+        "tax_rate": {"type": "string", "pattern": r"^[0-9]{1,2}(\.[0-9]{1,4})?%?$"},
+        "signed_date": {"type": "string", "pattern": DATE_PATTERN},
+    },
+)
 
 
 def contract_body(ctx: Ctx, contract: Contract) -> dict[str, Any]:
@@ -67,6 +96,12 @@ def contract_body(ctx: Ctx, contract: Contract) -> dict[str, Any]:
         "status": contract.status,
         "customer": {"id": contract.customer.id, "name": contract.customer.name},
         "signed_date": serialize.day(contract.signed_date),
+        "business_line": contract.business_line.code if contract.business_line else None,
+        "opportunity_id": contract.opportunity_id,
+        "invoicing_policy": contract.invoicing_policy,
+        "invoicing_policy_zh": contracts.POLICIES[contract.invoicing_policy],
+        "buyer_name": contract.buyer_name or contract.customer.name,
+        "buyer_tax_id": contract.buyer_tax_id,
         "amount": serialize.money(contract.amount) if show else None,
         "payment_terms": list(contract.payment_terms or []) if show else None,
         "installments": [_installment(i) for i in insts] if show else None,
@@ -87,6 +122,20 @@ def _installment(inst: Any) -> dict[str, Any]:
 
 
 @endpoint(
+    "POST",
+    "/contracts",
+    tag="contracts",
+    summary="新建合同(客户、可选商机、金额、业务线、付款条款、开票方式与开票信息)",
+    body=NEW_CONTRACT,
+    responses={201: CONTRACT},
+    errors=(403, 404),
+)
+def create_contract(ctx: Ctx) -> Reply:
+    created = contracts.create_contract(ctx.session, actor=ctx.actor, data=ctx.body)
+    return contract_body(ctx, created), 201
+
+
+@endpoint(
     "GET",
     "/contracts/<int:contract_id>",
     tag="contracts",
@@ -103,7 +152,7 @@ def get_contract(ctx: Ctx, contract_id: int) -> Reply:
     "PATCH",
     "/contracts/<int:contract_id>",
     tag="contracts",
-    summary="修改合同(名称、金额、付款条款、签订日期);条款变更重新生成未付部分的付款计划",
+    summary="修改合同(名称、金额、付款条款、签订日期、开票方式与开票信息);条款变更重新生成未付部分的付款计划",
     path_schemas=PATH,
     body={
         **obj(
@@ -113,6 +162,10 @@ def get_contract(ctx: Ctx, contract_id: int) -> Reply:
                 "amount": DECIMAL_INPUT,
                 "payment_terms": {**array(TERM), "maxItems": 24},
                 "signed_date": {"type": "string", "pattern": DATE_PATTERN},
+                "invoicing_policy": POLICY_INPUT,
+                "business_line": {"type": "string", "maxLength": 32},
+                "buyer_name": {"type": "string", "maxLength": 200},
+                "buyer_tax_id": {"type": "string", "maxLength": 32},
             },
         ),
         "minProperties": 1,

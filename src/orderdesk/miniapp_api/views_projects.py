@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from orderdesk.core.parsing import DAY_RULE_ZH, parse_day
 from orderdesk.miniapp_api import serialize
 from orderdesk.miniapp_api.errors import ApiError
@@ -20,8 +22,8 @@ from orderdesk.miniapp_api.schemas import (
 )
 from orderdesk.models import Milestone, Project, Task
 from orderdesk.orders.lookups import get_project, get_task
+from orderdesk.projects import members, tasks
 from orderdesk.projects import service as projects
-from orderdesk.projects import tasks
 
 CODE = {"code": {"type": "string", "minLength": 1, "maxLength": 32, "description": "项目编号"}}
 TASK = obj(
@@ -175,18 +177,69 @@ def log_hours(ctx: Ctx, code: str) -> Reply:
     "PATCH",
     "/projects/<code>/tasks/<int:task_id>",
     tag="projects",
-    summary="更新任务状态(todo / doing / done)",
+    summary="更新任务:状态(todo / doing / done,成员可改);名称、负责人、截止日期(项目经理或其上级)",
     path_schemas=CODE,
-    body=obj({"status": {"type": "string", "enum": ["todo", "doing", "done"]}}),
+    body={
+        **obj(
+            {},
+            {
+                "status": {"type": "string", "enum": ["todo", "doing", "done"]},
+                "title": {"type": "string", "minLength": 1, "maxLength": 200},
+                "owner_userid": {
+                    "type": ["string", "null"],
+                    "minLength": 1,
+                    "maxLength": 64,
+                    "description": "新负责人(null 为取消分配)",
+                },
+                "due_date": {"type": ["string", "null"], "pattern": DATE_PATTERN},
+            },
+        ),
+        "minProperties": 1,
+    },
     responses={200: TASK},
     errors=(403,),
 )
 def update_task(ctx: Ctx, code: str, task_id: int) -> Reply:
-    get_task(ctx.session, actor=ctx.actor, code=code, task_id=task_id)
-    task = projects.update_task(
-        ctx.session, actor=ctx.actor, task_id=task_id, status=ctx.body["status"]
-    )
+    task = get_task(ctx.session, actor=ctx.actor, code=code, task_id=task_id)
+    body = ctx.body
+    if body.keys() & {"title", "owner_userid", "due_date"}:
+        who, due = body.get("owner_userid"), body.get("due_date")
+        tasks.edit_task(
+            ctx.session,
+            actor=ctx.actor,
+            task=task,
+            title=body.get("title"),
+            owner=tasks.UNSET
+            if "owner_userid" not in body
+            else (tasks.find_assignee(ctx.session, who) if who else None),
+            due_date=tasks.UNSET if "due_date" not in body else (_due(due) if due else None),
+        )
+    if "status" in ctx.body:
+        task = projects.update_task(
+            ctx.session, actor=ctx.actor, task_id=task_id, status=ctx.body["status"]
+        )
     return _task(ctx, task)
+
+
+@endpoint(
+    "DELETE",
+    "/projects/<code>/tasks/<int:task_id>",
+    tag="projects",
+    summary="删除任务(项目经理或其上级;已有工时的任务不能删除)",
+    path_schemas=CODE,
+    responses={204: None},
+    errors=(403, 409),
+)
+def delete_task(ctx: Ctx, code: str, task_id: int) -> None:
+    task = get_task(ctx.session, actor=ctx.actor, code=code, task_id=task_id)
+    tasks.delete_task(ctx.session, actor=ctx.actor, task=task)
+
+
+def _due(raw: str) -> date:
+    due = parse_day(raw)
+    if due is None:
+        raise ApiError(422, fields={"due_date": f"日期无效({DAY_RULE_ZH})"})
+    return due
 
 
 @endpoint(
@@ -244,3 +297,60 @@ def create_task(ctx: Ctx, code: str) -> Reply:
         due_date=due,
     )
     return _task(ctx, task), 201
+
+
+# -- issue 12: the project team (the same service as chat `成员 PRJ-… 添加 @郑凯`) ---------------
+
+MEMBERS = obj({"code": STR, "members": array(r("StaffRef"))})
+MEMBER_BODY = obj({"userid": {"type": "string", "minLength": 1, "maxLength": 64}})
+
+
+def _members(project: Project) -> dict[str, object]:
+    return {
+        "code": project.code,
+        "members": [serialize.staff_ref(p) for p in projects.members(project)],
+    }
+
+
+@endpoint(
+    "GET",
+    "/projects/<code>/members",
+    tag="projects",
+    summary="项目成员(项目经理、订单负责人、任务负责人与手动添加的成员)",
+    path_schemas=CODE,
+    responses={200: MEMBERS},
+)
+def list_members(ctx: Ctx, code: str) -> Reply:
+    return _members(get_project(ctx.session, actor=ctx.actor, code=code))
+
+
+@endpoint(
+    "POST",
+    "/projects/<code>/members",
+    tag="projects",
+    summary="添加项目成员(项目经理或其上级);成员可查看订单(无金额)、记录进展、登记工时",
+    path_schemas=CODE,
+    body=MEMBER_BODY,
+    responses={201: MEMBERS},
+    errors=(403, 409),
+)
+def add_member(ctx: Ctx, code: str) -> Reply:
+    project = get_project(ctx.session, actor=ctx.actor, code=code)
+    person = tasks.find_assignee(ctx.session, ctx.body["userid"])
+    members.add_member(ctx.session, actor=ctx.actor, ref=project.code, person=person)
+    return _members(project), 201
+
+
+@endpoint(
+    "DELETE",
+    "/projects/<code>/members/<userid>",
+    tag="projects",
+    summary="移除手动添加的项目成员(项目经理或其上级)",
+    path_schemas={**CODE, "userid": {"type": "string", "minLength": 1, "maxLength": 64}},
+    responses={204: None},
+    errors=(403,),
+)
+def remove_member(ctx: Ctx, code: str, userid: str) -> None:
+    project = get_project(ctx.session, actor=ctx.actor, code=code)
+    person = tasks.find_assignee(ctx.session, userid)
+    members.remove_member(ctx.session, actor=ctx.actor, ref=project.code, person=person)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from orderdesk.models.customer import Customer, Opportunity
     from orderdesk.models.money import PaymentPlan
     from orderdesk.models.order import Order
+    from orderdesk.models.staff import BusinessLine
 
 CONTRACT_STATUSES = ("draft", "signed", "active", "completed", "terminated")
 
@@ -49,9 +50,14 @@ class Contract(TimestampMixin, Base):
     )
     # The buyer's tax id for invoices (开票信息 of the contract); the buyer is the customer.
     buyer_tax_id: Mapped[str | None] = mapped_column(String(32))
+    # 20261129_loop: the business line the contract is sold under (orders inherit it) and the
+    # buyer's name on invoices when it differs from the customer's registered name.
+    business_line_id: Mapped[int | None] = mapped_column(ForeignKey("business_lines.id"))
+    buyer_name: Mapped[str | None] = mapped_column(String(200))
 
     customer: Mapped[Customer] = relationship(back_populates="contracts")
     opportunity: Mapped[Opportunity | None] = relationship(back_populates="contracts")
     orders: Mapped[list[Order]] = relationship(back_populates="contract")
     payment_plan: Mapped[PaymentPlan | None] = relationship(back_populates="contract")
     attachments: Mapped[list[Attachment]] = relationship(back_populates="contract")
+    business_line: Mapped[BusinessLine | None] = relationship()

@@ -6,9 +6,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from orderdesk.core.search import order_search_text
 from orderdesk.models.base import Base, Money, TimestampMixin, UTCDateTime
 
 if TYPE_CHECKING:
@@ -67,6 +78,9 @@ class Order(TimestampMixin, Base):
     discount_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # 20261129_loop: number, title and custom-field values for `q` (core.search), kept by the
+    # listener below on every insert/update; PostgreSQL indexes it with pg_trgm.
+    search_text: Mapped[str | None] = mapped_column(Text)
     status_reason: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -119,3 +133,10 @@ class OrderLine(Base):
 
     order: Mapped[Order] = relationship(back_populates="lines")
     service_item: Mapped[ServiceItem | None] = relationship()
+
+
+@event.listens_for(Order, "before_insert")
+@event.listens_for(Order, "before_update")
+def _keep_search_text(_mapper: Any, _conn: Any, order: Order) -> None:
+    # Every ORM write of an order goes through here, whichever service made it.
+    order.search_text = order_search_text(order.number, order.title, order.custom_fields)

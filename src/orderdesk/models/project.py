@@ -68,6 +68,10 @@ class Project(TimestampMixin, Base):
         back_populates="project", cascade="all, delete-orphan"
     )
     time_entries: Mapped[list[TimeEntry]] = relationship(back_populates="project")
+    # People added to the team by hand (beyond PM, order owner and task owners).
+    added_members: Mapped[list[ProjectMember]] = relationship(
+        back_populates="project", cascade="all, delete-orphan", order_by="ProjectMember.id"
+    )
 
 
 class Task(TimestampMixin, Base):
@@ -216,3 +220,21 @@ class ProjectExpense(TimestampMixin, Base):
     project: Mapped[Project] = relationship()
     attachment: Mapped[Attachment | None] = relationship()
     recorded_by: Mapped[Staff | None] = relationship()
+
+
+class ProjectMember(TimestampMixin, Base):
+    """A person added to a project's team (20261129_loop): they see its order (without money
+    unless their role allows), post progress and log hours like a task owner."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (UniqueConstraint("project_id", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    project: Mapped[Project] = relationship(back_populates="added_members")
+    staff: Mapped[Staff] = relationship(foreign_keys=[staff_id])

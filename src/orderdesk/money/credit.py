@@ -159,3 +159,21 @@ def _draw(
     if inst.status == "paid":
         inst.paid_at = now
     return made
+
+
+def apply_credit_to(
+    session: Session,
+    *,
+    actor: Staff,
+    number: str,
+    installment: int | str,
+    amount: Decimal | str | None = None,
+) -> CreditResult:
+    """`apply_credit` with the installment by id or name (chat `抵扣 SO-… 验收款`); finance is
+    checked before the order is looked up, so nobody else learns whether it exists."""
+    from orderdesk.money.invoices import installment_of  # invoices sits above credit's imports
+
+    require_role(actor, "finance")
+    order = get_order(session, actor=actor, number=number)
+    inst = installment_of(session, order, installment)
+    return apply_credit(session, actor=actor, number=number, installment_id=inst.id, amount=amount)

@@ -76,7 +76,7 @@ def invoice_kind(raw: str | None) -> str:
     )
 
 
-def _tax_rate(raw: Decimal | str | None, default: Decimal) -> Decimal:
+def parse_tax_rate(raw: Decimal | str | None, default: Decimal) -> Decimal:
     if raw is None:
         return default
     if isinstance(raw, float):
@@ -129,9 +129,9 @@ def issue_invoice(
         raise Conflict(f"发票号 {number} 已存在")
     contract = inst.plan.contract
     buyer = buyer or Buyer()
-    buyer = Buyer(buyer.name or contract.customer.name, buyer.tax_id or contract.buyer_tax_id)
-    buyer_name, buyer_tax_id = _buyer(buyer, contract.customer.name, kind)
-    rate = _tax_rate(tax_rate, contract.tax_rate)
+    buyer = Buyer(buyer.name or contract.buyer_name, buyer.tax_id or contract.buyer_tax_id)
+    buyer_name, buyer_tax_id = buyer_fields(buyer, contract.customer.name, kind)
+    rate = parse_tax_rate(tax_rate, contract.tax_rate)
     excl, tax = tax_split(value, rate)
     invoice = Invoice(
         number=number[:32],
@@ -196,7 +196,8 @@ def void_invoice(session: Session, *, actor: Staff, number: str, reason: str) ->
 STATUS_ZH = {"issued": "开具", "void": "作废", "reversed": "红冲", "red": "是红字发票"}
 
 
-def _buyer(buyer: Buyer, default_name: str, kind: str) -> tuple[str, str | None]:
+def buyer_fields(buyer: Buyer, default_name: str, kind: str) -> tuple[str, str | None]:
+    """The buyer's (name, tax id) as stored: name defaults, tax id checked (required on 专票)."""
     name = (buyer.name or "").strip()[:200] or default_name
     tax_id = (buyer.tax_id or "").strip().upper()[:32] or None
     if kind in SPECIAL_KINDS and tax_id is None:
@@ -322,7 +323,7 @@ def notify_invoice_due(session: Session, installments: list[Installment]) -> lis
         card = invoice_due_card(
             inst,
             order_number=order.number if order else contract.number,
-            buyer_name=contract.customer.name,
+            buyer_name=contract.buyer_name or contract.customer.name,
             buyer_tax_id=contract.buyer_tax_id,
             amount=room,
             tax_rate=contract.tax_rate,
@@ -358,7 +359,9 @@ def draft_invoice(
     raises ValidationFailed on the same bad input."""
     room = inst.amount - inst.invoiced_amount
     value = parse_amount(room if amount is None or amount == "" else amount, label="开票金额")
-    rate = _tax_rate(tax_rate if tax_rate not in (None, "") else None, inst.plan.contract.tax_rate)
+    rate = parse_tax_rate(
+        tax_rate if tax_rate not in (None, "") else None, inst.plan.contract.tax_rate
+    )
     excl, tax = tax_split(value, rate)
     return InvoiceDraft(inst, value, rate, excl, tax)
 

@@ -127,7 +127,7 @@ def _day(raw: Any) -> Any:
     return day
 
 
-def _describe(change: dict[str, Any]) -> str:
+def describe_change(change: dict[str, Any]) -> str:
     labels = {"amount": "金额", "due_date": "到期日", "trigger": "触发", "trigger_days": "天数"}
     labels["trigger_event"] = "事件"
     parts = []
@@ -145,8 +145,25 @@ def _record(session: Session, actor: Staff, order: Order, changes: list[dict[str
         session,
         kind="payment",
         actor=actor,
-        body="调整付款计划:" + ";".join(_describe(c) for c in changes),
+        body="调整付款计划:" + ";".join(describe_change(c) for c in changes),
         plain="调整付款计划:" + "、".join(c["name"] for c in changes),
         order=order,
         data={"plan_changes": changes},
     )
+
+
+def edit_plan_by_name(
+    session: Session,
+    *,
+    actor: Staff,
+    number: str,
+    edits: Sequence[tuple[int | str, dict[str, Any]]],
+) -> PlanEdit:
+    """`edit_plan` with installments named as people say them (chat `计划 SO-… 验收款 到期
+    12-30`); the role is checked before the order is looked up."""
+    from orderdesk.money.invoices import installment_of  # invoices sits above these imports
+
+    require_role(actor, "finance", "gm", "admin")
+    order = get_order(session, actor=actor, number=number)
+    by_id = [{**edit, "id": installment_of(session, order, ref).id} for ref, edit in edits]
+    return edit_plan(session, actor=actor, number=number, edits=by_id)

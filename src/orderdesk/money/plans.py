@@ -50,6 +50,16 @@ TRIGGER_ZH = {
     "on_milestone": "里程碑验收后",
 }
 
+# Other spellings a term's trigger may come in (the API's older "on_event", the Chinese names
+# of the H5 form and chat): one meaning each.
+TRIGGER_ALIASES = {
+    "on_event": "after_event",
+    "signing": "on_signing",
+    "date": "on_date",
+    "milestone": "on_milestone",
+    **{zh: code for code, zh in TRIGGER_ZH.items()},
+}
+
 
 def cents(value: Decimal) -> Decimal:
     """Round half-up to cents (the company's rounding rule for money)."""
@@ -93,7 +103,8 @@ def parse_terms(raw_terms: list[dict[str, Any]] | None) -> list[Term]:
         if not isinstance(raw, dict):
             raise ValidationFailed(f"{label}格式不正确", fields={"payment_terms": label})
         name = str(raw.get("name") or f"第{i}期款")[:64]
-        trigger = str(raw.get("trigger") or "on_signing")
+        trigger = str(raw.get("trigger") or "on_signing").strip()
+        trigger = TRIGGER_ALIASES.get(trigger, trigger)
         if trigger not in TRIGGERS:
             raise ValidationFailed(
                 f"{label}触发方式未知:{trigger}", fields={"payment_terms": label}

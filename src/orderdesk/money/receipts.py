@@ -51,6 +51,10 @@ class PossibleDuplicate(Conflict):
 
     code = "possible_duplicate"
 
+    def __init__(self, message: str, *, twin_id: int, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message, fields=fields)
+        self.twin_id = twin_id  # the receipt it looks like: a confirmation names it (below)
+
 
 # Outbox key prefixes of per-installment reminders a payment makes pointless.
 REMINDER_PREFIXES = ("due-soon:", "dun:", "client-remind:")
@@ -109,11 +113,14 @@ def record_receipt(
     confirm_duplicate: bool = False,
     receipt_number: str | None = None,
     announce: bool = True,
+    confirms_twin: int | None = None,
 ) -> ReceiptResult:
     """Record money received for an order (finance only) and allocate it. A receipt that looks
     like a duplicate (see `_refuse_duplicate`) needs `confirm_duplicate`. `receipt_number`: the
     bank's 回款流水号 (imports; default a generated one); `announce=False` leaves the project group
-    alone (historical receipts brought in by an import are not news)."""
+    alone (historical receipts brought in by an import are not news). `confirms_twin`: the
+    id of the receipt the confirmation was asked about (a chat card's button): the confirmation
+    is spent once a receipt of that amount was recorded after it, so a second click adds none."""
     require_role(actor, "finance")
     value = parse_amount(amount)
     today = clock.today(clock.company_tz(session))
@@ -128,6 +135,8 @@ def record_receipt(
     if not confirm_duplicate:
         # Under the plan lock: of two identical receipts racing, the second sees the first.
         _refuse_duplicate(session, order, plan.contract_id, value, received_on)
+    elif confirms_twin is not None:
+        _refuse_spent_confirmation(session, plan.contract_id, value, confirms_twin)
     open_insts = [i for i in insts if i.status != "cancelled" and i.outstanding > 0]
     if installment_ids:
         by_id = {i.id: i for i in insts}
@@ -215,7 +224,23 @@ def _refuse_duplicate(
             f"可能重复,确认登记?订单 {order.number} 已于 {twin.received_on.isoformat()} 登记过"
             f"同额回款 {money(value)}({twin.number})",
             fields={"amount": "possible_duplicate"},
+            twin_id=twin.id,
         )
+
+
+def _refuse_spent_confirmation(
+    session: Session, contract_id: int, value: Decimal, twin_id: int
+) -> None:
+    later = session.scalar(
+        select(Receipt).where(
+            Receipt.contract_id == contract_id,
+            Receipt.amount == value,
+            Receipt.reversed_at.is_(None),
+            Receipt.id > twin_id,
+        )
+    )
+    if later is not None:
+        raise Conflict(f"已确认登记过这笔回款({later.number}),不会重复登记")
 
 
 def reverse_receipt(

@@ -13,6 +13,7 @@ from orderdesk.core.errors import Conflict, PermissionDenied, ValidationFailed
 from orderdesk.directory.permissions import can_manage
 from orderdesk.models import Order, Staff
 from orderdesk.models.staff import MANAGING_ROLES
+from orderdesk.orders import changes as changes_text
 from orderdesk.orders import timeline
 from orderdesk.orders.common import conflict_message, flush_or_conflict, stale_as_conflict
 from orderdesk.orders.inputs import (
@@ -80,14 +81,15 @@ def update_order(
         order.updated_by_id = actor.id
         flush_or_conflict(session, order)
         summary = "、".join(_FIELD_NAMES_ZH.get(k, k) for k in diff) or "金额"
+        body, plain = changes_text.describe(session, order, diff)
         timeline.record(
             session,
             kind="updated",
             actor=actor,
-            body=override_note or f"修改了{summary}",
+            body=";".join(filter(None, [body if diff else None, override_note])),
             order=order,
             data={"changes": diff, "override_reason": order.override_reason},
-            plain=f"修改了{summary}",
+            plain=plain if diff else "修改了金额",
         )
         notify_update(session, order, actor=actor, summary=override_note or summary)
     return order

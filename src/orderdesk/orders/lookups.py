@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from orderdesk.core.errors import NotFound, PermissionDenied
 from orderdesk.directory.permissions import can_see_money, can_see_order, order_scope
@@ -57,6 +57,8 @@ def activity_page(
         stmt = stmt.where(Activity.project_id == project_id)
     if before_id is not None:
         stmt = stmt.where(Activity.id < before_id)
+    # The entries' files come in one more query (the API lists them on each entry).
+    stmt = stmt.options(selectinload(Activity.attachments))
     rows = list(session.scalars(stmt.order_by(Activity.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]

@@ -143,9 +143,11 @@ def create_from_order(session: Session, order: Order) -> Project:
 
 
 def members(project: Project) -> list[Staff]:
-    """PM, the order's owner, then task owners (stable order, no duplicates)."""
+    """PM, the order's owner, task owners, then people added to the team (stable order, no
+    duplicates)."""
     people: list[Staff] = []
-    for person in [project.pm, project.order.owner, *(t.owner for t in project.tasks)]:
+    added = [m.staff for m in project.added_members]
+    for person in [project.pm, project.order.owner, *(t.owner for t in project.tasks), *added]:
         if person is not None and person not in people:
             people.append(person)
     return people

@@ -51,6 +51,7 @@ def _load_views() -> None:
         views_approvals,
         views_auth,
         views_changes,  # issue 15: change requests on the order page
+        views_contract_new,
         views_contracts,
         views_customers,
         views_deliverables,  # issue 15: deliverable versions, client sign-off

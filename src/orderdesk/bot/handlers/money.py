@@ -1,6 +1,13 @@
-"""回款 / paid and 撤销回款 / reverse (finance) and 逾期 / overdue."""
+"""回款 / paid and 撤销回款 / reverse (finance) and 逾期 / overdue.
+
+A receipt that looks like a duplicate is answered with a card "可能重复,确认登记?" whose 确认登记
+button records it (typing `… 确认` still works); the button names the receipt it was asked
+about, so a second click (or a confirmation after someone else's) records nothing more."""
 
 from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
 
 from orderdesk.bot.bound import bound_order_number
 from orderdesk.bot.parsing import (
@@ -14,8 +21,11 @@ from orderdesk.bot.parsing import (
 from orderdesk.bot.render import invoice_text, overdue_text, receipt_text, reversal_text
 from orderdesk.bot.router import Context, router
 from orderdesk.core import clock
+from orderdesk.core.errors import Conflict
 from orderdesk.money import collections, invoices, receipts
-from orderdesk.wecom.replies import MarkdownReply, Reply, TextReply
+from orderdesk.wecom import cards
+from orderdesk.wecom.events import CardEvent
+from orderdesk.wecom.replies import CardReply, MarkdownReply, Reply, TextReply, UpdateCardReply
 
 CONFIRM_WORDS = ("确认", "confirm")
 
@@ -61,8 +71,59 @@ def paid_command(ctx: Context) -> Reply:
             confirm_duplicate=confirm,
         )
     except receipts.PossibleDuplicate as exc:
-        return TextReply(f"{exc.message}\n如确认不是重复,请发送:回款 {ctx.args.strip()} 确认")
+        return _duplicate_card(ctx, exc, number, amount, received_on, note)
     return TextReply(receipt_text(result))
+
+
+DUPLICATE_PREFIX = "rcdup:"
+
+
+def _duplicate_card(
+    ctx: Context,
+    exc: receipts.PossibleDuplicate,
+    number: str,
+    amount: Decimal,
+    received_on: date | None,
+    note: str | None,
+) -> Reply:
+    day = received_on.isoformat() if received_on else ""
+    # twin|order|amount|day|note: everything the confirmation re-records (WeCom returns the key).
+    key = f"{DUPLICATE_PREFIX}{exc.twin_id}|{number}|{amount}|{day}|{(note or '')[:100]}"
+    typed = f"回款 {ctx.args.strip()} 确认"
+    card = cards.button_interaction(
+        task_id=cards.safe_task_id(f"rcdup-{exc.twin_id}-{ctx.event.create_time}"),
+        title="可能重复,确认登记?",
+        sub_title=f"{exc.message}\n不是重复请点「确认登记」,或发送:{typed}",
+        buttons=[cards.Button("确认登记", key, cards.STYLE_PRIMARY)],
+    )
+    return CardReply(card)
+
+
+@router.action(DUPLICATE_PREFIX)
+def confirm_duplicate_click(ctx: Context) -> Reply:
+    parts = ctx.args.split("|", 4)
+    if len(parts) != 5 or not parts[0].isdigit():
+        return TextReply("这张卡片已失效,请重新发送回款命令")
+    twin, number, amount, day, note = parts
+    received_on = parse_date(day, today=clock.today(ctx.rt.settings.tz)) if day else None
+    try:
+        result = receipts.record_receipt(
+            ctx.session,
+            actor=ctx.actor,
+            number=number,
+            amount=amount,
+            received_on=received_on,
+            note=note or None,
+            confirm_duplicate=True,
+            confirms_twin=int(twin),
+        )
+    except Conflict as exc:
+        return UpdateCardReply(replace_name=cards.truncate_bytes(exc.message, 60))
+    event = ctx.event
+    task_id = event.task_id if isinstance(event, CardEvent) and event.task_id else "rcdup"
+    summary = receipt_text(result)
+    card = cards.text_notice(task_id=task_id, title="已确认登记", sub_title=summary)
+    return UpdateCardReply(card=card)
 
 
 def _is_amount(word: str) -> bool:

@@ -13,7 +13,7 @@ from orderdesk.core.errors import Conflict, PermissionDenied, ValidationFailed
 from orderdesk.directory.permissions import can_manage
 from orderdesk.models import Order, Staff
 from orderdesk.models.staff import MANAGING_ROLES
-from orderdesk.orders import changes as changes_text
+from orderdesk.orders import edit_diffs as changes_text
 from orderdesk.orders import timeline
 from orderdesk.orders.common import conflict_message, flush_or_conflict, stale_as_conflict
 from orderdesk.orders.inputs import (

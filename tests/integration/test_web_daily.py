@@ -295,9 +295,9 @@ def test_order_page_statement_budget_and_cached_templates(
         event.remove(engine, "before_cursor_execute", listener)
     # session, order, plan, approvals, timeline, invoices, receipts, project (tasks,
     # milestones, hours, PM + roles): 12. Before the page loaded each part once it was 19
-    # (without the receipts and invoices it shows now). The merged change-request panel
-    # (changes, versions and, for an unchanged order, its v1 snapshot: order, plan,
-    # installments) and the custom-field form (order type, PM roles) add six: 18.
+    # (without the receipts and invoices it shows now). The change-request panel (changes,
+    # versions and, for an unchanged order, its v1 snapshot: plan, installments), the
+    # custom-field form (order type, PM roles) and the timeline's files add six: 18.
     assert len(seen) <= 18, "\n".join(s[:100].replace("\n", " ") for s in seen)
     assert not app.jinja_env.auto_reload and len(app.jinja_env.cache or {}) == compiled
 

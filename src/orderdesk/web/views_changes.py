@@ -32,10 +32,10 @@ def _panel(order: Order) -> ChangePanel | None:
     pg: Page | None = g.get("page")
     if pg is None:
         return None
-    _order, rows = changes.changes_of(pg.session, actor=pg.actor, number=order.number)
+    # The page already loaded `order` within the actor's scope: no second lookup.
     return ChangePanel(
         versions=versions_of(pg.session, order),
-        changes=rows,
+        changes=changes.changes_for(pg.session, order),
         may_raise=changes.may_raise(pg.actor, order) and order.status in changes.OPEN_STATUSES,
         show_money=can_see_money(pg.actor, order),
     )

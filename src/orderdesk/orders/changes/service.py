@@ -228,9 +228,14 @@ def get_change(session: Session, *, actor: Staff, number: str) -> ChangeRequest:
 
 def changes_of(session: Session, *, actor: Staff, number: str) -> tuple[Order, list[ChangeRequest]]:
     order = get_order(session, actor=actor, number=number)
+    return order, changes_for(session, order)
+
+
+def changes_for(session: Session, order: Order) -> list[ChangeRequest]:
+    """The order's change requests in sequence, for a caller that already checked its scope."""
     rows = session.scalars(
         select(ChangeRequest)
         .where(ChangeRequest.order_id == order.id)
         .order_by(ChangeRequest.sequence)
     )
-    return order, list(rows)
+    return list(rows)

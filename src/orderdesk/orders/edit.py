@@ -189,18 +189,7 @@ def _edit_custom_fields(
         errors.update({f"custom_fields.{k}": v for k, v in exc.fields.items()})
 
 
-_FIELD_NAMES_ZH = {
-    "title": "标题",
-    "custom_fields": "自定义字段",
-    "owner_id": "负责人",
-    "customer_id": "客户",
-    "contract_id": "合同",
-    "business_line_id": "业务线",
-    "currency": "币种",
-    "discount_rate": "折扣",
-    "lines": "明细",
-    "amount": "金额",
-}
+_FIELD_NAMES_ZH = {**changes_text.NAMES_ZH, "custom_fields": "自定义字段"}
 
 
 def raise_conflict(order: Order) -> None:

@@ -30,21 +30,13 @@ from orderdesk.orders.timeline import body_for_reader
 from orderdesk.projects.service import log_hours, project_summary
 from orderdesk.web import bp
 from orderdesk.web.auth import Page, login_required
+from orderdesk.web.forms import int_arg
 
 PAGE = 20
 # What the order page shows besides the order: in its one query, not one lazy load each.
 PAGE_LOAD = (joinedload(Order.project), joinedload(Order.lines))
 RECEIPT_FIELDS = {"amount": 24, "received_on": 10, "note": 500}
 MAX_TEXT = 2000
-
-
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name) or ""
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) > 12:
-        abort(400, "参数格式不正确")
-    return int(raw)
 
 
 @bp.get("/m/orders")
@@ -58,10 +50,10 @@ def orders(pg: Page) -> ResponseReturnValue:
         pg.session,
         actor=pg.actor,
         status=status,
-        customer_id=_int_arg("customer"),
+        customer_id=int_arg("customer"),
         owner_userid=(request.args.get("owner") or "")[:64] or None,
         q=q,
-        after_id=_int_arg("after"),
+        after_id=int_arg("after"),
         limit=PAGE + 1,
     )
     page = found[:PAGE]

@@ -73,6 +73,14 @@ class Installment(TimestampMixin, Base):
             postgresql_include=["amount", "paid_amount"],
             sqlite_where=text(_OPEN_SQL),
         ),
+        # 20261129_report_indexes: a month's installments falling due, with what the revenue
+        # report sums per line (index-only on PostgreSQL).
+        Index(
+            "ix_installments_due_month",
+            "due_date",
+            "plan_id",
+            postgresql_include=["amount", "status"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,6 +9,9 @@ Create Date: 2026-11-29 22:20:00
   (PostgreSQL INCLUDE), so the aging report reads only the open rows, in plan order, from the
   index alone (an index-only scan once autovacuum has marked the pages visible). SQLite gets the
   same partial index without the INCLUDE columns (it has no such clause).
+- ix_installments_due_month: a month's installments falling due with plan, amount and status
+  (the revenue report's `due` sums per line, index-only on PostgreSQL);
+- ix_contracts_signed_date: a month's bookings by signing day (was a scan of all contracts).
 """
 
 from __future__ import annotations
@@ -33,7 +36,16 @@ def upgrade() -> None:
         postgresql_include=["amount", "paid_amount"],
         sqlite_where=OPEN,
     )
+    op.create_index(
+        "ix_installments_due_month",
+        "installments",
+        ["due_date", "plan_id"],
+        postgresql_include=["amount", "status"],
+    )
+    op.create_index("ix_contracts_signed_date", "contracts", ["signed_date"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_contracts_signed_date", table_name="contracts")
+    op.drop_index("ix_installments_due_month", table_name="installments")
     op.drop_index("ix_installments_open", table_name="installments")

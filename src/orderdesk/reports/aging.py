@@ -72,7 +72,9 @@ def _per_plan(as_of: date) -> Any:
         select(Installment.plan_id, *_bucket_sums(as_of, outstanding, Installment.due_date))
         .where(*_OPEN)
         .group_by(Installment.plan_id)
-        .subquery("per_plan")
+        # Computed once: as a subquery, PostgreSQL's parallel workers each redid it in full.
+        .cte("per_plan")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
 
 

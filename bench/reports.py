@@ -78,7 +78,9 @@ def target_shape(loaded: Loaded) -> None:
             )
         )
     # VACUUM, not only ANALYZE: a bulk load leaves the visibility map empty, which autovacuum
-    # fills on a live table; the aging report's index-only scan (ix_installments_open) needs it.
+    # fills on a live table; the revenue report's index-only scan (ix_installments_due_month)
+    # needs it. (On this shared server another session's old snapshot can keep VACUUM from
+    # marking the new pages all-visible: see bench/RESULTS.md, perf13.)
     with loaded.rt.db.engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         for table in ("installments", "payment_plans", "orders", "time_entries", "staff"):

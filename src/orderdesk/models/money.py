@@ -9,16 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import (
-    CheckConstraint,
-    ForeignKey,
-    Index,
-    Numeric,
-    String,
-    Text,
-    UniqueConstraint,
-    text,
-)
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orderdesk.models.base import Base, Money, TimestampMixin, UTCDateTime
@@ -49,10 +40,6 @@ class PaymentPlan(TimestampMixin, Base):
     )
 
 
-# The partial index of open installments; the statuses are money.collections.OPEN_STATUSES.
-_OPEN_SQL = "status IN ('planned', 'due', 'partially_paid') AND amount > paid_amount"
-
-
 class Installment(TimestampMixin, Base):
     __tablename__ = "installments"
     __table_args__ = (
@@ -64,15 +51,6 @@ class Installment(TimestampMixin, Base):
         CheckConstraint("paid_amount <= amount", name="paid_within_amount"),
         CheckConstraint("invoiced_amount <= amount", name="invoiced_within_amount"),
         Index("ix_installments_status_due", "status", "due_date"),
-        # 20261129_report_indexes: the rows still owed, read by the aging report (index-only).
-        Index(
-            "ix_installments_open",
-            "plan_id",
-            "due_date",
-            postgresql_where=text(_OPEN_SQL),
-            postgresql_include=["amount", "paid_amount"],
-            sqlite_where=text(_OPEN_SQL),
-        ),
         # 20261129_report_indexes: a month's installments falling due, with what the revenue
         # report sums per line (index-only on PostgreSQL).
         Index(

@@ -2,9 +2,7 @@
 
 Buckets by days past the due date on the as-of day: not yet due (0 or less), 1-30, 31-60, 61-90,
 91-180, over 180. One GROUP BY query: the buckets are CASE expressions on date boundaries computed
-in Python, so the SQL is the same on SQLite and PostgreSQL and no row is fetched one by one. For
-the whole company the open installments are summed per plan first (bench/RESULTS.md, issue 13
-part 3: at 1M orders a join before the sums hashes ~2M rows).
+in Python, so the SQL is the same on SQLite and PostgreSQL and no row is fetched one by one.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, True_, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from orderdesk.core.errors import ValidationFailed
@@ -39,72 +37,22 @@ GROUPINGS = {
 ZERO = Decimal("0.00")
 
 
-def _bucket_sums(as_of: date, outstanding: Any, due: Any) -> list[Any]:
+def _bucket_sums(as_of: date) -> list[ColumnElement[Any]]:
     """SUM(outstanding) per bucket: days overdue <= bound  <=>  due_date >= as_of - bound."""
+    outstanding = Installment.amount - Installment.paid_amount
     sums: list[ColumnElement[Any]] = []
     lower: int | None = None  # days bound of the previous bucket
     for key, _title, bound in BUCKETS:
         cond = []
         if bound is not None:
-            cond.append(due >= as_of - timedelta(days=bound))
+            cond.append(Installment.due_date >= as_of - timedelta(days=bound))
         if lower is not None:
-            cond.append(due < as_of - timedelta(days=lower))
+            cond.append(Installment.due_date < as_of - timedelta(days=lower))
         lower = bound
-        expr = case((and_(*cond), outstanding), else_=None)  # NULLs: sum() skips them
+        # NULL, not 0, outside the bucket: sum() skips NULLs, a numeric add of 0 per row is not free.
+        expr = case((and_(*cond), outstanding), else_=None)
         sums.append(func.coalesce(func.sum(expr), 0).label(key))
     return sums
-
-
-# The open rows: what ix_installments_open (20261129_report_indexes) holds, so PostgreSQL reads
-# them from that partial index alone.
-_OPEN = (
-    Installment.status.in_(OPEN_STATUSES),
-    Installment.due_date.is_not(None),
-    Installment.amount > Installment.paid_amount,
-)
-
-
-def _per_plan(as_of: date) -> Any:
-    """Bucket sums per payment plan: the whole company's open installments, aggregated in plan
-    order straight off the index before any join (a join first would hash every row)."""
-    outstanding = Installment.amount - Installment.paid_amount
-    return (
-        select(Installment.plan_id, *_bucket_sums(as_of, outstanding, Installment.due_date))
-        .where(*_OPEN)
-        .group_by(Installment.plan_id)
-        # Computed once: as a subquery, PostgreSQL's parallel workers each redid it in full.
-        .cte("per_plan")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
-    )
-
-
-def _statement(actor: Staff, as_of: date, key_col: Any, label_col: Any) -> Select[Any]:
-    scope = money_scope(actor)
-    if isinstance(scope, True_):
-        plans = _per_plan(as_of)
-        sums = [func.sum(plans.c[k]).label(k) for k, _t, _b in BUCKETS]
-        stmt = (
-            select(key_col.label("key"), label_col.label("label"), *sums)
-            .select_from(plans)
-            .join(PaymentPlan, PaymentPlan.id == plans.c.plan_id)
-        )
-    else:
-        # A scoped caller (sales, manager): the scope on orders narrows the rows, join first.
-        outstanding = Installment.amount - Installment.paid_amount
-        buckets = _bucket_sums(as_of, outstanding, Installment.due_date)
-        stmt = (
-            select(key_col.label("key"), label_col.label("label"), *buckets)
-            .select_from(Installment)
-            .join(PaymentPlan, Installment.plan_id == PaymentPlan.id)
-            .where(*_OPEN, scope)
-        )
-    return (
-        stmt.join(Order, Order.id == PaymentPlan.order_id)
-        .join(Customer, Customer.id == Order.customer_id)
-        .join(Staff, Staff.id == Order.owner_id)
-        .outerjoin(BusinessLine, BusinessLine.id == Order.business_line_id)
-        .group_by(key_col, label_col)
-    )
 
 
 def ar_aging(session: Session, *, actor: Staff, as_of: date, by: str = "customer") -> Table:
@@ -112,7 +60,22 @@ def ar_aging(session: Session, *, actor: Staff, as_of: date, by: str = "customer
     if by not in GROUPINGS:
         raise ValidationFailed("账龄分组只能是 customer、owner 或 business_line")
     key_col, label_col, group_title = GROUPINGS[by]
-    stmt = _statement(actor, as_of, key_col, label_col)
+    stmt = (
+        select(key_col.label("key"), label_col.label("label"), *_bucket_sums(as_of))
+        .select_from(Installment)
+        .join(PaymentPlan, Installment.plan_id == PaymentPlan.id)
+        .join(Order, Order.id == PaymentPlan.order_id)
+        .join(Customer, Customer.id == Order.customer_id)
+        .join(Staff, Staff.id == Order.owner_id)
+        .outerjoin(BusinessLine, BusinessLine.id == Order.business_line_id)
+        .where(
+            Installment.status.in_(OPEN_STATUSES),
+            Installment.due_date.is_not(None),
+            Installment.amount > Installment.paid_amount,
+            money_scope(actor),
+        )
+        .group_by(key_col, label_col)
+    )
     columns = [Column("label", group_title)]
     columns += [Column(k, t, money=True) for k, t, _ in BUCKETS]
     columns.append(Column("total", "合计", money=True))

@@ -49,7 +49,7 @@ def _bucket_sums(as_of: date) -> list[ColumnElement[Any]]:
         if lower is not None:
             cond.append(Installment.due_date < as_of - timedelta(days=lower))
         lower = bound
-        # NULL, not 0, outside the bucket: sum() skips NULLs, a numeric add of 0 per row is not free.
+        # NULL, not 0, outside the bucket: sum() skips NULLs; adding a numeric 0 per row costs.
         expr = case((and_(*cond), outstanding), else_=None)
         sums.append(func.coalesce(func.sum(expr), 0).label(key))
     return sums

@@ -227,3 +227,35 @@ def test_report_api_json_xlsx_and_bad_input(
     assert fin.get("/reports/ar-aging?as_of=2026-02-30").status_code == 422
     assert fin.get("/reports/ar-aging?color=red").status_code == 422
     assert fin.get("/reports/nope").status_code == 404
+
+
+# perf13: the aging's scope is a WHERE on orders; finance (everything) and the owner and their
+# manager (scoped) must get the same figures for the same orders, bucket by bucket.
+def test_aging_whole_company_and_scoped_paths_agree(session: Session) -> None:
+    rnd = random.Random(1313)
+    fin = staff(session, "finp", "finance")
+    mgr = staff(session, "mgrp", "manager")
+    owner = staff(session, "sp", "sales", manager=mgr)
+    with clock.frozen(NOW):
+        for n in range(12):
+            k = rnd.randint(1, 5)
+            days = [AS_OF - timedelta(days=rnd.randint(-90, 400)) for _ in range(k)]
+            amounts = [f"{rnd.randint(1, 9999)}.{rnd.randint(0, 99):02d}" for _ in range(k)]
+            o = order_with_contract(
+                session,
+                owner=owner,
+                amount=str(sum(D(a) for a in amounts)),
+                number=f"SO-P{n}",
+                terms=_dated(amounts, days),
+            )
+            generate_plan(session, contract=contract_of(o), order=o)
+            if n % 3 == 0:
+                paid = D(rnd.randint(1, int(o.amount))).quantize(D("0.01"))
+                record_receipt(session, actor=fin, number=o.number, amount=paid)
+        session.flush()
+    for by in ("customer", "owner", "business_line"):
+        whole = ar_aging(session, actor=fin, as_of=AS_OF, by=by)
+        for scoped_actor in (owner, mgr):
+            scoped = ar_aging(session, actor=scoped_actor, as_of=AS_OF, by=by)
+            assert scoped.rows == whole.rows and scoped.totals == whole.totals
+    assert whole.totals["total"] == _outstanding_total(session) > 0

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orderdesk.models.base import Base, Money, TimestampMixin
@@ -26,6 +26,8 @@ class Contract(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("amount >= 0", name="amount_non_negative"),
         CheckConstraint("tax_rate >= 0 AND tax_rate < 1", name="tax_rate_range"),
+        # 20261129_report_indexes: the month's bookings (revenue report) by signing day.
+        Index("ix_contracts_signed_date", "signed_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

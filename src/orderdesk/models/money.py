@@ -51,6 +51,14 @@ class Installment(TimestampMixin, Base):
         CheckConstraint("paid_amount <= amount", name="paid_within_amount"),
         CheckConstraint("invoiced_amount <= amount", name="invoiced_within_amount"),
         Index("ix_installments_status_due", "status", "due_date"),
+        # 20261129_report_indexes: a month's installments falling due, with what the revenue
+        # report sums per line (index-only on PostgreSQL).
+        Index(
+            "ix_installments_due_month",
+            "due_date",
+            "plan_id",
+            postgresql_include=["amount", "status"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -49,7 +49,8 @@ def _bucket_sums(as_of: date) -> list[ColumnElement[Any]]:
         if lower is not None:
             cond.append(Installment.due_date < as_of - timedelta(days=lower))
         lower = bound
-        expr = case((and_(*cond), outstanding), else_=0)
+        # NULL, not 0, outside the bucket: sum() skips NULLs; adding a numeric 0 per row costs.
+        expr = case((and_(*cond), outstanding), else_=None)
         sums.append(func.coalesce(func.sum(expr), 0).label(key))
     return sums
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from orderdesk import models
 from orderdesk.app import create_app
+from orderdesk.core import clock
 from orderdesk.migrations.run import upgrade
 from orderdesk.runtime import Runtime, build_runtime, install
 from orderdesk.settings import Settings, load_settings
@@ -161,6 +162,7 @@ def rt(settings: Settings) -> Iterator[Runtime]:
     _flush_namespace(runtime)
     yield runtime
     runtime.close()
+    assert clock.is_wall_clock(), "this test left the clock frozen (see clock.frozen)"
 
 
 @pytest.fixture

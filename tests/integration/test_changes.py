@@ -275,10 +275,17 @@ def test_parallel_approval_and_receipt(rt: Runtime, backend: str) -> None:
     _raise(rt, "sales1", "-10000")
 
     def receipt() -> None:
-        with clock.frozen(T0), rt.db.transaction() as s:
+        with rt.db.transaction() as s:
             record_receipt(s, actor=_who(s, "fin1"), number=NO, amount="3000.00")
 
-    results = _together([lambda: _decide(rt, "mgr1", "approve"), receipt])
+    def approve() -> None:
+        with rt.db.transaction() as s:
+            approvals.decide(s, actor=_who(s, "mgr1"), number=NO, decision="approve")
+
+    # One freeze around both threads: a freeze entered in each thread would race on the
+    # process-wide clock and could leave it frozen for the tests that follow.
+    with clock.frozen(T0):
+        results = _together([approve, receipt])
     assert [r for r in results if isinstance(r, Exception)] == []
     insts = _plan(rt)
     assert sum((i[1] for i in insts), Decimal(0)) == Decimal("20000.00")

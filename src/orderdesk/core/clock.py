@@ -16,7 +16,18 @@ if TYPE_CHECKING:
 
 SETTINGS_KEY = "orderdesk.settings"  # the key of a session's `info` that holds the settings
 
-_now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+
+def _wall() -> datetime:
+    return datetime.now(UTC)
+
+
+_now: Callable[[], datetime] = _wall
+
+
+def is_wall_clock() -> bool:
+    """Whether `now()` reads the real clock (the test suite checks that no test leaves the
+    clock frozen: a freeze entered from two threads at once can restore the wrong one)."""
+    return _now is _wall
 
 
 def now() -> datetime:
@@ -35,7 +46,9 @@ def local(dt: datetime, tz: ZoneInfo) -> datetime:
 
 @contextmanager
 def frozen(at: datetime) -> Iterator[Callable[[timedelta], None]]:
-    """Freeze `now()` at `at`; yields a function that moves the frozen clock forward."""
+    """Freeze `now()` at `at`; yields a function that moves the frozen clock forward.
+    The clock is one per process: freeze it in one thread (threads started inside see it),
+    never in several threads at once, or the last to leave may restore another's freeze."""
     global _now
     if at.tzinfo is None:
         raise ValueError("frozen() needs an aware datetime")

@@ -8,7 +8,8 @@ Create Date: 2026-11-29 22:20:00
 from three indexes alone (an owner's order ids, each order's plan id, each plan's open
 installments with their due dates), then reads the rows of only those. The installments index
 is partial: it holds the installments still open with money left to pay. Valid on SQLite too
-(partial indexes since 3.8).
+(partial indexes since 3.8). `orders (customer_id, id)` serves GET /orders?q=: a matching
+customer's newest order ids without reading the orders (orders.queries._top_ids).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ OPEN_OUTSTANDING = "status IN ('planned', 'due', 'partially_paid') AND amount > 
 
 def upgrade() -> None:
     op.create_index("ix_orders_owner_id_id", "orders", ["owner_id", "id"])
+    op.create_index("ix_orders_customer_id_id", "orders", ["customer_id", "id"])
     op.create_index("ix_payment_plans_order_id_id", "payment_plans", ["order_id", "id"])
     op.create_index(
         "ix_installments_open_plan",
@@ -39,4 +41,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_installments_open_plan", table_name="installments")
     op.drop_index("ix_payment_plans_order_id_id", table_name="payment_plans")
+    op.drop_index("ix_orders_customer_id_id", table_name="orders")
     op.drop_index("ix_orders_owner_id_id", table_name="orders")

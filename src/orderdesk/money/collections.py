@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from orderdesk.core import clock
@@ -128,7 +128,9 @@ def _overdue_installment_ids(actor: Staff, today: date) -> Select[tuple[int]]:
     person owns, which kept 逾期 growing with the table (bench/command.py)."""
     # The statuses are written into the statement: the partial index needs them visible to the
     # planner, also in the generic plan of a statement psycopg has prepared.
-    statuses = bindparam("open_statuses", OPEN_STATUSES, expanding=True, literal_execute=True)
+    statuses: BindParameter[str] = bindparam(
+        "open_statuses", OPEN_STATUSES, expanding=True, literal_execute=True
+    )
     return (
         select(Installment.id)
         .join(PaymentPlan, Installment.plan_id == PaymentPlan.id)

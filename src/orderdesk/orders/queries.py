@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -101,9 +102,10 @@ def _day_start(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), tzinfo=tz)
 
 
-def _filtered(
-    stmt: Select[tuple[Order]], f: OrderFilters, actor: Staff, tz: ZoneInfo
-) -> Select[tuple[Order]]:
+_Row = TypeVar("_Row", bound=tuple[Any, ...])
+
+
+def _filtered(stmt: Select[_Row], f: OrderFilters, actor: Staff, tz: ZoneInfo) -> Select[_Row]:
     from orderdesk.money.collections import overdue_order_ids  # money builds on orders
 
     if f.status is not None:

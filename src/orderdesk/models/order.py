@@ -60,6 +60,11 @@ class Order(TimestampMixin, Base):
         CheckConstraint("amount >= 0", name="amount_non_negative"),
         Index("ix_orders_owner_status", "owner_id", "status"),
         Index("ix_orders_customer_created", "customer_id", "created_at"),
+        # 20261129_overdue_index: an owner's order ids from the index alone (逾期).
+        Index("ix_orders_owner_id_id", "owner_id", "id"),
+        # 20261129_overdue_index: a customer's newest order ids from the index alone (GET
+        # /orders?q= narrows to the matching customers' first page before reading rows).
+        Index("ix_orders_customer_id_id", "customer_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,11 +4,8 @@ installment by installment; the books hold after each; parallel approval vs rece
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -49,6 +46,7 @@ from orderdesk.runtime import Runtime
 from tests.api_support import ApiClient
 from tests.approvals_world import build, make_order
 from tests.changes_world import change_flows
+from tests.threads import together
 from tests.web_support import csrf_of, page, web_login
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2026-03-02 09:00 in Shanghai
@@ -247,26 +245,6 @@ def test_scope_and_permissions(rt: Runtime) -> None:
             approvals.decide(s, actor=_who(s, "sales1"), number=NO, decision="approve")
 
 
-def _together(calls: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait(timeout=20)
-        try:
-            results[i] = calls[i]()
-        except Exception as exc:  # the test decides which errors are expected
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
-    return results
-
-
 def test_parallel_approval_and_receipt(rt: Runtime, backend: str) -> None:
     """The change's approval and a receipt race: whichever goes second sees the first."""
     if backend != "postgres":
@@ -285,7 +263,7 @@ def test_parallel_approval_and_receipt(rt: Runtime, backend: str) -> None:
     # One freeze around both threads: a freeze entered in each thread would race on the
     # process-wide clock and could leave it frozen for the tests that follow.
     with clock.frozen(T0):
-        results = _together([approve, receipt])
+        results = together([approve, receipt])
     assert [r for r in results if isinstance(r, Exception)] == []
     insts = _plan(rt)
     assert sum((i[1] for i in insts), Decimal(0)) == Decimal("20000.00")

@@ -4,7 +4,6 @@ lock). After every race the books must balance: `money.ledger.check_ledger` find
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
@@ -37,6 +36,7 @@ from orderdesk.money.receipts import customer_credit, record_receipt, reverse_re
 from orderdesk.runtime import Runtime
 from tests.api_support import ApiClient
 from tests.api_world import World, build
+from tests.threads import together
 
 THREADS = 20
 
@@ -46,31 +46,10 @@ def world(session: Session) -> World:
     return build(session)
 
 
-def _together(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run every call at the same moment on its own thread; their results (or errors) in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait(timeout=20)
-        try:
-            results[i] = calls[i]()
-        except Exception as exc:  # the caller decides which errors are expected
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
-    return results
-
-
 def _race(app: Flask, token: str, calls: list[Callable[[ApiClient], Any]]) -> list[Any]:
     """The API calls at the same moment, each on its own client; no call may raise."""
     clients = [ApiClient(app, app.test_client()).as_(token) for _ in calls]
-    results = _together([partial(c, api) for c, api in zip(calls, clients, strict=True)])
+    results = together([partial(c, api) for c, api in zip(calls, clients, strict=True)])
     errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, errors[:3]
     return results
@@ -166,7 +145,7 @@ def test_parallel_receipts_and_reversals(rt: Runtime, world: World) -> None:
         return "received"
 
     calls: list[Callable[[], Any]] = [partial(reverse, rc) for rc in numbers * 2]
-    results = _together(calls + [receive] * 5)
+    results = together(calls + [receive] * 5)
     outcomes = Counter(r if isinstance(r, str) else type(r).__name__ for r in results)
     assert outcomes == Counter({"reversed": 5, "Conflict": 5, "received": 5})
     _books_balance(rt)
@@ -271,7 +250,7 @@ def test_parallel_invoices_and_voids(rt: Runtime, world: World) -> None:
             buyer=invoices.Buyer(tax_id="91330100MA2KXXXX0Q"),
         ).number
 
-    results = _together([_as(rt, "fin", issue)] * 10)
+    results = together([_as(rt, "fin", issue)] * 10)
     issued = [r for r in results if isinstance(r, str)]
     assert len(issued) == 1
     assert Counter(type(r).__name__ for r in results if not isinstance(r, str)) == Counter(
@@ -281,7 +260,7 @@ def test_parallel_invoices_and_voids(rt: Runtime, world: World) -> None:
     def void(s: Session, fin: Staff) -> str:
         return invoices.void_invoice(s, actor=fin, number=issued[0], reason="开错").status
 
-    results = _together([_as(rt, "fin", void)] * 2)
+    results = together([_as(rt, "fin", void)] * 2)
     assert Counter(r if isinstance(r, str) else type(r).__name__ for r in results) == Counter(
         {"void": 1, "Conflict": 1}
     )
@@ -303,7 +282,7 @@ def test_plan_regeneration_races_a_receipt(rt: Runtime, world: World) -> None:
         record_receipt(s, actor=fin, number=world.o1.number, amount="10000.00")
         return "received"
 
-    results = _together([_as(rt, "fin", shrink), _as(rt, "fin", receive)])
+    results = together([_as(rt, "fin", shrink), _as(rt, "fin", receive)])
     outcomes = [r if isinstance(r, str) else type(r).__name__ for r in results]
     # Receipt first: the paid installments cannot shrink (ValidationFailed). Plan first: 8000
     # is paid and 2000 becomes credit.

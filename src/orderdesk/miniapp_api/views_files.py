@@ -3,11 +3,9 @@ its original name), and uploading files to a contract."""
 
 from __future__ import annotations
 
-import re
-from urllib.parse import quote
-
 from flask import Response
 
+from orderdesk.core.formatting import attachment_disposition
 from orderdesk.miniapp_api import serialize
 from orderdesk.miniapp_api.registry import Ctx, Reply, endpoint
 from orderdesk.miniapp_api.schemas import ID, array, obj, r
@@ -116,14 +114,7 @@ def download_attachment(ctx: Ctx, attachment_id: int) -> Reply:
         path.read_bytes(),
         mimetype=mimetype,
         headers={
-            "Content-Disposition": content_disposition(found.name),
+            "Content-Disposition": attachment_disposition(found.name),
             "X-Content-Type-Options": "nosniff",
         },
     )
-
-
-def content_disposition(name: str) -> str:
-    """`attachment` with an ASCII fallback name and the real one as RFC 5987 `filename*`
-    (every browser WeCom embeds reads the latter; the fallback keeps the extension)."""
-    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", name) or "file"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"

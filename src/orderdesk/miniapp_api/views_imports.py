@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from flask import Response, url_for
 
+from orderdesk.core.formatting import attachment_disposition
 from orderdesk.imports import runs
 from orderdesk.imports.service import KINDS
 from orderdesk.miniapp_api.errors import ApiError
@@ -134,9 +134,8 @@ def import_errors(ctx: Ctx, run_id: int) -> Reply:
     run = runs.get_run(ctx.session, actor=ctx.actor, run_id=run_id)
     if not run.error_path or not Path(run.error_path).is_file():
         raise ApiError(404)
-    name = quote(Path(run.error_path).name)
     return Response(
         Path(run.error_path).read_bytes(),
         mimetype=XLSX,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"},
+        headers={"Content-Disposition": attachment_disposition(Path(run.error_path).name)},
     )

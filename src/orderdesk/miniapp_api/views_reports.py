@@ -11,10 +11,10 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from flask import Response
 
+from orderdesk.core.formatting import attachment_disposition
 from orderdesk.core.parsing import DAY_RULE_ZH, parse_day
 from orderdesk.exports.service import KINDS, export
 from orderdesk.miniapp_api.errors import ApiError
@@ -109,11 +109,10 @@ def report(ctx: Ctx, name: str) -> Reply:
         data, mimetype = table_xlsx(table), XLSX
     else:
         data, mimetype = render(table, fmt), CHART_TYPES[fmt]
-    filename = quote(f"{table.title}.{fmt}")
     return Response(
         data,
         mimetype=mimetype,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+        headers={"Content-Disposition": attachment_disposition(f"{table.title}.{fmt}")},
     )
 
 
@@ -166,11 +165,11 @@ def export_download(ctx: Ctx, kind: str) -> Reply:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    filename = quote(f"{kind}_{start:%Y%m%d}_{end:%Y%m%d}.{fmt}")
+    filename = f"{kind}_{start:%Y%m%d}_{end:%Y%m%d}.{fmt}"
     return Response(
         _stream_and_remove(path),
         mimetype=EXPORT_TYPES[fmt],
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+        headers={"Content-Disposition": attachment_disposition(filename)},
     )
 
 

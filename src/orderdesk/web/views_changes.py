@@ -17,7 +17,7 @@ from orderdesk.orders.changes.versions import VersionView, versions_of
 from orderdesk.orders.queries import get_order
 from orderdesk.web import bp
 from orderdesk.web.auth import Page, login_required
-from orderdesk.web.views_orders import _refused
+from orderdesk.web.views_orders import order_refused
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def _panel(order: Order) -> ChangePanel | None:
     return ChangePanel(
         versions=versions_of(pg.session, order),
         changes=changes.changes_for(pg.session, order),
-        may_raise=changes.may_raise(pg.actor, order) and order.status in changes.OPEN_STATUSES,
+        may_raise=changes.may_raise_now(pg.actor, order),
         show_money=can_see_money(pg.actor, order),
     )
 
@@ -67,5 +67,5 @@ def order_change(pg: Page, no: str) -> ResponseReturnValue:
     except (NotFound, PermissionDenied):
         raise
     except DomainError as exc:
-        return _refused(pg, no, exc)
+        return order_refused(pg, no, exc)
     return redirect(url_for("web.order_detail", no=order.number))

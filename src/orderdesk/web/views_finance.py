@@ -17,7 +17,7 @@ from orderdesk.money.receipts import reverse_receipt
 from orderdesk.orders.queries import get_order
 from orderdesk.web import bp, forms
 from orderdesk.web.auth import Page, login_required
-from orderdesk.web.views_orders import _render_order
+from orderdesk.web.views_orders import render_order
 
 INVOICE_FIELDS = {"amount": 24, "tax_rate": 8, "kind": 16, "buyer_name": 200, "buyer_tax_id": 32}
 
@@ -26,9 +26,9 @@ def _back(no: str) -> ResponseReturnValue:
     return redirect(url_for("web.order_detail", no=no))
 
 
-def _refused(pg: Page, no: str, exc: DomainError, **extra: Any) -> ResponseReturnValue:
+def order_refused(pg: Page, no: str, exc: DomainError, **extra: Any) -> ResponseReturnValue:
     status = forms.refused(exc)
-    return _render_order(pg, no, error=exc.message, **extra), status
+    return render_order(pg, no, error=exc.message, **extra), status
 
 
 @bp.post("/m/orders/<no>/invoices")
@@ -42,7 +42,7 @@ def order_invoice(pg: Page, no: str) -> ResponseReturnValue:
         inst = invoices.installment_of(pg.session, order, int(forms.text("installment", 12) or 0))
         if forms.text("do", 8) == "preview":
             draft = invoices.draft_invoice(inst, data["amount"], data["tax_rate"])
-            return _render_order(pg, order.number, preview=draft, asked=data)
+            return render_order(pg, order.number, preview=draft, asked=data)
         raw_day = forms.text("issue_date", 10)
         invoices.issue_invoice(
             pg.session,
@@ -57,7 +57,7 @@ def order_invoice(pg: Page, no: str) -> ResponseReturnValue:
         )
         pg.session.flush()
     except DomainError as exc:
-        return _refused(pg, order.number, exc)
+        return order_refused(pg, order.number, exc)
     return _back(order.number)
 
 
@@ -75,7 +75,7 @@ def invoice_cancel(pg: Page, ino: str, how: str) -> ResponseReturnValue:
             inv = invoices.red_letter(pg.session, actor=pg.actor, number=ino[:32], reason=reason)
         pg.session.flush()
     except DomainError as exc:
-        return _refused(pg, no, exc)
+        return order_refused(pg, no, exc)
     return _back(inv.installment.plan.order.number if inv.installment.plan.order else no)
 
 
@@ -89,5 +89,5 @@ def receipt_reverse(pg: Page, rno: str) -> ResponseReturnValue:
         )
         pg.session.flush()
     except DomainError as exc:
-        return _refused(pg, no, exc)
+        return order_refused(pg, no, exc)
     return _back(result.order.number)

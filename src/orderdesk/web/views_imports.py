@@ -11,6 +11,7 @@ from flask import Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from orderdesk.core.errors import DomainError
+from orderdesk.core.formatting import attachment_disposition
 from orderdesk.imports import runs
 from orderdesk.imports.service import IMPORT_ROLES, KIND_CLASSES, write_template
 from orderdesk.web import bp
@@ -104,5 +105,5 @@ def import_template(pg: Page, kind: str) -> ResponseReturnValue:
 
 def _download(data: bytes, name: str) -> Response:
     return Response(
-        data, mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename={name}"}
+        data, mimetype=XLSX, headers={"Content-Disposition": attachment_disposition(name)}
     )

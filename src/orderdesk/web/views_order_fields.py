@@ -22,7 +22,7 @@ from orderdesk.orders.inputs import FINAL_STATES
 from orderdesk.orders.queries import get_order
 from orderdesk.web import bp
 from orderdesk.web.auth import Page, login_required
-from orderdesk.web.views_orders import _refused
+from orderdesk.web.views_orders import order_refused
 
 MAX_VALUE = 5000
 
@@ -80,5 +80,5 @@ def order_fields(pg: Page, no: str) -> ResponseReturnValue:
     except (NotFound, PermissionDenied):
         raise
     except DomainError as exc:
-        return _refused(pg, no, exc)
+        return order_refused(pg, no, exc)
     return redirect(url_for("web.order_detail", no=order.number))

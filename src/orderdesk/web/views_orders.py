@@ -69,7 +69,7 @@ def orders(pg: Page) -> ResponseReturnValue:
     )
 
 
-def _render_order(pg: Page, no: str, error: str | None = None, **extra: Any) -> str:
+def render_order(pg: Page, no: str, error: str | None = None, **extra: Any) -> str:
     order = get_order(pg.session, actor=pg.actor, number=no[:32], load=PAGE_LOAD)
     show_money = can_see_money(pg.actor, order)
     finance = can_record_receipt(pg.actor)
@@ -103,7 +103,7 @@ def _render_order(pg: Page, no: str, error: str | None = None, **extra: Any) -> 
 @bp.get("/m/orders/<no>")
 @login_required
 def order_detail(pg: Page, no: str) -> ResponseReturnValue:
-    return _render_order(pg, no)
+    return render_order(pg, no)
 
 
 @bp.post("/m/orders/<no>/act")
@@ -120,15 +120,16 @@ def order_act(pg: Page, no: str) -> ResponseReturnValue:
     except (NotFound, PermissionDenied):
         raise
     except DomainError as exc:
-        return _refused(pg, no, exc)
+        return order_refused(pg, no, exc)
     return redirect(url_for("web.order_detail", no=no))
 
 
-def _refused(pg: Page, no: str, exc: DomainError, **extra: Any) -> ResponseReturnValue:
+def order_refused(pg: Page, no: str, exc: DomainError, **extra: Any) -> ResponseReturnValue:
+    """The order page again, with the reason an action on it was refused (400 or 409)."""
     # Nothing of a refused action may stay: undo, then show the page with the reason.
     pg.session.rollback()
     status = 400 if isinstance(exc, ValidationFailed) else 409
-    return _render_order(pg, no, error=exc.message, **extra), status
+    return render_order(pg, no, error=exc.message, **extra), status
 
 
 @bp.post("/m/orders/<no>/progress")
@@ -163,7 +164,7 @@ def order_progress(pg: Page, no: str) -> ResponseReturnValue:
         discard_files(created)  # refused after writing: leave no file without its row
         if isinstance(exc, NotFound | PermissionDenied):
             raise
-        return _refused(pg, no, exc)
+        return order_refused(pg, no, exc)
     return redirect(url_for("web.order_detail", no=order.number))
 
 
@@ -182,7 +183,7 @@ def order_hours(pg: Page, no: str) -> ResponseReturnValue:
     except (NotFound, PermissionDenied):
         raise
     except DomainError as exc:
-        return _refused(pg, no, exc)
+        return order_refused(pg, no, exc)
     return redirect(url_for("web.order_detail", no=order.number))
 
 
@@ -194,7 +195,7 @@ def order_receipt(pg: Page, no: str) -> ResponseReturnValue:
     raw_day = (request.form.get("received_on") or "").strip()
     received_on = parse_day(raw_day) if raw_day else None
     if raw_day and received_on is None:
-        return _refused(pg, no, ValidationFailed(f"收款日期无效({DAY_RULE_ZH})"))
+        return order_refused(pg, no, ValidationFailed(f"收款日期无效({DAY_RULE_ZH})"))
     asked = {k: (request.form.get(k) or "").strip()[:n] for k, n in RECEIPT_FIELDS.items()}
     try:
         record_receipt(
@@ -213,9 +214,9 @@ def order_receipt(pg: Page, no: str) -> ResponseReturnValue:
         # "可能重复,确认登记?": a question, not a failure (200): the page asks again with
         # the same figures and a confirm button.
         pg.session.rollback()
-        return _render_order(pg, no, error=exc.message, duplicate=asked)
+        return render_order(pg, no, error=exc.message, duplicate=asked)
     except DomainError as exc:
-        return _refused(pg, no, exc)
+        return order_refused(pg, no, exc)
     return redirect(url_for("web.order_detail", no=order.number))
 
 

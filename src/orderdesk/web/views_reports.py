@@ -6,12 +6,11 @@ own URL and shown with <img>: matplotlib's SVG carries inline styles, which the 
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 
 from orderdesk.core.errors import ValidationFailed
+from orderdesk.core.formatting import attachment_disposition
 from orderdesk.core.parsing import parse_day
 from orderdesk.reports.charts import RENDERERS, render
 from orderdesk.reports.service import REPORT_INFO, REPORTS, may_run_reports, run_report
@@ -59,7 +58,7 @@ def _download(data: bytes, mimetype: str, filename: str) -> Response:
     return Response(
         data,
         mimetype=mimetype,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
+        headers={"Content-Disposition": attachment_disposition(filename)},
     )
 
 

@@ -50,6 +50,12 @@ def may_raise(actor: Staff, order: Order) -> bool:
     return order.owner_id == actor.id or (project is not None and project.pm_id == actor.id)
 
 
+def may_raise_now(actor: Staff, order: Order) -> bool:
+    """Whether `actor` may raise a change on `order` as it stands (the page's 发起变更 form):
+    the same two rules `create_change` enforces."""
+    return may_raise(actor, order) and order.status in OPEN_STATUSES
+
+
 def describe(change: ChangeRequest, *, with_money: bool = True) -> str:
     """ "+¥30,000.00,延期14天" as the change reads in replies and on the timeline
     (`with_money=False`: the schedule only, for readers who may not see the order's money)."""

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
 from orderdesk.core.errors import NotFound
@@ -49,7 +49,7 @@ def make_kind(session: Session, actor: Staff, name: str) -> Kind:
     return cls(session, actor)
 
 
-def _example_row(sheet: Any, kind: Kind) -> None:
+def _example_row(sheet: Worksheet, kind: Kind) -> None:
     """Row 2: the example, grey italic with a note on its first cell. The import skips it while
     it is untouched (engine.read_sheet), so the template imports as it comes."""
     sheet.append([c.example for c in kind.columns])

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orderdesk.imports import runs
+from orderdesk.imports.service import write_template
 from orderdesk.jobqueue import QUEUES
 from orderdesk.models import Customer, ImportRun, Staff
 from orderdesk.runtime import Runtime
@@ -175,4 +176,86 @@ def test_cli_template_and_import_with_progress_on_stderr(
     )
     install(rt)  # the command installed (and closed) a runtime of its own
     assert "已导入:新建 1" in res.stdout
+    assert session.scalar(select(Customer.code)) == "C1"
+
+
+def template_bytes(session: Session, w: dict[str, Any], tmp_path: Path, *rows: list[Any]) -> bytes:
+    """The customers template as downloaded, with `rows` typed below its example row."""
+    path = write_template(session, actor=w["admin"], name="customers", path=tmp_path / "t.xlsx")
+    book = load_workbook(path)
+    for row in rows:
+        book.worksheets[0].append(row)
+    book.save(path)
+    return path.read_bytes()
+
+
+def test_api_skips_the_template_example_and_refuses_an_untouched_template(
+    api: ApiClient, rt: Runtime, session: Session, w: dict[str, Any], tmp_path: Path
+) -> None:
+    api.login("admin1")
+    res = upload(api, template_bytes(session, w, tmp_path))
+    assert res.status_code == 202, res.get_json()
+    work(rt)
+    body = api.get(f"/imports/{res.get_json()['id']}").get_json()
+    assert body["status"] == "refused", body
+    assert body["message"].startswith("没有可导入的数据行:第 2 行是模板示例行,已跳过")
+    assert session.scalar(select(func.count()).select_from(Customer)) == 0
+    res = upload(api, template_bytes(session, w, tmp_path, ["C1", "甲公司"]))
+    work(rt)
+    body = api.get(f"/imports/{res.get_json()['id']}").get_json()
+    assert body["status"] == "done", body
+    assert body["summary"]["created"] == 1 and body["summary"]["refused"] == 0
+    assert body["summary"]["skipped_example"] == [2]
+    assert body["message"] == "新建 1,更新 0,未变 0,拒绝 0;已跳过模板示例行(第 2 行)"
+    assert session.scalar(select(Customer.code)) == "C1"
+
+
+def test_h5_page_says_the_example_row_was_skipped(
+    client: FlaskClient, rt: Runtime, session: Session, w: dict[str, Any], tmp_path: Path
+) -> None:
+    web_login(client, "admin1", "/m/admin/imports")
+    for rows, shown in (
+        ((), "没有可导入的数据行"),
+        ((["C1", "甲公司"],), "新建 1,更新 0,未变 0,拒绝 0;已跳过模板示例行(第 2 行)"),
+    ):
+        res = client.post(
+            "/m/admin/imports",
+            data={
+                "csrf": csrf_of(page(client, "/m/admin/imports")),
+                "kind": "customers",
+                "file": (io.BytesIO(template_bytes(session, w, tmp_path, *rows)), "t.xlsx"),
+            },
+            content_type="multipart/form-data",
+        )
+        assert res.status_code == 302, res.text[:300]
+        work(rt)
+        assert shown in page(client, res.headers["Location"])
+
+
+def test_cli_untouched_template_exits_1_and_a_filled_one_imports(
+    rt: Runtime, session: Session, w: dict[str, Any], tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from orderdesk.cli import main
+    from orderdesk.runtime import install
+    from tests.integration.test_scheduler_cli import env_of
+
+    runner = CliRunner()
+    out = tmp_path / "tpl.xlsx"
+    args = ["--as", "admin1"]
+    res = runner.invoke(
+        main, ["import", "template", "customers", "--out", str(out), *args], env=env_of(rt)
+    )
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["import", "customers", str(out), *args], env=env_of(rt))
+    assert res.exit_code == 1
+    assert "错误 / error: 没有可导入的数据行:第 2 行是模板示例行,已跳过" in res.stderr
+    book = load_workbook(out)
+    book.worksheets[0].append(["C1", "甲公司"])
+    book.save(out)
+    res = runner.invoke(main, ["import", "customers", str(out), *args], env=env_of(rt))
+    install(rt)  # the command installed (and closed) a runtime of its own
+    assert res.exit_code == 0, res.output
+    assert "已导入:新建 1,更新 0,未变 0,拒绝 0;已跳过模板示例行(第 2 行)" in res.stdout
     assert session.scalar(select(Customer.code)) == "C1"

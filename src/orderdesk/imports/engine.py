@@ -27,6 +27,7 @@ from orderdesk.models import Staff
 Progress = Callable[[str, int], None]  # (phase, rows done in that phase)
 OUTCOMES = ("created", "updated", "unchanged", "refused")
 OUTCOME_ZH = {"created": "新建", "updated": "更新", "unchanged": "未变", "refused": "拒绝"}
+EXAMPLE_NOTE = "示例行:导入时自动跳过,可删除"  # the template's note, and the error workbook's
 
 
 class RowError(DomainError):
@@ -63,6 +64,8 @@ class Summary:
     written: bool = False
     errors: list[str] = field(default_factory=list)  # the first ones, for people to read
     error_file: str | None = None
+    # Row numbers of the template's example row, skipped (neither imported nor refused).
+    skipped_example: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -71,12 +74,16 @@ class Summary:
             "unchanged": self.unchanged,
             "refused": self.refused,
             "written": self.written,
+            "skipped_example": self.skipped_example,
             "errors": self.errors[:50],
             "error_file": self.error_file,
         }
 
     def line(self) -> str:
-        return f"新建 {self.created},更新 {self.updated},未变 {self.unchanged},拒绝 {self.refused}"
+        counts = (
+            f"新建 {self.created},更新 {self.updated},未变 {self.unchanged},拒绝 {self.refused}"
+        )
+        return counts + skipped_note(self.skipped_example, ";")
 
 
 class Kind:
@@ -131,8 +138,10 @@ def locate_header(kind: Kind, head: Sequence[Sequence[Any]]) -> int:
     return best
 
 
-def parse_row(kind: Kind, positions: dict[str, int], cells: Sequence[Any], row: Row) -> None:
-    for col in kind.columns:
+def parse_row(
+    columns: Sequence[Column], positions: dict[str, int], cells: Sequence[Any], row: Row
+) -> None:
+    for col in columns:
         pos = positions.get(col.key)
         raw = cells[pos] if pos is not None and pos < len(cells) else None
         if clean(raw) == "":
@@ -181,19 +190,58 @@ def open_layout(kind: Kind, path: Path) -> Layout:
     return Layout([" / ".join(t) for t in labels], positions, data())
 
 
-def read_sheet(kind: Kind, path: Path, progress: Progress | None = None) -> list[Row]:
-    """Every non-blank data row read and checked; nothing is written here."""
+def read_sheet(
+    kind: Kind, path: Path, progress: Progress | None = None, skipped: list[int] | None = None
+) -> list[Row]:
+    """Every non-blank data row read and checked; nothing is written here. A row that is the
+    template's example, untouched, is left out (its number goes to `skipped`): people keep it
+    and type their rows below it. Any edit to it makes it data like every other row."""
     layout = open_layout(kind, path)
+    example = example_values(kind.columns)
     rows: list[Row] = []
     for number, cells in layout.rows:
         row = Row(number)
-        parse_row(kind, layout.positions, cells, row)
+        parse_row(kind.columns, layout.positions, cells, row)
+        if not row.errors and example is not None and row.values == example:
+            if skipped is not None:
+                skipped.append(number)
+            continue
         if not row.errors:
             kind.check(row)
         rows.append(row)
         if progress is not None and len(rows) % 1000 == 0:
             progress("validating", len(rows))
     return rows
+
+
+def example_values(columns: Sequence[Column]) -> dict[str, Any] | None:
+    """The template's example row as the parser reads it: a sheet row is the example when its
+    values are these (so `¥12,000.00` and `12000`, or `2026/1/20` and `2026-01-20`, match).
+    None when the example does not read back (a unit test keeps every kind's readable)."""
+    row = Row(0)
+    positions = {c.key: i for i, c in enumerate(columns)}
+    parse_row(columns, positions, [c.example for c in columns], row)
+    return None if row.errors else row.values
+
+
+def skipped_note(numbers: Sequence[int], lead: str = "") -> str:
+    """`lead` + 已跳过模板示例行(第 2 行), or nothing when no example row was met."""
+    if not numbers:
+        return ""
+    return f"{lead}已跳过模板示例行(第 {_row_list(numbers)} 行)"
+
+
+def nothing_to_import(skipped: Sequence[int]) -> str:
+    if not skipped:
+        return "没有可导入的数据行"
+    return (
+        f"没有可导入的数据行:第 {_row_list(skipped)} 行是模板示例行,已跳过。"
+        "请在示例行下方填写要导入的数据(示例行可保留或删除)"
+    )
+
+
+def _row_list(numbers: Sequence[int]) -> str:
+    return "、".join(str(n) for n in numbers[:5]) + ("…" if len(numbers) > 5 else "")
 
 
 def describe(kind: Kind, row: Row) -> str:
@@ -203,11 +251,12 @@ def describe(kind: Kind, row: Row) -> str:
     return ";".join(parts)
 
 
-def error_workbook(kind: Kind, rows: list[Row], path: Path) -> Path:
+def error_workbook(kind: Kind, rows: list[Row], path: Path, skipped: Sequence[int] = ()) -> Path:
     """The original rows (read again from the file) with a 错误 column, next to the input."""
     out = path.with_name(f"{path.stem}_错误.xlsx")
     layout = open_layout(kind, path)
     errors = {row.number: describe(kind, row) for row in rows if row.errors}
+    errors.update(dict.fromkeys(skipped, EXAMPLE_NOTE))
     width = len(layout.header)
     lines = (
         [*cells[:width], *([None] * (width - len(cells))), errors.get(number, "")]
@@ -238,9 +287,15 @@ def run_import(
     skip_invalid: bool = False,
     progress: Progress | None = None,
 ) -> Summary:
-    """Import `path` as `kind`. The caller owns the transaction and commits it afterwards."""
-    rows = read_sheet(kind, path, progress)
+    """Import `path` as `kind`. The caller owns the transaction and commits it afterwards.
+
+    A file with no data row (an untouched template: only its example row) is refused as a
+    whole, like a file without a header: nothing was imported, so the CLI exits 1 and the run
+    reads 未导入, rather than reporting a success of nothing."""
     summary = Summary()
+    rows = read_sheet(kind, path, progress, summary.skipped_example)
+    if not rows:
+        raise ValidationFailed(nothing_to_import(summary.skipped_example))
     valid = [r for r in rows if not r.errors]
     if (skip_invalid or len(valid) == len(rows)) and valid:
         if progress is not None:
@@ -267,5 +322,5 @@ def run_import(
         for row in rows:
             row.outcome = "refused" if row.errors else ""
     if summary.refused:
-        summary.error_file = str(error_workbook(kind, rows, path))
+        summary.error_file = str(error_workbook(kind, rows, path, summary.skipped_example))
     return summary

@@ -53,7 +53,7 @@ class CustomersKind(Kind):
             "credit_code",
             "统一社会信用代码",
             ("信用代码", "社会信用代码", "税号"),
-            example="91330106MA2CFUNF4K",
+            example="91330106MA2CFUNF4E",  # a valid check digit: an edited copy imports
         ),
         Column("owner", "负责人", ("客户负责人", "销售", "销售负责人"), example="zhangsan"),
     )

@@ -36,7 +36,11 @@ FORM = {
 }
 SUMMARY = obj(
     {"created": INT, "updated": INT, "unchanged": INT, "refused": INT, "written": BOOL},
-    {"errors": {"type": "array", "items": STR}},
+    {
+        "errors": {"type": "array", "items": STR},
+        # Row numbers of the template's example row, skipped untouched (absent on older runs).
+        "skipped_example": {"type": "array", "items": INT},
+    },
 )
 RUN = obj(
     {

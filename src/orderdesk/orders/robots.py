@@ -33,7 +33,9 @@ from orderdesk.wecom import cards, outbox
 
 WEBHOOK_HOST = "qyapi.weixin.qq.com"
 WEBHOOK_PATH = "/cgi-bin/webhook/send"
-_KEY = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+# What WeCom issues: a UUID in lowercase hex. Matched whole (fullmatch: `$` would let a trailing
+# newline through); upper case is accepted and lowered, so one robot is one key.
+_KEY = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 NOT_BOUND = "本群还没有绑定订单或客户:请先发送「绑定 <订单号|客户名称>」,再登记群机器人"
 NOT_ALLOWED = (
@@ -65,9 +67,10 @@ def parse_robot_key(raw: str) -> str:
             raise ValidationFailed(BAD_KEY)
         keys = parse_qs(parts.query).get("key") or [""]
         text = keys[0]
-    if not _KEY.match(text):
+    key = text.lower()
+    if not _KEY.fullmatch(key):
         raise ValidationFailed(BAD_KEY)
-    return text
+    return key
 
 
 def _allowed_binding(session: Session, actor: Staff, chat_id: str) -> ChatBinding:

@@ -4,8 +4,8 @@ against the strict fake WeCom (webhook image inline: base64 + md5 of the very PN
 
 Without a robot the chart goes 1:1 to the asker, as before; only someone who could re-point the
 binding may register a robot; a bad key is refused and nothing is stored; the key is never
-echoed; a duplicate callback gives one image; a progress note reaches the robot, and an internal
-one never reaches a client-audience group."""
+echoed; a duplicate callback gives one image; a progress note, a deliverable card and a receipt
+note reach the robot, and an internal note never reaches a client-audience group."""
 
 from __future__ import annotations
 
@@ -18,8 +18,11 @@ from rq import SimpleWorker
 from sqlalchemy import select
 
 from orderdesk.bot.router import CLIENT_GROUP_REFUSAL, GROUP_ONLY_MESSAGE
+from orderdesk.delivery import deliverables
 from orderdesk.jobqueue import QUEUES
-from orderdesk.models import Activity, ChatBinding, Order, OutboxMessage
+from orderdesk.jobs import reports as report_jobs
+from orderdesk.models import Activity, ChatBinding, Order, OutboxMessage, Staff
+from orderdesk.orders.attachments import Upload
 from orderdesk.orders.robots import NOT_ALLOWED, NOT_BOUND
 from orderdesk.runtime import Runtime
 from orderdesk.wecom import delivery, signing
@@ -221,3 +224,43 @@ def test_binding_again_says_the_robot_carries_the_notices(co: Co) -> None:
     register(co)
     again = bot(co, "sales1", "绑定 SO-2026-0002")
     assert again == "本群已绑定 SO-2026-0002(内部群),相关通知会经本群的群机器人推送到这里"
+
+
+def test_a_new_deliverable_version_and_a_receipt_reach_the_robot(live: Co, fake: FakeWeCom) -> None:
+    register(live)
+    with live.rt.db.transaction() as s:
+        pm = s.scalars(select(Staff).where(Staff.userid == "pm1")).one()
+        d = deliverables.create_deliverable(s, actor=pm, ref="SO-2026-0002", name="设计稿")
+        deliverables.upload_version(
+            s,
+            actor=pm,
+            deliverable_id=d.id,
+            upload=Upload("a.pdf", b"%PDF-1.4 design 1", "application/pdf"),
+            note=None,
+            settings=live.rt.settings,
+        )
+    settle(live.rt)
+    said = bot(live, "fin1", "回款 3万")
+    assert said.startswith("已登记 SO-2026-0002 回款")
+    bodies = webhook_bodies(fake)
+    [card] = [b["template_card"] for b in bodies if b["msgtype"] == "template_card"]
+    assert card["main_title"]["title"] == "设计稿 v1 已上传"
+    [note] = [b["markdown"]["content"] for b in bodies if b["msgtype"] == "markdown"]
+    assert "订单 SO-2026-0002 收到一笔回款" in note and "¥" not in note  # no figure in a group
+    assert fake.refusals == []
+
+
+def test_the_chart_job_checks_the_group_again_when_it_sends(co: Co) -> None:
+    """Asked in a group with a robot, then the group was re-bound as a client group before the
+    job ran: the chart goes to the asker 1:1, never into the client group."""
+    register(co)
+    with co.rt.db.transaction() as s:
+        row = s.scalar(select(ChatBinding).where(ChatBinding.chat_id == GROUP))
+        assert row is not None
+        row.audience = "client"
+    assert report_jobs.send_report_chart(
+        userid="fin1", name="ar-aging", key="chart:late", chat_id=GROUP, group_by="customer"
+    )
+    with co.rt.db.transaction() as s:
+        sent = s.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == "chart:late"))
+        assert sent is not None and (sent.channel, sent.recipient) == ("app_message", "fin1")

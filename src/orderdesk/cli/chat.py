@@ -29,6 +29,7 @@ from orderdesk.runtime import build_runtime
 from orderdesk.settings import Settings, load_settings
 from orderdesk.wecom import signing
 from orderdesk.wecom.envelopes import PROCESSING_TEXT, reply_key
+from orderdesk.wecom.group_targets import shown_recipient
 from orderdesk.wecom.parsing import parse
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def _outbox_since(db: Database, after_id: int) -> list[dict[str, Any]]:
                 "id": r.id,
                 "key": r.idempotency_key,
                 "channel": r.channel,
-                "recipient": r.recipient,
+                "recipient": shown_recipient(r.channel, r.recipient),
                 "status": r.status,
                 "payload": r.payload,
             }

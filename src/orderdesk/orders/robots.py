@@ -30,6 +30,7 @@ from orderdesk.models import ChatBinding, OutboxMessage, Staff
 from orderdesk.orders import timeline
 from orderdesk.orders.bindings import binding_order, group_binding, may_rebind
 from orderdesk.wecom import cards, outbox
+from orderdesk.wecom.group_targets import mask_robot_key as mask_key
 
 WEBHOOK_HOST = "qyapi.weixin.qq.com"
 WEBHOOK_PATH = "/cgi-bin/webhook/send"
@@ -50,11 +51,6 @@ TAKEN = "这个群机器人已登记在另一个群;请添加并使用本群自�
 NO_ROBOT = "本群还没有登记群机器人"
 GREETING = "✅ OrderDesk 已接入本群的群机器人({who} 登记):之后本群的通知和图表由它发到这里。"
 REMOVED_ERROR = "群机器人已删除 / group robot removed"
-
-
-def mask_key(key: str) -> str:
-    """What people and the timeline see of a key: its last four characters."""
-    return f"****{key[-4:]}"
 
 
 def parse_robot_key(raw: str) -> str:

@@ -20,6 +20,17 @@ BOT_GROUP = "bot_group"
 _OWN_CHANNEL = {"appchat": "appchat", "webhook": "webhook"}
 
 
+def mask_robot_key(key: str) -> str:
+    """What people, the timeline and the CLI see of a robot key (a credential): its last four
+    characters."""
+    return f"****{key[-4:]}"
+
+
+def shown_recipient(channel: str, recipient: str) -> str:
+    """An outbox recipient fit to print: a webhook's is the robot's key, so it is masked."""
+    return mask_robot_key(recipient) if channel == "webhook" else recipient
+
+
 def push_target(binding: ChatBinding) -> tuple[str, str] | None:
     """(outbox channel, recipient) of a push to this group, or None when it cannot get one."""
     channel = _OWN_CHANNEL.get(binding.kind)

@@ -25,6 +25,7 @@ from orderdesk.models import Activity, ChatBinding, Order, OutboxMessage, Staff
 from orderdesk.orders.attachments import Upload
 from orderdesk.orders.robots import NOT_ALLOWED, NOT_BOUND
 from orderdesk.runtime import Runtime
+from orderdesk.web import sim
 from orderdesk.wecom import delivery, signing
 from tests.chat_world import Co, company  # noqa: F401 - provides the `co` fixture
 from tests.fakes.live import fake_wecom, go_live
@@ -264,3 +265,11 @@ def test_the_chart_job_checks_the_group_again_when_it_sends(co: Co) -> None:
     with co.rt.db.transaction() as s:
         sent = s.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == "chart:late"))
         assert sent is not None and (sent.channel, sent.recipient) == ("app_message", "fin1")
+
+
+def test_the_simulator_shows_what_the_robot_posted_in_the_group(co: Co) -> None:
+    register(co)
+    with co.rt.db.transaction() as s:
+        bubbles = sim.feed(s, userid="sales1", chat_id=GROUP)
+        assert any("OrderDesk 已接入本群的群机器人" in str(b.payload) for b in bubbles)
+        assert sim.feed(s, userid="sales1", chat_id="grp-other") == []

@@ -226,7 +226,13 @@ def chat(
     wait: float,
     text: tuple[str, ...],
 ) -> None:
-    """Send TEXT as USER (1:1 to the app, or @the bot in --group) and show the reply."""
+    """Send TEXT as USER (1:1 to the app, or @the bot in --group) and show the reply.
+
+    \b
+    A group hears pushes and gets its charts only through its own group robot:
+      orderdesk chat --as zhangsan --group CHATID "绑定 SO-2026-0001"
+      orderdesk chat --as zhangsan --group CHATID "群机器人 <Webhook地址或key>"
+    """
     settings = _settings(ctx)
     content = " ".join(text)
     if group:

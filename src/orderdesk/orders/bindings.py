@@ -2,7 +2,8 @@
 
 A binding is one ChatBinding row per (kind, chat_id); binding again re-points the same row.
 Only someone who may see the order (or one of the customer's orders, or who owns the customer)
-may bind or unbind; every change is on the timeline.
+may bind or unbind; every change is on the timeline. A bot_group binding can only be pushed to
+through the group robot it registered (`orders.robots`, `wecom.group_targets`).
 """
 
 from __future__ import annotations

@@ -21,11 +21,11 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE (no batch copy): a nullable column adds and drops in place on SQLite >= 3.35
+# too, and `orderdesk db downgrade` prints its plan in --sql mode, where batch cannot reflect.
 def upgrade() -> None:
-    with op.batch_alter_table("chat_bindings") as batch:
-        batch.add_column(sa.Column("robot_key", sa.String(length=64), nullable=True))
+    op.add_column("chat_bindings", sa.Column("robot_key", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("chat_bindings") as batch:
-        batch.drop_column("robot_key")
+    op.drop_column("chat_bindings", "robot_key")

@@ -154,6 +154,9 @@ def test_who_may_register_and_what_is_refused(co: Co) -> None:
     assert bot(co, "mgr1", f"群机器人 {KEY}").startswith("已登记")  # sales1's manager, bare key
     assert binding(co).robot_key == KEY
     assert bot(co, "sales1", "群机器人") == "本群的群机器人:****5a6b(删除:群机器人 删除)"
+    again = bot(co, "sales1", f"群机器人 {URL}")
+    assert again == "本群已登记这个群机器人(****5a6b),无需重复登记"
+    assert co.count(OutboxMessage, OutboxMessage.channel == "webhook") == 1  # one greeting
     with co.rt.db.transaction() as s:
         notes = s.scalars(select(Activity).where(Activity.kind == "binding")).all()
         assert any("登记了本群的群机器人(****5a6b)" in a.body for a in notes)

@@ -92,12 +92,15 @@ def _record(
     )
 
 
-def set_group_robot(session: Session, *, actor: Staff, chat_id: str, raw: str) -> ChatBinding:
-    """Register the robot of bound group `chat_id` (idempotent for the same key)."""
+def set_group_robot(
+    session: Session, *, actor: Staff, chat_id: str, raw: str
+) -> tuple[ChatBinding, bool]:
+    """Register the robot of bound group `chat_id`. Returns the binding and whether anything
+    changed (the same key again changes nothing and greets no one twice)."""
     binding = _allowed_binding(session, actor, chat_id)
     key = parse_robot_key(raw)
     if binding.robot_key == key:
-        return binding
+        return binding, False
     elsewhere = session.scalar(
         select(ChatBinding.id).where(
             ChatBinding.robot_key == key,
@@ -118,7 +121,7 @@ def set_group_robot(session: Session, *, actor: Staff, chat_id: str, raw: str) -
         recipient=key,
         payload=cards.webhook_text(GREETING.format(who=actor.name)),
     )
-    return binding
+    return binding, True
 
 
 def remove_group_robot(session: Session, *, actor: Staff, chat_id: str) -> str:

@@ -90,8 +90,10 @@ def robot_command(ctx: Context) -> Reply:
     if arg.lower() in REMOVE_WORDS:
         masked = remove_group_robot(ctx.session, actor=ctx.actor, chat_id=chat_id)
         return TextReply(f"已删除本群的群机器人({masked}),本群将不再收到推送通知和图表")
-    binding = set_group_robot(ctx.session, actor=ctx.actor, chat_id=chat_id, raw=arg)
+    binding, changed = set_group_robot(ctx.session, actor=ctx.actor, chat_id=chat_id, raw=arg)
     masked = mask_key(binding.robot_key or "")
+    if not changed:
+        return TextReply(f"本群已登记这个群机器人({masked}),无需重复登记")
     return TextReply(
         f"已登记本群的群机器人({masked}):相关通知和在本群查询的图表会经它发到这里。"
         "它马上会在群里发一条确认消息;若没有出现,请检查 Webhook 地址是否属于本群。"

@@ -173,7 +173,10 @@ def test_who_may_register_and_what_is_refused(co: Co) -> None:
 
 def test_nothing_can_be_registered_in_a_client_group(co: Co) -> None:
     bound = bot(co, "sales1", "绑定 SO-2026-0002 客户群", chat="grp-client")
-    assert bound.startswith("本群已绑定 SO-2026-0002(客户群)")
+    assert (
+        bound
+        == "本群已绑定 SO-2026-0002(客户群)。客户群只能在这里查询,OrderDesk 不会向客户群推送通知"
+    )
     assert bot(co, "sales1", f"群机器人 {URL}", chat="grp-client") == CLIENT_GROUP_REFUSAL
     assert bot(co, "fin1", "账龄", chat="grp-client") == CLIENT_GROUP_REFUSAL
     assert binding(co, "grp-client").robot_key is None

@@ -28,6 +28,7 @@ ROBOT_HOWTO = (
 )
 PUSH_VIA_ROBOT = ",相关通知会经本群的群机器人推送到这里"
 PUSH_NEEDS_ROBOT = "。要在本群收到通知和图表,还需要登记本群的群机器人:" + ROBOT_HOWTO
+CLIENT_NO_PUSH = "。客户群只能在这里查询,OrderDesk 不会向客户群推送通知"
 
 
 @router.command(
@@ -52,8 +53,12 @@ def bind_command(ctx: Context) -> Reply:
         ctx.session, actor=ctx.actor, chat_id=ctx.chat_id or "", ref=ref, audience=audience
     )
     target = ref.upper() if binding.order_id else ref
-    # Truthful: without a robot nothing can be pushed into a bot group.
-    tail = PUSH_VIA_ROBOT if binding.robot_key else PUSH_NEEDS_ROBOT
+    # Truthful: without a robot nothing can be pushed into a bot group, and a client group
+    # cannot register one (群机器人 changes data: refused there).
+    if binding.robot_key:
+        tail = PUSH_VIA_ROBOT
+    else:
+        tail = PUSH_NEEDS_ROBOT if audience == "internal" else CLIENT_NO_PUSH
     return TextReply(f"本群已绑定 {target}({AUDIENCE_ZH[audience]}){tail}")
 
 

@@ -242,6 +242,16 @@ def check_webhook_image(image: Mapping[str, Any]) -> None:
         raise Refused("webhook_image", "md5 does not match")
 
 
+def check_webhook_media_ref(ref: Mapping[str, Any]) -> None:
+    """A queued webhook image / file (wecom.outbox_media): delivery inlines the image (base64 +
+    md5, <= 2 MB) or uploads the file through the robot's own upload_media."""
+    kind, size = ref.get("kind"), int(ref.get("size") or 0)
+    if kind == "image" and not 5 < size <= 2 * 1024 * 1024:
+        raise Refused("webhook_image", f"image of {size} bytes")
+    if kind not in ("image", "file"):
+        raise Refused("webhook_image", f"webhook media of kind {kind!r}")
+
+
 def media_id_of(body: Mapping[str, Any]) -> str | None:
     """The media_id an image / file message names (None for other messages)."""
     msgtype = body.get("msgtype")
@@ -303,6 +313,8 @@ def check_outbox(
         check_appchat_send(body)
     elif channel == "appchat_create":
         check_appchat_create({**body, "chatid": recipient})
+    elif channel == "webhook" and isinstance(body.get("media"), Mapping):
+        check_webhook_media_ref(body["media"])
     elif channel == "webhook":
         check_webhook(body)
     elif channel == "bot_response":

@@ -53,3 +53,28 @@ def test_weekly_digest_once_per_group_per_week(rt: Runtime, session: Session) ->
     assert "已完成 1/3" in text and "下一个:上线(计划 2026-06-20)" in text
     assert "逾期任务:1 项" in text and "接口联调" in text and "需求确认" not in text
     assert "本周 6.0 小时,累计 10.0 小时" in text
+
+
+def test_a_bot_group_hears_its_weekly_digest_only_through_its_robot(
+    rt: Runtime, session: Session
+) -> None:
+    """The intelligent bot cannot push: a bot group without a robot gets nothing; one with a
+    registered robot (群机器人) gets the digest through the robot's webhook."""
+    owner = staff(session, "sales1", "sales")
+    order = order_with_contract(session, owner=owner)
+    project = project_for(session, order, milestones=("启动",))
+    key = "3f2a9c1e-7b4d-4e8f-9a6b-1c2d3e4f5a6b"
+    session.add_all(
+        [
+            ChatBinding(kind="bot_group", chat_id="wrk-silent", project_id=project.id),
+            ChatBinding(
+                kind="bot_group", chat_id="wrk-robot", project_id=project.id, robot_key=key
+            ),
+        ]
+    )
+    session.commit()
+    with clock.frozen(MONDAY):
+        assert money.weekly_project_digest() == {"messages": 1}
+    [row] = session.scalars(select(OutboxMessage)).all()
+    assert (row.channel, row.recipient) == ("webhook", key)
+    assert row.payload["msgtype"] == "markdown" and "项目周报" in row.payload["markdown"]["content"]

@@ -72,3 +72,11 @@ def test_outbox_retry_requeues_a_dead_message(live: Runtime, fake: FakeWeCom) ->
     assert again.exit_code == 1 and "只有 dead" in again.output
     missing = run(live, "outbox", "retry", "999999")
     assert missing.exit_code == 1 and "没有编号" in missing.output
+
+
+def test_a_webhook_recipient_is_listed_masked(live: Runtime) -> None:
+    key = "3f2a9c1e-7b4d-4e8f-9a6b-1c2d3e4f5a6b"  # a robot's key is its credential
+    queue(live, ("hook-1", "webhook", key, cards.webhook_text("通知")))
+    listing = run(live, "outbox")
+    assert listing.exit_code == 0, listing.output
+    assert "****5a6b" in listing.output and key not in listing.output

@@ -29,6 +29,7 @@ from orderdesk.runtime import build_runtime
 from orderdesk.settings import Settings, load_settings
 from orderdesk.wecom import signing
 from orderdesk.wecom.envelopes import PROCESSING_TEXT, reply_key
+from orderdesk.wecom.group_targets import shown_recipient
 from orderdesk.wecom.parsing import parse
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def _outbox_since(db: Database, after_id: int) -> list[dict[str, Any]]:
                 "id": r.id,
                 "key": r.idempotency_key,
                 "channel": r.channel,
-                "recipient": r.recipient,
+                "recipient": shown_recipient(r.channel, r.recipient),
                 "status": r.status,
                 "payload": r.payload,
             }
@@ -225,7 +226,13 @@ def chat(
     wait: float,
     text: tuple[str, ...],
 ) -> None:
-    """Send TEXT as USER (1:1 to the app, or @the bot in --group) and show the reply."""
+    """Send TEXT as USER (1:1 to the app, or @the bot in --group) and show the reply.
+
+    \b
+    A group hears pushes and gets its charts only through its own group robot:
+      orderdesk chat --as zhangsan --group CHATID "绑定 SO-2026-0001"
+      orderdesk chat --as zhangsan --group CHATID "群机器人 <Webhook地址或key>"
+    """
     settings = _settings(ctx)
     content = " ".join(text)
     if group:

@@ -15,6 +15,7 @@ from orderdesk.cli.base import settings_from
 from orderdesk.models.wecom import OutboxMessage
 from orderdesk.runtime import build_runtime, install
 from orderdesk.wecom.delivery import deliver_batches, recover_stuck, retry
+from orderdesk.wecom.group_targets import shown_recipient
 
 if TYPE_CHECKING:
     from orderdesk.models.wecom import OutboxMessage
@@ -44,9 +45,10 @@ def _line(row: OutboxMessage, tz: object) -> str:
     if len(preview) > 60:
         preview = preview[:59] + "…"
     error = f"  !! {row.last_error[:80]}" if row.status != "sent" and row.last_error else ""
+    to = shown_recipient(row.channel, row.recipient)  # a webhook's recipient is its key
     return (
         f"{row.id:>6}  {row.status:<7} {row.attempts:>2}x  {local}  {row.channel:<17} "
-        f"{row.recipient[:24]:<24} {row.idempotency_key[:40]:<40} {preview}{error}"
+        f"{to[:24]:<24} {row.idempotency_key[:40]:<40} {preview}{error}"
     )
 
 

@@ -11,6 +11,7 @@ from orderdesk.core import clock
 from orderdesk.orders.bindings import bound_groups
 from orderdesk.orders.messages import concerned
 from orderdesk.wecom import cards, outbox
+from orderdesk.wecom.group_targets import push_target
 
 if TYPE_CHECKING:
     from orderdesk.models import ClientLink, Deliverable, DeliverableVersion, Project, Staff
@@ -48,8 +49,6 @@ def link_revoked_reply(link: ClientLink) -> str:
 # -- deliverable versions and the client's sign-off --------------------------------------------
 
 SIGNOFF_ZH = {"requested": "待客户确认", "approved": "客户已确认", "changes": "客户要求修改"}
-# Groups that can receive a push; appchat cannot carry a template card, so it gets a textcard.
-_GROUP_CHANNELS = ("appchat", "webhook")
 
 
 def version_uploaded(
@@ -75,7 +74,9 @@ def _push(
     card: dict[str, Any],
     exclude: Staff | None,
 ) -> int:
-    """The card to the project's internal groups; with no such group, to the owner and PM."""
+    """The card to the project's internal groups that can receive a push (an app group chat, a
+    group robot, or a bot group with its robot registered: `wecom.group_targets`); with no such
+    group, to the owner and PM. appchat cannot carry a template card, so it gets a textcard."""
     order = deliverable.project.order
     settings = clock.settings_of(session)
     url = cards.h5_url(settings, "deliverable", deliverable.id)
@@ -85,18 +86,20 @@ def _push(
     )
     sent = 0
     for binding in bound_groups(session, order):
-        if binding.kind not in _GROUP_CHANNELS or binding.audience == "client":
+        target = push_target(binding)
+        if target is None or binding.audience != "internal":
             continue
+        channel, recipient = target
         payload = (
             cards.textcard(title=title, description=desc or title, url=url)
-            if binding.kind == "appchat"
+            if channel == "appchat"
             else cards.app_template_card(card)
         )
         outbox.add(
             session,
             key=f"{key}:g{binding.id}",
-            channel=binding.kind,
-            recipient=binding.chat_id,
+            channel=channel,
+            recipient=recipient,
             payload=payload,
             order_id=order.id,
         )

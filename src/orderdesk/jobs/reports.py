@@ -11,6 +11,7 @@ from orderdesk import runtime
 from orderdesk.core import clock
 from orderdesk.core.errors import DomainError
 from orderdesk.models import Staff
+from orderdesk.orders.robots import robot_of
 from orderdesk.reports import packs
 from orderdesk.reports.sending import queue_chart
 from orderdesk.reports.service import run_report
@@ -25,11 +26,14 @@ def send_report_chart(
     key: str,
     channel: str = "app_message",
     recipient: str | None = None,
+    chat_id: str | None = None,
     period: str | None = None,
     group_by: str | None = None,
     project: str | None = None,
 ) -> bool:
-    """Render the chart of `name` as `userid` sees it and queue it as an image message."""
+    """Render the chart of `name` as `userid` sees it and queue it as an image message: to the
+    bot group `chat_id` through its robot when it is still an internal group with one, else to
+    `recipient` (the asker by default)."""
     rt = runtime.current()
     with rt.db.transaction() as session:
         actor = session.scalar(select(Staff).where(Staff.userid == userid))
@@ -42,6 +46,12 @@ def send_report_chart(
         except DomainError:
             log.info("chart %s for %s: report refused; nothing sent", name, userid)
             return False
+        robot = robot_of(session, chat_id) if chat_id else None
+        if robot is not None:
+            channel, recipient = "webhook", robot
+        elif chat_id:
+            log.info("chart %s: group has no robot any more (or is a client group); 1:1", name)
+            channel, recipient = "app_message", userid
         queue_chart(
             session,
             settings=rt.settings,

@@ -40,6 +40,10 @@ class ChatBinding(Base):
     bound_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # bot_group only: the key of the group robot (webhook) in the same group, registered with
+    # 群机器人. The intelligent bot cannot push; the robot is how notices and charts reach the
+    # group. A credential: never logged, shown only masked.
+    robot_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutboxMessage(Base):

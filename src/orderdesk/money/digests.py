@@ -36,6 +36,7 @@ from orderdesk.models import (
 from orderdesk.money.collections import OPEN_STATUSES
 from orderdesk.money.schedule import MoneyConfig, next_send_time
 from orderdesk.wecom import cards
+from orderdesk.wecom.group_targets import push_target, pushable
 
 if TYPE_CHECKING:
     from orderdesk.settings import Settings
@@ -153,8 +154,18 @@ def queue_batch(
     return fresh
 
 
-def group_payload(binding_kind: str, text: str) -> tuple[str, dict[str, Any]]:
-    if binding_kind == "webhook":
+def group_target(binding: ChatBinding) -> tuple[str, str]:
+    """(channel, recipient) of a binding selected with `pushable()` (a bot group's robot, or
+    the group's own appchat / webhook)."""
+    target = push_target(binding)
+    if target is None:  # pragma: no cover - the queries select pushable bindings only
+        raise ValueError(f"binding {binding.id} cannot receive pushes")
+    return target
+
+
+def group_payload(channel: str, text: str) -> tuple[str, dict[str, Any]]:
+    """The markdown body for a group push on `channel` (webhook, else appchat)."""
+    if channel == "webhook":
         return "webhook", cards.webhook_markdown(text)
     return "appchat", cards.app_markdown(text)
 
@@ -193,7 +204,7 @@ def _group_targets(session: Session) -> tuple[dict[int, ChatBinding], dict[str, 
         select(ChatBinding).where(
             ChatBinding.active.is_(True),
             ChatBinding.audience == "internal",
-            ChatBinding.kind.in_(PUSH_KINDS),
+            pushable(),
         )
     ).all()
     by_id = {b.id: b for b in bindings}
@@ -264,15 +275,15 @@ def morning_digest(
             }
         )
     for bid, theirs in per_group.items():
-        binding = by_id[bid]
+        channel, recipient = group_target(by_id[bid])
         channel, payload = group_payload(
-            binding.kind, digest_text(f"回款提醒({day})", theirs, today, owner=True, figures=False)
+            channel, digest_text(f"回款提醒({day})", theirs, today, owner=True, figures=False)
         )
         messages.append(
             {
                 "key": f"digest-group:{bid}:{day}",
                 "channel": channel,
-                "recipient": binding.chat_id,
+                "recipient": recipient,
                 "payload": payload,
             }
         )
@@ -291,7 +302,7 @@ def weekly_project_digest(
         select(ChatBinding).where(
             ChatBinding.active.is_(True),
             ChatBinding.audience == "internal",
-            ChatBinding.kind.in_(PUSH_KINDS),
+            pushable(),
             ChatBinding.project_id.is_not(None),
         )
     ).all()
@@ -348,11 +359,12 @@ def _weekly_message(
     lines.append(
         f"工时:本周 {Decimal(str(week_hours)):.1f} 小时,累计 {Decimal(str(total_hours)):.1f} 小时"
     )
-    channel, payload = group_payload(binding.kind, "\n".join(lines))
+    channel, recipient = group_target(binding)
+    channel, payload = group_payload(channel, "\n".join(lines))
     return {
         "key": f"weekly:{binding.id}:{week}",
         "channel": channel,
-        "recipient": binding.chat_id,
+        "recipient": recipient,
         "payload": payload,
         "order_id": project.order_id,
     }

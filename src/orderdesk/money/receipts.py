@@ -40,6 +40,7 @@ from orderdesk.money.plans import lock_plan
 from orderdesk.orders import timeline
 from orderdesk.orders.service import get_order
 from orderdesk.wecom import cards, outbox
+from orderdesk.wecom.group_targets import push_target, pushable
 
 ZERO = Decimal("0.00")
 # A receipt of the same amount on the same contract within this many days may be a duplicate.
@@ -380,7 +381,7 @@ def project_groups(session: Session, order: Order) -> list[ChatBinding]:
                 or_(*conds),
                 ChatBinding.active.is_(True),
                 ChatBinding.audience == "internal",
-                ChatBinding.kind.in_(("appchat", "webhook")),
+                pushable(),
             )
             .order_by(ChatBinding.id)
         )
@@ -388,19 +389,21 @@ def project_groups(session: Session, order: Order) -> list[ChatBinding]:
 
 
 def group_message(binding: ChatBinding, *, key: str, text: str, order_id: int | None) -> dict:
-    """(channel, recipient, payload) for a push into a bound internal group."""
-    if binding.kind == "webhook":
+    """(channel, recipient, payload) for a push into a bound internal group: its appchat, its
+    webhook, or the robot a bot group registered (`wecom.group_targets`)."""
+    channel, recipient = push_target(binding) or (binding.kind, binding.chat_id)
+    if channel == "webhook":
         return {
             "key": key,
             "channel": "webhook",
-            "recipient": binding.chat_id,
+            "recipient": recipient,
             "payload": cards.webhook_markdown(text),
             "order_id": order_id,
         }
     return {
         "key": key,
         "channel": "appchat",
-        "recipient": binding.chat_id,
+        "recipient": recipient,
         "payload": cards.app_markdown(text),
         "order_id": order_id,
     }

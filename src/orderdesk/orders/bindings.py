@@ -2,7 +2,8 @@
 
 A binding is one ChatBinding row per (kind, chat_id); binding again re-points the same row.
 Only someone who may see the order (or one of the customer's orders, or who owns the customer)
-may bind or unbind; every change is on the timeline.
+may bind or unbind; every change is on the timeline. A bot_group binding can only be pushed to
+through the group robot it registered (`orders.robots`, `wecom.group_targets`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from orderdesk.models import Activity, ChatBinding, Customer, Order, Project, St
 from orderdesk.orders import timeline
 from orderdesk.orders.numbers import normalize_number
 from orderdesk.wecom import cards, outbox
+from orderdesk.wecom.group_targets import BOT_GROUP, push_target
 
-BOT_GROUP = "bot_group"
 AUDIENCE_ZH = {"internal": "内部群", "client": "客户群"}
 
 
@@ -86,7 +87,7 @@ def bind_chat(
             customer_id,
             audience,
         )
-        if not same and not _may_rebind(session, actor, binding):
+        if not same and not may_rebind(session, actor, binding):
             raise PermissionDenied("这个群已有绑定,只有当前订单的负责人、其经理或管理员可以改绑")
     if binding is None:
         binding = ChatBinding(kind=BOT_GROUP, chat_id=chat_id)
@@ -113,7 +114,7 @@ def bind_chat(
     return binding
 
 
-def _may_rebind(session: Session, actor: Staff, binding: ChatBinding) -> bool:
+def may_rebind(session: Session, actor: Staff, binding: ChatBinding) -> bool:
     """Re-pointing a bound group: the current order's owner or one of their managers, or an
     admin; a customer-only binding: the customer's owner, their managers, or whoever bound it."""
     order = session.get(Order, binding.order_id) if binding.order_id else None
@@ -178,12 +179,6 @@ def unbind_chat(session: Session, *, actor: Staff, chat_id: str) -> ChatBinding:
     return binding
 
 
-# Group kinds we can push to proactively. The intelligent bot (bot_group) can only answer: a
-# bot_group binding scopes what the group may see; pushes reach groups through the project's app
-# group chat (appchat) or a group robot webhook bound to the order or customer.
-_PUSH_CHANNELS = {"appchat": "appchat", "webhook": "webhook"}
-
-
 def bound_groups(session: Session, order: Order) -> list[ChatBinding]:
     """Active bindings about this order: the order itself, its project, or its customer."""
     about = [ChatBinding.order_id == order.id]
@@ -204,8 +199,9 @@ def bound_groups(session: Session, order: Order) -> list[ChatBinding]:
 
 
 def push_progress(session: Session, activity: Activity) -> int:
-    """Queue a progress note to the order's bound groups that can receive pushes; internal notes
-    never go to a client group. Returns how many messages were queued (idempotent per group)."""
+    """Queue a progress note to the order's bound groups that can receive pushes (an app group
+    chat, a group robot, or a bot group with its robot registered); internal notes never go to a
+    client group. Returns how many messages were queued (idempotent per group)."""
     if activity.order_id is None:
         return 0
     order = session.get(Order, activity.order_id)
@@ -215,15 +211,16 @@ def push_progress(session: Session, activity: Activity) -> int:
     text = f"【{order.number} 进展】{author}:{activity.body}"
     queued = 0
     for binding in bound_groups(session, order):
-        channel = _PUSH_CHANNELS.get(binding.kind)
-        if channel is None or (activity.internal and binding.audience == "client"):
+        target = push_target(binding)
+        if target is None or (activity.internal and binding.audience != "internal"):
             continue
+        channel, recipient = target
         payload = cards.app_text(text) if channel == "appchat" else cards.webhook_text(text)
         outbox.add(
             session,
             key=f"progress-push:{activity.id}:{binding.id}",
             channel=channel,
-            recipient=binding.chat_id,
+            recipient=recipient,
             payload=payload,
             order_id=order.id,
         )

@@ -77,9 +77,19 @@ def people(session: Session) -> list[Staff]:
 
 def feed(session: Session, *, userid: str, chat_id: str | None) -> list[Bubble]:
     """What the outbox brought to this 1:1 chat (userid) or this group (chat_id), oldest first."""
-    query = select(OutboxMessage).where(OutboxMessage.channel.in_(CHAT_CHANNELS))
+    query = select(OutboxMessage)
     if chat_id:
-        query = query.where(OutboxMessage.recipient == chat_id)
+        here = OutboxMessage.channel.in_(CHAT_CHANNELS) & (OutboxMessage.recipient == chat_id)
+        robot = session.scalar(
+            select(ChatBinding.robot_key).where(
+                ChatBinding.kind == "bot_group", ChatBinding.chat_id == chat_id
+            )
+        )
+        if robot:  # what the group's robot (群机器人) posted there
+            here = here | (
+                (OutboxMessage.channel == "webhook") & (OutboxMessage.recipient == robot)
+            )
+        query = query.where(here)
     else:
         query = query.where(
             OutboxMessage.channel == "app_message",

@@ -4,9 +4,14 @@
 Figures are scoped like every figure (sales own, managers their team, finance / gm all).
 Internal: refused in client groups. Rendering a chart takes longer than a callback may wait,
 so the handler only answers the text and, once its transaction has committed, enqueues
-`jobs.reports.send_report_chart`, which renders the PNG and queues it in the outbox (delivery
-uploads it through `media/upload`). The image goes to the person who asked, 1:1: a group the
-bot answers in cannot receive pushes from the app."""
+`jobs.reports.send_report_chart`, which renders the PNG and queues it in the outbox.
+
+Where the image goes: the intelligent bot that answers in a group can neither push nor put an
+image in its reply. So, asked in an internal bound group that registered its group robot
+(`群机器人`), the chart goes to the group through that robot (image inline); otherwise it goes
+to the person who asked, 1:1 (delivery uploads it through `media/upload`). The job checks the
+group again when it sends (a group re-bound as a client group in between gets nothing: the
+chart then goes 1:1). The text reply says which."""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from sqlalchemy.orm import Session
 from orderdesk.bot.parsing import BadArguments, order_ref
 from orderdesk.bot.router import Context, router
 from orderdesk.core import clock
+from orderdesk.orders.robots import robot_of
 from orderdesk.reports.messages import (
     aging_text,
     collection_text,
@@ -31,14 +37,19 @@ from orderdesk.reports.table import Table
 from orderdesk.wecom.replies import MarkdownReply, Reply
 
 CHART_JOB = "orderdesk.jobs.reports.send_report_chart"
-CHART_COMING = "\n\n📊 图表稍后以图片消息发给你"
+CHART_TO_ASKER = "\n\n📊 图表稍后以图片消息私信发给你"
+CHART_TO_GROUP = "\n\n📊 图表稍后发到本群"
 _MONTH_ONLY = re.compile(r"^(\d{1,2})月?$")
 
 
-def chart_later(ctx: Context, table: Table, **params: Any) -> None:
-    """Enqueue the chart job once the handler's transaction has committed (never before)."""
+def chart_later(ctx: Context, table: Table, *, to_group: bool, **params: Any) -> None:
+    """Enqueue the chart job once the handler's transaction has committed (never before). The
+    job gets the group's chat id, never the robot key (a credential has no place in Redis); it
+    looks the robot up again when it sends."""
     key = f"chart:{ctx.event.dedupe_key}"[:200]
     kwargs = {"userid": ctx.actor.userid, "name": table.name, "key": key, **params}
+    if to_group:
+        kwargs["chat_id"] = ctx.chat_id
     rt = ctx.rt
 
     def enqueue(_session: Session) -> None:
@@ -47,11 +58,21 @@ def chart_later(ctx: Context, table: Table, **params: Any) -> None:
     event.listen(ctx.session, "after_commit", enqueue, once=True)
 
 
+def _to_group(ctx: Context) -> bool:
+    """The chart may go to this group: an internal group with its robot registered."""
+    return (
+        ctx.in_group
+        and ctx.audience == "internal"
+        and robot_of(ctx.session, ctx.chat_id) is not None
+    )
+
+
 def _answer(ctx: Context, text: str, table: Table, **params: Any) -> Reply:
     if not table.rows:
         return MarkdownReply(text)
-    chart_later(ctx, table, **params)
-    return MarkdownReply(text + CHART_COMING)
+    to_group = _to_group(ctx)
+    chart_later(ctx, table, to_group=to_group, **params)
+    return MarkdownReply(text + (CHART_TO_GROUP if to_group else CHART_TO_ASKER))
 
 
 def period_of(ctx: Context, raw: str) -> str:

@@ -16,16 +16,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from bench.command import DEFAULT_URL, Loaded, drop, load, percentile
-from orderdesk.models import Staff
+from orderdesk.core import clock
+from orderdesk.models import Order, Staff
+from orderdesk.money import ar_balances
+from orderdesk.money.receipts import record_receipt
 from orderdesk.reports.charts import render
 from orderdesk.reports.service import run_report
 
@@ -98,6 +104,22 @@ def _time(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
     return statistics.median(values), percentile(values, 95)
 
 
+def _receipts(session: Session, loaded: Loaded, fin: Staff, count: int = 50) -> float:
+    """`count` receipts on random orders with a plan (every 5th), each its own commit: the kept
+    balances take each one as a delta. Returns the mean ms per receipt."""
+    rng = random.Random(7)
+    started = time.perf_counter()
+    with clock.frozen(datetime(2026, 6, 1, 4, 0, tzinfo=UTC)):
+        for _ in range(count):
+            order_id = 5 * rng.randint(1, loaded.shape.orders // 5)
+            number = session.scalar(select(Order.number).where(Order.id == order_id))
+            assert number is not None
+            amount = Decimal(rng.randint(100, 900)) + Decimal("0.37")
+            record_receipt(session, actor=fin, number=number, amount=amount, confirm_duplicate=True)
+            session.commit()
+    return (time.perf_counter() - started) * 1000 / count
+
+
 def measure(url: str, size: int, runs: int) -> dict[str, Any]:
     loaded = load(url, size)
     try:
@@ -126,7 +148,15 @@ def measure(url: str, size: int, runs: int) -> dict[str, Any]:
 
             out: dict[str, Any] = {"orders": size, "installments": installments, "hours": hours}
             out["utilisation"] = _time(utilisation, runs)
-            out["aging"] = _time(aging, runs)
+            out["aging_live"] = _time(aging, max(3, runs // 4))  # not rebuilt yet: installments
+            started = time.perf_counter()
+            ar_balances.rebuild(session, AS_OF)  # what the nightly job does
+            session.commit()
+            out["rebuild_s"] = time.perf_counter() - started
+            out["aging"] = _time(aging, runs)  # the kept balances
+            out["receipts"] = _receipts(session, loaded, fin)
+            out["aging_after_writes"] = _time(aging, runs)
+            out["drift"] = len(ar_balances.verify(session))
             out["aging_sales"] = _time(aging_own, runs)
             out["revenue"] = _time(revenue, runs)
             by_owner = run_report(
@@ -158,6 +188,15 @@ def report(rows: list[dict[str, Any]], runs: int, loads: tuple[float, float]) ->
             f"| {r['orders']:,} | {r['installments']:,} | {r['hours']:,} | "
             + " | ".join(cells)
             + " |"
+        )
+    lines += ["", "AR aging (finance, all) in detail:", ""]
+    for r in rows:
+        live, kept, after = r["aging_live"], r["aging"], r["aging_after_writes"]
+        lines.append(
+            f"- {r['orders']:,} orders: from the installments {live[0]:.1f} / {live[1]:.1f} ms;"
+            f" nightly rebuild {r['rebuild_s']:.1f} s; from the kept balances {kept[0]:.1f} /"
+            f" {kept[1]:.1f} ms; after 50 receipts ({r['receipts']:.1f} ms each) {after[0]:.1f} /"
+            f" {after[1]:.1f} ms; balances vs installments: {r['drift']} differences"
         )
     if len(rows) > 1:
         big, small = rows[-1], rows[0]

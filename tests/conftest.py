@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from orderdesk import models
 from orderdesk.app import create_app
 from orderdesk.core import clock
 from orderdesk.migrations.run import upgrade
+from orderdesk.money import ar_balances
 from orderdesk.runtime import Runtime, build_runtime, install
 from orderdesk.settings import Settings, load_settings
 
@@ -128,6 +130,22 @@ def _truncate_all(rt: Runtime) -> None:
             conn.execute(text(f"SELECT {resets}"))
 
 
+# Every test runs with the AR balances kept (models.ar_balance) as of this day, and ends by
+# comparing them with the installments: any write path that forgets them fails its own test.
+AR_BALANCE_DAY = date(2026, 3, 1)
+
+
+def _keep_ar_balances(rt: Runtime) -> None:
+    with rt.db.engine.begin() as conn:
+        conn.execute(models.ArBalanceState.__table__.insert().values(id=1, day=AR_BALANCE_DAY))
+
+
+def _check_ar_balances(rt: Runtime) -> None:
+    with rt.db.transaction() as session:
+        problems = ar_balances.verify(session)
+    assert not problems, "AR balances drifted from the installments:\n" + "\n".join(problems)
+
+
 def _purge_redis(client: Redis) -> None:
     """Remove everything this run put in Redis: namespaced keys, our queues in RQ's queue set,
     and RQ job hashes (named by job id only, so found by their `origin` queue)."""
@@ -160,7 +178,9 @@ def rt(settings: Settings) -> Iterator[Runtime]:
     install(runtime)
     _truncate_all(runtime)
     _flush_namespace(runtime)
+    _keep_ar_balances(runtime)
     yield runtime
+    _check_ar_balances(runtime)
     runtime.close()
     assert clock.is_wall_clock(), "this test left the clock frozen (see clock.frozen)"
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from orderdesk.core import clock
 from orderdesk.db import Database
 from orderdesk.jobqueue import JobQueue
+from orderdesk.models.ar_balance import REBUILD_WANTED
 from orderdesk.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 # Named, not imported: the job module sits above the runtime (see jobqueue.py).
 DELIVER_OUTBOX = "orderdesk.jobs.outbox.deliver_due"
+REBUILD_AR_BALANCES = "orderdesk.jobs.reports.rebuild_ar_balances"
 
 
 @dataclass
@@ -60,6 +62,10 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         # Enqueue delivery only once the rows exist; a lost enqueue is caught by the sweeper.
         if session.info.pop("outbox_dirty", False):
             queue.enqueue(DELIVER_OUTBOX, queue="high", quiet=True)
+        # A commit marked the AR balances stale: rebuild them (until then aging reads live).
+        # Not on a savepoint's release (it fires this hook too): the transaction is still open.
+        if not session.in_nested_transaction() and session.info.pop(REBUILD_WANTED, False):
+            queue.enqueue(REBUILD_AR_BALANCES, queue="low", quiet=True)
 
     return rt
 

@@ -24,6 +24,7 @@ from orderdesk.runtime import Runtime
 from tests.api_support import ApiClient
 from tests.import_support import workbook, world
 from tests.integration.test_scheduler_rq import rq_rt  # noqa: F401  (fixture)
+from tests.jobs_support import run_jobs
 from tests.web_support import csrf_of, page, web_login
 
 
@@ -44,11 +45,6 @@ def sheet_bytes(tmp_path: Path, rows: list[list[Any]]) -> bytes:
     return path.read_bytes()
 
 
-def work(rt: Runtime) -> None:
-    if rt.redis is not None:
-        SimpleWorker([rt.queue.rq_queue(q) for q in QUEUES], connection=rt.redis).work(burst=True)
-
-
 def upload(api: ApiClient, content: bytes, **form: str) -> Any:
     data: dict[str, Any] = {"kind": "customers", **form, "file": (io.BytesIO(content), "客户.xlsx")}
     return api.post("/imports", data=data, content_type="multipart/form-data")
@@ -61,7 +57,7 @@ def test_api_import_end_to_end_with_error_workbook(
     res = upload(api, sheet_bytes(tmp_path, [["C1", "甲公司"], ["C2", ""]]), skip_invalid="true")
     assert res.status_code == 202, res.get_json()
     run_id = res.get_json()["id"]
-    work(rt)
+    run_jobs(rt)
     body = api.get(f"/imports/{run_id}").get_json()
     assert body["status"] == "done", body
     assert body["summary"]["created"] == 1 and body["summary"]["refused"] == 1
@@ -134,7 +130,7 @@ def test_h5_page_uploads_and_shows_the_summary(
         content_type="multipart/form-data",
     )
     assert res.status_code == 302, res.text[:300]
-    work(rt)
+    run_jobs(rt)
     detail = page(client, res.headers["Location"])
     assert "新建 1" in detail
     tpl = client.get("/m/admin/imports/template/orders")

@@ -13,14 +13,12 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderdesk.bot.router import CLIENT_GROUP_REFUSAL
 from orderdesk.bot.router import router as global_router
 from orderdesk.core import clock
-from orderdesk.jobqueue import QUEUES
 from orderdesk.jobs import reports as report_jobs
 from orderdesk.models import ChatBinding, OutboxMessage, TimeEntry
 from orderdesk.money.plans import generate_plan
@@ -32,6 +30,7 @@ from tests.chat_world import bind, build_world, text
 from tests.fakes.live import fake_wecom, go_live
 from tests.fakes.wecom_rules import check_outbox
 from tests.fakes.wecom_server import FakeWeCom
+from tests.jobs_support import run_jobs
 from tests.money_world import contract_of, order_with_contract, project_for
 
 NOW = datetime(2026, 6, 30, 4, 0, tzinfo=UTC)  # Tuesday 12:00 in Shanghai
@@ -73,13 +72,6 @@ def fake() -> Iterator[FakeWeCom]:
 def live(rt: Runtime, fake: FakeWeCom) -> Iterator[Runtime]:
     with go_live(rt, fake) as live_rt:
         yield live_rt
-
-
-def run_jobs(rt: Runtime) -> None:
-    """With Redis the chart job went to RQ: run what is queued, as a worker would."""
-    if rt.redis is not None:
-        queues = [rt.queue.rq_queue(q) for q in QUEUES]
-        SimpleWorker(queues, connection=rt.redis).work(burst=True)
 
 
 def say(rt: Runtime, user: str, content: str, group: str | None = None) -> str:

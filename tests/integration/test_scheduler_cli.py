@@ -57,6 +57,7 @@ def test_list_prints_every_job_with_next_run(rt: Runtime) -> None:
         "inbound.prune",
         "reports.weekly_management",
         "reports.monthly_finance_pack",
+        "reports.ar_balances",
     ]
     assert all("CST" in line for line in lines)  # next run shown in the company time zone
     assert "未实现" not in result.output

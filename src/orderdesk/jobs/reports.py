@@ -11,6 +11,7 @@ from orderdesk import runtime
 from orderdesk.core import clock
 from orderdesk.core.errors import DomainError
 from orderdesk.models import Staff
+from orderdesk.money import ar_balances
 from orderdesk.orders.robots import robot_of
 from orderdesk.reports import packs
 from orderdesk.reports.sending import queue_chart
@@ -81,3 +82,16 @@ def monthly_finance_pack() -> dict[str, int]:
         stats = packs.monthly_finance_pack(session, settings=rt.settings, today=today, now=now)
     log.info("monthly finance pack: %s", stats)
     return stats
+
+
+def rebuild_ar_balances(force: bool = False) -> bool:
+    """Bucket the kept AR balances for today (company time). Skipped when they already are,
+    so the jobs queued by a burst of stale-marking commits cost one rebuild, not one each."""
+    rt = runtime.current()
+    today = clock.today(rt.settings.tz)
+    with rt.db.transaction() as session:
+        if not force and ar_balances.state_day(session) == today:
+            return False
+        ar_balances.rebuild(session, today)
+    log.info("AR balances rebuilt for %s", today)
+    return True

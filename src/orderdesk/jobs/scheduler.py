@@ -150,6 +150,14 @@ def report_specs(tz: ZoneInfo) -> list[JobSpec]:
             CronTrigger(day="1-15", hour=9, minute=7, timezone=tz),
             "财务月报工作簿(每月第一个工作日,发给财务)",
         ),
+        JobSpec(
+            "reports.ar_balances",
+            "orderdesk.jobs.reports:rebuild_ar_balances",
+            "low",
+            # Just after midnight: the balances are bucketed per day (models.ar_balance).
+            CronTrigger(hour=0, minute=7, timezone=tz),
+            "应收账龄余额按新的一天重算(每天 00:07)",
+        ),
     ]
 
 

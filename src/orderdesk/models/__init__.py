@@ -9,6 +9,7 @@ from orderdesk.models.approval import (
     ApprovalStep,
     Delegation,
 )
+from orderdesk.models.ar_balance import ArBalance, ArBalanceState  # issue 13: aging kept on write
 from orderdesk.models.base import Base, Money, UTCDateTime, utcnow
 from orderdesk.models.catalog import OrderType, ServiceItem
 from orderdesk.models.change import ChangeRequest, ContractAmendment, OrderVersion
@@ -50,6 +51,8 @@ __all__ = [
     "ApprovalFlow",
     "ApprovalRequest",
     "ApprovalStep",
+    "ArBalance",
+    "ArBalanceState",
     "Attachment",
     "Base",
     "BusinessLine",

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 TRIGGERS = ("on_signing", "on_date", "after_event", "on_milestone")
 INSTALLMENT_STATUSES = ("planned", "due", "partially_paid", "paid", "cancelled")
+# The statuses in which money can still be owed (money.collections.OPEN_STATUSES).
+OPEN_INSTALLMENT_STATUSES = ("planned", "due", "partially_paid")
 # The rows that can still fall overdue (money.collections.OPEN_STATUSES with money left to pay),
 # word for word as the overdue queries write it: only then may PostgreSQL use the partial index.
 OPEN_OUTSTANDING = text("status IN ('planned', 'due', 'partially_paid') AND amount > paid_amount")
@@ -95,10 +97,14 @@ class Installment(TimestampMixin, Base):
     milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestones.id"))
     percent: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
     fixed_amount: Mapped[Decimal | None] = mapped_column(Money())
-    amount: Mapped[Decimal] = mapped_column(Money())
-    due_date: Mapped[date | None] = mapped_column(index=True)
-    status: Mapped[str] = mapped_column(String(16), default="planned")
-    paid_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    # active_history: a change keeps the old value, which the AR balances subtract
+    # (models.ar_balance) even when it was set without being read first.
+    amount: Mapped[Decimal] = mapped_column(Money(), active_history=True)
+    due_date: Mapped[date | None] = mapped_column(index=True, active_history=True)
+    status: Mapped[str] = mapped_column(String(16), default="planned", active_history=True)
+    paid_amount: Mapped[Decimal] = mapped_column(
+        Money(), default=Decimal("0.00"), active_history=True
+    )
     invoiced_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session, joinedload
 from orderdesk.core import clock
 from orderdesk.directory.permissions import can_see_money, order_scope
 from orderdesk.models import Customer, Installment, Order, PaymentPlan, Staff
+from orderdesk.models.money import OPEN_INSTALLMENT_STATUSES
 
 ZERO = Decimal("0.00")
-OPEN_STATUSES = ("planned", "due", "partially_paid")
+OPEN_STATUSES = OPEN_INSTALLMENT_STATUSES
 
 
 @dataclass(frozen=True)

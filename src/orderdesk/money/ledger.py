@@ -37,6 +37,7 @@ from orderdesk.models import (
     Receipt,
     ReceiptAllocation,
 )
+from orderdesk.money import ar_balances
 
 ZERO = Decimal("0.00")
 
@@ -302,4 +303,10 @@ def check_ledger(session: Session) -> list[Violation]:
         *check_changed_orders(session),
         *check_credit(session),
         *check_red_letters(session),
+        *check_ar_balances(session),
     ]
+
+
+def check_ar_balances(session: Session) -> list[Violation]:
+    """The aging balances kept on write equal the installments they summarise."""
+    return [Violation("ar_balances", {}, problem) for problem in ar_balances.verify(session)]

@@ -191,13 +191,13 @@ def test_api_skips_the_template_example_and_refuses_an_untouched_template(
     api.login("admin1")
     res = upload(api, template_bytes(session, w, tmp_path))
     assert res.status_code == 202, res.get_json()
-    work(rt)
+    run_jobs(rt)
     body = api.get(f"/imports/{res.get_json()['id']}").get_json()
     assert body["status"] == "refused", body
     assert body["message"].startswith("没有可导入的数据行:第 2 行是模板示例行,已跳过")
     assert session.scalar(select(func.count()).select_from(Customer)) == 0
     res = upload(api, template_bytes(session, w, tmp_path, ["C1", "甲公司"]))
-    work(rt)
+    run_jobs(rt)
     body = api.get(f"/imports/{res.get_json()['id']}").get_json()
     assert body["status"] == "done", body
     assert body["summary"]["created"] == 1 and body["summary"]["refused"] == 0
@@ -224,7 +224,7 @@ def test_h5_page_says_the_example_row_was_skipped(
             content_type="multipart/form-data",
         )
         assert res.status_code == 302, res.text[:300]
-        work(rt)
+        run_jobs(rt)
         assert shown in page(client, res.headers["Location"])
 
 

@@ -3,13 +3,15 @@ the buyer's invoicing details; 先款后票 does not. The card passes the strict
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderdesk.models import Installment, OutboxMessage
-from orderdesk.money.invoices import issue_invoice
+from orderdesk.core import clock
+from orderdesk.money.invoices import issue_invoice, red_letter
 from orderdesk.money.ledger import check_ledger
 from orderdesk.money.plans import generate_plan
 from orderdesk.projects.service import accept_milestone
@@ -64,3 +66,20 @@ def test_invoice_first_tells_finance(rt: Runtime, session: Session) -> None:
 def test_payment_first_sends_nothing(rt: Runtime, session: Session) -> None:
     staff(session, "fin1", "finance")
     assert _accept(session, "payment_first", "SO-PF") == []
+
+
+def test_invoice_numbers_carry_the_company_day_not_the_utc_one(session: Session) -> None:
+    """07:30 on 1 July in Shanghai is still 30 June in UTC: numbers and dates say 1 July."""
+    fin = staff(session, "fin1", "finance")
+    owner = staff(session, "s1", "sales")
+    terms = [{"amount": "1000.00", "trigger": "on_date", "date": "2026-07-10"}]
+    o = order_with_contract(session, owner=owner, amount="1000.00", number="SO-7", terms=terms)
+    generate_plan(session, contract=contract_of(o), order=o)
+    session.flush()
+    inst = session.scalars(select(Installment)).one()
+    with clock.frozen(datetime(2026, 6, 30, 23, 30, tzinfo=UTC)):
+        invoice = issue_invoice(session, actor=fin, installment_id=inst.id, amount="400.00")
+        red = red_letter(session, actor=fin, number=invoice.number, reason="开错抬头")
+    assert invoice.number.startswith("INV20260701-") and invoice.issue_date == date(2026, 7, 1)
+    assert red.number.startswith("RED20260701-") and red.issue_date == date(2026, 7, 1)
+    assert check_ledger(session) == []

@@ -124,7 +124,10 @@ def issue_invoice(
             f"开票金额 {money(value)} 超过该分期可开票余额 {money(room)}",
             fields={"amount": "exceeds_installment"},
         )
-    number = (number or "").strip() or f"INV{clock.now():%Y%m%d}-{secrets.token_hex(3).upper()}"
+    # Numbered by the issue day in the company's time zone (as receipts are by the day received):
+    # at 07:00 in Shanghai it is still yesterday in UTC.
+    issue_date = issue_date or clock.today(clock.company_tz(session))
+    number = (number or "").strip() or f"INV{issue_date:%Y%m%d}-{secrets.token_hex(3).upper()}"
     if session.scalar(select(Invoice.id).where(Invoice.number == number)) is not None:
         raise Conflict(f"发票号 {number} 已存在")
     contract = inst.plan.contract
@@ -138,7 +141,7 @@ def issue_invoice(
         installment=inst,
         amount=value,
         tax_rate=rate,
-        issue_date=issue_date or clock.today(clock.company_tz(session)),
+        issue_date=issue_date,
         status="issued",
         issued_by_id=actor.id,
         kind=kind,
@@ -222,9 +225,10 @@ def red_letter(
         raise Conflict(
             f"发票 {original.number} 已{STATUS_ZH.get(original.status, original.status)}"
         )
-    red_number = (red_number or "").strip()[
-        :32
-    ] or f"RED{clock.now():%Y%m%d}-{secrets.token_hex(3).upper()}"
+    today = clock.today(clock.company_tz(session))
+    red_number = (red_number or "").strip()[:32] or (
+        f"RED{today:%Y%m%d}-{secrets.token_hex(3).upper()}"
+    )
     if session.scalar(select(Invoice.id).where(Invoice.number == red_number)) is not None:
         raise Conflict(f"发票号 {red_number} 已存在")
     excl, tax = tax_split(original.amount, original.tax_rate)
@@ -233,7 +237,7 @@ def red_letter(
         installment=original.installment,
         amount=original.amount,
         tax_rate=original.tax_rate,
-        issue_date=clock.today(clock.company_tz(session)),
+        issue_date=today,
         status="red",
         void_reason=reason[:500],
         issued_by_id=actor.id,

@@ -9,8 +9,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orderdesk.models import Installment, OutboxMessage
 from orderdesk.core import clock
+from orderdesk.models import Installment, OutboxMessage
 from orderdesk.money.invoices import issue_invoice, red_letter
 from orderdesk.money.ledger import check_ledger
 from orderdesk.money.plans import generate_plan

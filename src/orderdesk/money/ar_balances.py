@@ -25,6 +25,7 @@ from sqlalchemy import (
     literal,
     select,
     text,
+    tuple_,
 )
 from sqlalchemy.orm import Session
 
@@ -63,11 +64,9 @@ def _cents() -> ColumnElement[int]:
     return cast(func.round((Installment.amount - Installment.paid_amount) * 100), BigInteger)
 
 
-def _live(dimension: str, day: date) -> Any:
-    key = _KEYS[dimension]
-    bucket = cast(bucket_case(day), Integer)
+def _open_installments(*columns: Any) -> Any:
     return (
-        select(literal(dimension), key, bucket, func.sum(_cents()))
+        select(*columns)
         .select_from(Installment)
         .join(PaymentPlan, Installment.plan_id == PaymentPlan.id)
         .join(Order, Order.id == PaymentPlan.order_id)
@@ -76,8 +75,40 @@ def _live(dimension: str, day: date) -> Any:
             Installment.due_date.is_not(None),
             Installment.amount > Installment.paid_amount,
         )
-        .group_by(key, bucket)
     )
+
+
+def _live(dimension: str, day: date) -> Any:
+    """One dimension's balances from the installments (one pass each)."""
+    key = _KEYS[dimension]
+    bucket = cast(bucket_case(day), Integer)
+    return _open_installments(literal(dimension), key, bucket, func.sum(_cents())).group_by(
+        key, bucket
+    )
+
+
+def _live_all(day: date) -> Any:
+    """All three dimensions in one pass over the installments (PostgreSQL's GROUPING SETS):
+    in each set the other keys are NULL, so COALESCE picks the set's own key."""
+    rows = _open_installments(
+        Order.customer_id.label("customer"),
+        Order.owner_id.label("owner"),
+        _KEYS["business_line"].label("business_line"),
+        cast(bucket_case(day), Integer).label("bucket"),
+        _cents().label("cents"),
+    ).subquery()
+    dimension = case(
+        (func.grouping(rows.c.customer) == 0, "customer"),
+        (func.grouping(rows.c.owner) == 0, "owner"),
+        else_="business_line",
+    )
+    sets = [tuple_(rows.c[d], rows.c.bucket) for d in DIMENSIONS]
+    return select(
+        dimension,
+        func.coalesce(rows.c.customer, rows.c.owner, rows.c.business_line),
+        rows.c.bucket,
+        func.sum(rows.c.cents),
+    ).group_by(func.grouping_sets(*sets))
 
 
 def state_day(session: Session) -> date | None:
@@ -99,8 +130,11 @@ def rebuild(session: Session, day: date) -> None:
     discard_pending(session)  # the sums below read this transaction's own writes too
     session.execute(delete(ArBalance))
     columns = ["dimension", "key_id", "bucket", "cents"]
-    for dimension in DIMENSIONS:
-        session.execute(insert(ArBalance).from_select(columns, _live(dimension, day)))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(insert(ArBalance).from_select(columns, _live_all(day)))
+    else:
+        for dimension in DIMENSIONS:
+            session.execute(insert(ArBalance).from_select(columns, _live(dimension, day)))
     state.day = day
     state.built_at = clock.now()
     session.flush()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text
 from sqlalchemy.orm import Session
 
 from orderdesk import models
@@ -137,7 +137,7 @@ AR_BALANCE_DAY = date(2026, 3, 1)
 
 def _keep_ar_balances(rt: Runtime) -> None:
     with rt.db.engine.begin() as conn:
-        conn.execute(models.ArBalanceState.__table__.insert().values(id=1, day=AR_BALANCE_DAY))
+        conn.execute(insert(models.ArBalanceState).values(id=1, day=AR_BALANCE_DAY))
 
 
 def _check_ar_balances(rt: Runtime) -> None:

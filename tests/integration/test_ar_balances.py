@@ -6,7 +6,7 @@ rebuild lose nothing. (Every test of the suite also ends with `ar_balances.verif
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -242,7 +242,8 @@ def test_receipts_racing_a_rebuild_lose_nothing(rt: Runtime, session: Session) -
 
     with clock.frozen(NOW):
         for round_ in range(3):
-            calls = [*(partial(receipt, n, 100 + round_) for n in numbers[:8]), rebuild]
+            calls: list[Callable[[], Any]] = [rebuild]
+            calls += [partial(receipt, n, 100 + round_) for n in numbers[:8]]
             results = together(calls)
             assert not [r for r in results if isinstance(r, Exception)], results
     with rt.db.transaction() as s:

@@ -64,7 +64,9 @@ def _cents() -> ColumnElement[int]:
     return cast(func.round((Installment.amount - Installment.paid_amount) * 100), BigInteger)
 
 
-def _open_installments(*columns: Any) -> Any:
+def open_installments(*columns: Any) -> Any:
+    """SELECT `columns` over the installments that still count in the aging, with their plan
+    and order joined (the report's live path adds its labels and scope)."""
     return (
         select(*columns)
         .select_from(Installment)
@@ -82,7 +84,7 @@ def _live(dimension: str, day: date) -> Any:
     """One dimension's balances from the installments (one pass each)."""
     key = _KEYS[dimension]
     bucket = cast(bucket_case(day), Integer)
-    return _open_installments(literal(dimension), key, bucket, func.sum(_cents())).group_by(
+    return open_installments(literal(dimension), key, bucket, func.sum(_cents())).group_by(
         key, bucket
     )
 
@@ -90,7 +92,7 @@ def _live(dimension: str, day: date) -> Any:
 def _live_all(day: date) -> Any:
     """All three dimensions in one pass over the installments (PostgreSQL's GROUPING SETS):
     in each set the other keys are NULL, so COALESCE picks the set's own key."""
-    rows = _open_installments(
+    rows = open_installments(
         Order.customer_id.label("customer"),
         Order.owner_id.label("owner"),
         _KEYS["business_line"].label("business_line"),

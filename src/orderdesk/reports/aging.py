@@ -27,12 +27,10 @@ from orderdesk.models import (
     Customer,
     Installment,
     Order,
-    PaymentPlan,
     Staff,
 )
 from orderdesk.models.ar_balance import AGING_BOUNDS, NO_KEY
 from orderdesk.money import ar_balances
-from orderdesk.money.collections import OPEN_STATUSES
 from orderdesk.reports.table import Column, Table
 
 # (key, Chinese title, upper bound of days overdue; None = no bound), in AGING_BOUNDS' order.
@@ -107,19 +105,13 @@ def _from_installments(
 ) -> list[dict[str, Any]]:
     key_col, label_col, _title = GROUPINGS[by]
     stmt = (
-        select(key_col.label("key"), label_col.label("label"), *_bucket_sums(as_of))
-        .select_from(Installment)
-        .join(PaymentPlan, Installment.plan_id == PaymentPlan.id)
-        .join(Order, Order.id == PaymentPlan.order_id)
+        ar_balances.open_installments(
+            key_col.label("key"), label_col.label("label"), *_bucket_sums(as_of)
+        )
         .join(Customer, Customer.id == Order.customer_id)
         .join(Staff, Staff.id == Order.owner_id)
         .outerjoin(BusinessLine, BusinessLine.id == Order.business_line_id)
-        .where(
-            Installment.status.in_(OPEN_STATUSES),
-            Installment.due_date.is_not(None),
-            Installment.amount > Installment.paid_amount,
-            money_scope(actor),
-        )
+        .where(money_scope(actor))
         .group_by(key_col, label_col)
     )
     return [dict(rec) for rec in session.execute(stmt).mappings()]

@@ -3,8 +3,8 @@ transaction, released together by a barrier against the same request."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select
@@ -15,15 +15,11 @@ from orderdesk.directory.staff import get_active_staff
 from orderdesk.models import ApprovalAction, ApprovalAssignment, ApprovalRequest, Order, Project
 from orderdesk.runtime import Runtime
 from tests.approvals_world import build, make_order
+from tests.threads import together
 
 
 def _race(rt: Runtime, attempts: list[tuple[str, str]], request_id: int) -> Counter[str]:
-    barrier = threading.Barrier(len(attempts))
-    outcomes: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def attempt(userid: str, decision: str) -> None:
-        barrier.wait(timeout=10)
+    def attempt(userid: str, decision: str) -> str:
         try:
             with rt.db.transaction() as s:
                 actor = get_active_staff(s, userid)
@@ -34,20 +30,15 @@ def _race(rt: Runtime, attempts: list[tuple[str, str]], request_id: int) -> Coun
                     decision=decision,
                     comment="并发测试" if decision == "reject" else None,
                 )
-            outcome = f"ok:{userid}:{decision}"
+            return f"ok:{userid}:{decision}"
         except AlreadyDecided as exc:
             assert exc.message.startswith("已由 ") and exc.message.endswith(" 审批")
-            outcome = "already"
-        with lock:
-            outcomes[outcome] += 1
+            return "already"
 
-    threads = [threading.Thread(target=attempt, args=a) for a in attempts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    return outcomes
+    results = together([partial(attempt, userid, decision) for userid, decision in attempts])
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert not errors, errors[:3]
+    return Counter(results)
 
 
 def _setup(rt: Runtime) -> int:

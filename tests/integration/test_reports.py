@@ -166,27 +166,34 @@ def test_aging_total_equals_outstanding_on_demo_data(rt: Runtime, session: Sessi
     assert check_ledger(session) == []
 
 
-def test_aging_total_equals_outstanding_on_random_data(session: Session) -> None:
-    rnd = random.Random(13)
-    fin = staff(session, "finr", "finance")
-    owner = staff(session, "sr", "sales")
+def _random_orders(
+    session: Session, rnd: random.Random, *, owner: Staff, fin: Staff, prefix: str, count: int
+) -> None:
+    """`count` orders of `owner` with 1-5 dated installments around AS_OF, every third paid in
+    part: random data whose aging must still add up."""
     with clock.frozen(NOW):
-        for n in range(25):
-            k = rnd.randint(1, 4)
-            days = [AS_OF - timedelta(days=rnd.randint(-60, 400)) for _ in range(k)]
+        for n in range(count):
+            k = rnd.randint(1, 5)
+            days = [AS_OF - timedelta(days=rnd.randint(-90, 400)) for _ in range(k)]
             amounts = [f"{rnd.randint(1, 99999)}.{rnd.randint(0, 99):02d}" for _ in range(k)]
             o = order_with_contract(
                 session,
                 owner=owner,
                 amount=str(sum(D(a) for a in amounts)),
-                number=f"SO-R{n}",
+                number=f"{prefix}{n}",
                 terms=_dated(amounts, days),
             )
             generate_plan(session, contract=contract_of(o), order=o)
-            if rnd.random() < 0.6:
+            if n % 3 == 0:
                 paid = D(rnd.randint(1, int(o.amount))).quantize(D("0.01"))
                 record_receipt(session, actor=fin, number=o.number, amount=paid)
         session.flush()
+
+
+def test_aging_total_equals_outstanding_on_random_data(session: Session) -> None:
+    fin = staff(session, "finr", "finance")
+    owner = staff(session, "sr", "sales")
+    _random_orders(session, random.Random(13), owner=owner, fin=fin, prefix="SO-R", count=25)
     assert check_ledger(session) == []
     table = ar_aging(session, actor=fin, as_of=AS_OF, by="customer")
     assert table.totals["total"] == _outstanding_total(session)
@@ -232,27 +239,10 @@ def test_report_api_json_xlsx_and_bad_input(
 # perf13: the aging's scope is a WHERE on orders; finance (everything) and the owner and their
 # manager (scoped) must get the same figures for the same orders, bucket by bucket.
 def test_aging_whole_company_and_scoped_paths_agree(session: Session) -> None:
-    rnd = random.Random(1313)
     fin = staff(session, "finp", "finance")
     mgr = staff(session, "mgrp", "manager")
     owner = staff(session, "sp", "sales", manager=mgr)
-    with clock.frozen(NOW):
-        for n in range(12):
-            k = rnd.randint(1, 5)
-            days = [AS_OF - timedelta(days=rnd.randint(-90, 400)) for _ in range(k)]
-            amounts = [f"{rnd.randint(1, 9999)}.{rnd.randint(0, 99):02d}" for _ in range(k)]
-            o = order_with_contract(
-                session,
-                owner=owner,
-                amount=str(sum(D(a) for a in amounts)),
-                number=f"SO-P{n}",
-                terms=_dated(amounts, days),
-            )
-            generate_plan(session, contract=contract_of(o), order=o)
-            if n % 3 == 0:
-                paid = D(rnd.randint(1, int(o.amount))).quantize(D("0.01"))
-                record_receipt(session, actor=fin, number=o.number, amount=paid)
-        session.flush()
+    _random_orders(session, random.Random(1313), owner=owner, fin=fin, prefix="SO-P", count=12)
     for by in ("customer", "owner", "business_line"):
         whole = ar_aging(session, actor=fin, as_of=AS_OF, by=by)
         for scoped_actor in (owner, mgr):

@@ -37,7 +37,8 @@ from orderdesk.reports.table import Table
 from orderdesk.wecom.replies import MarkdownReply, Reply
 
 CHART_JOB = "orderdesk.jobs.reports.send_report_chart"
-CHART_TO_ASKER = "\n\n📊 图表稍后以图片消息私信发给你"
+CHART_TO_ASKER = "\n\n📊 图表稍后以图片消息私信发给你"  # asked in a group without a robot
+CHART_TO_YOU = "\n\n📊 图表稍后以图片消息发给你"  # asked 1:1
 CHART_TO_GROUP = "\n\n📊 图表稍后发到本群"
 _MONTH_ONLY = re.compile(r"^(\d{1,2})月?$")
 
@@ -72,7 +73,9 @@ def _answer(ctx: Context, text: str, table: Table, **params: Any) -> Reply:
         return MarkdownReply(text)
     to_group = _to_group(ctx)
     chart_later(ctx, table, to_group=to_group, **params)
-    return MarkdownReply(text + (CHART_TO_GROUP if to_group else CHART_TO_ASKER))
+    if to_group:
+        return MarkdownReply(text + CHART_TO_GROUP)
+    return MarkdownReply(text + (CHART_TO_ASKER if ctx.in_group else CHART_TO_YOU))
 
 
 def period_of(ctx: Context, raw: str) -> str:
